@@ -1,0 +1,270 @@
+"""The ``quakewatch`` command line.
+
+Every query command takes ``--server``/``--token`` (or ``QUAKEWATCH_SERVER``,
+``QUAKEWATCH_TOKEN``) and ``--json``. ``serve``, ``token`` and ``demo`` work on a
+data directory (and optional ``--db`` URL) directly.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import signal
+import sys
+from pathlib import Path
+from typing import Any
+
+import grpc
+
+DEFAULT_SERVER = "127.0.0.1:50051"
+
+
+def _client_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--server", default=os.environ.get("QUAKEWATCH_SERVER", DEFAULT_SERVER), help="HOST:PORT (env QUAKEWATCH_SERVER)")
+    p.add_argument("--token", default=os.environ.get("QUAKEWATCH_TOKEN", ""), help="bearer token (env QUAKEWATCH_TOKEN)")
+    p.add_argument("--tls-ca", type=Path, help="CA certificate (PEM) that signed the server's certificate")
+    p.add_argument("--tls-cert", type=Path, help="client certificate (PEM) for mutual TLS")
+    p.add_argument("--tls-key", type=Path, help="client key (PEM) for mutual TLS")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+
+
+def _options(a: argparse.Namespace) -> Any:
+    from .client import ClientOptions
+
+    if not a.token:
+        raise SystemExit("--token: a bearer token is required (or set QUAKEWATCH_TOKEN); create one with 'quakewatch token create'")
+    return ClientOptions(a.server, a.token, a.tls_ca, a.tls_cert, a.tls_key)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    ap = argparse.ArgumentParser(prog="quakewatch", description="Structural-health monitoring and earthquake emergency decision support.")
+    ap.add_argument("-v", "--verbose", action="count", default=0)
+    sub = ap.add_subparsers(dest="command", required=True)
+
+    s = sub.add_parser("serve", help="run the server")
+    s.add_argument("--listen", default="127.0.0.1:50051", help="HOST:PORT to listen on (port 0 = any free port)")
+    s.add_argument("--data-dir", type=Path, default=Path("./quakewatch-data"))
+    s.add_argument("--db", help="database URL (default: SQLite at DATA_DIR/quakewatch.db), e.g. postgresql://user@host/db")
+    s.add_argument("--tls-cert", type=Path)
+    s.add_argument("--tls-key", type=Path)
+    s.add_argument("--tls-client-ca", type=Path, help="require client certificates signed by this CA (mutual TLS)")
+    s.add_argument("--retention-days", type=float)
+    s.add_argument("--network-code", default="QW", help="SEED network code for new structures")
+
+    t = sub.add_parser("token", help="manage bearer tokens (works on the database directly)")
+    tsub = t.add_subparsers(dest="token_command", required=True)
+    tc = tsub.add_parser("create", help="create a token and print it (only the token)")
+    tc.add_argument("--data-dir", type=Path, default=Path("./quakewatch-data"))
+    tc.add_argument("--db")
+    tc.add_argument("--role", required=True, choices=["admin", "owner", "hq", "drill", "gateway"])
+    tc.add_argument("--tenant")
+    tc.add_argument("--description", default="")
+    tr = tsub.add_parser("revoke", help="revoke a token by its id (the part after 'qw_')")
+    tr.add_argument("--data-dir", type=Path, default=Path("./quakewatch-data"))
+    tr.add_argument("--db")
+    tr.add_argument("token_id")
+
+    m = sub.add_parser("simulate", help="stream synthetic structural vibration like a field gateway")
+    _client_args(m)
+    m.add_argument("--kind", choices=["bridge", "dam", "mine", "building"], default="bridge")
+    m.add_argument("--structure-id", required=True)
+    m.add_argument("--channels", type=int, default=3)
+    m.add_argument("--rate", type=float, default=200.0, help="sample rate, Hz")
+    m.add_argument("--duration", type=float, default=60.0, help="seconds of data")
+    m.add_argument("--block", type=float, default=1.0, help="seconds per block")
+    m.add_argument("--register", action="store_true", help="register the structure and its channels first")
+    m.add_argument("--speed", choices=["max", "realtime"], default="max")
+    m.add_argument("--seed", type=int, default=0)
+    m.add_argument("--stream-id", default="default")
+    m.add_argument("--retry-timeout", type=float, default=120.0, help="give up after this long without a connection, s")
+
+    r = sub.add_parser("replay", help="stream miniSEED files through the ingest path")
+    _client_args(r)
+    r.add_argument("--structure-id", required=True)
+    r.add_argument("--stream-id", default="replay")
+    r.add_argument("--register", action="store_true", help="register channels named after the files' SEED ids")
+    r.add_argument("--block", type=float, default=1.0)
+    r.add_argument("files", nargs="+", type=Path)
+
+    st = sub.add_parser("status", help="per-channel data quality of a structure")
+    _client_args(st)
+    st.add_argument("--structure-id", required=True)
+
+    ls = sub.add_parser("structures", help="list the structures this token can see")
+    _client_args(ls)
+
+    au = sub.add_parser("audit", help="verify the audit trail's hash chain (admin)")
+    _client_args(au)
+
+    d = sub.add_parser("demo", help="run a server in-process, stream a demo bridge, dam and mine, show the results")
+    d.add_argument("--data-dir", type=Path, help="keep the demo's data here (default: a temporary directory)")
+    d.add_argument("--json", action="store_true")
+    d.add_argument("--duration", type=float, default=30.0, help="seconds of data per structure")
+    return ap
+
+
+def main(argv: list[str] | None = None) -> int:
+    a = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.WARNING - 10 * a.verbose, format="%(asctime)s %(levelname)s %(name)s %(message)s", stream=sys.stderr)
+    try:
+        return int(_dispatch(a) or 0)
+    except grpc.RpcError as exc:
+        print(f"error: {exc.code().name}: {exc.details()}", file=sys.stderr)  # type: ignore[attr-defined]
+        return 1
+    except KeyboardInterrupt:
+        return 130
+
+
+def _dispatch(a: argparse.Namespace) -> int | None:
+    if a.command == "serve":
+        return _serve(a)
+    if a.command == "token":
+        return _token(a)
+    if a.command == "simulate":
+        return _simulate(a)
+    if a.command == "replay":
+        from .replay import replay_command
+
+        return replay_command(a, _options(a))
+    if a.command == "status":
+        return _status(a)
+    if a.command == "structures":
+        return _structures(a)
+    if a.command == "audit":
+        return _audit(a)
+    if a.command == "demo":
+        from .demo import run_demo
+
+        return run_demo(a.data_dir, a.json, a.duration)
+    raise SystemExit(f"unknown command {a.command}")
+
+
+def _serve(a: argparse.Namespace) -> int:
+    from pydantic import ValidationError
+
+    from quakewatch.server.app import create_server
+    from quakewatch.server.settings import Settings
+
+    try:
+        settings = Settings(
+            listen=a.listen, data_dir=a.data_dir, db_url=a.db, tls_cert=a.tls_cert, tls_key=a.tls_key, tls_client_ca=a.tls_client_ca,
+            retention_days=a.retention_days, network_code=a.network_code,
+        )
+    except ValidationError as exc:
+        raise SystemExit(f"invalid settings: {exc}") from None
+    if not logging.getLogger().isEnabledFor(logging.INFO):
+        logging.getLogger("quakewatch").setLevel(logging.INFO)
+
+    async def run() -> None:
+        server, port = await create_server(settings)
+        await server.start()
+        print(f"quakewatch listening on {a.listen.rsplit(':', 1)[0]}:{port}", file=sys.stderr, flush=True)
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, lambda: asyncio.ensure_future(server.stop()))
+        await server.wait_for_termination()
+
+    asyncio.run(run())
+    return 0
+
+
+def _engine(a: argparse.Namespace) -> Any:
+    from quakewatch.server.storage import migrate
+    from quakewatch.server.storage.engine import default_url, make_engine
+
+    a.data_dir.mkdir(parents=True, exist_ok=True)
+    engine = make_engine(a.db or default_url(a.data_dir))
+    migrate.upgrade(engine)
+    return engine
+
+
+def _token(a: argparse.Namespace) -> int:
+    from quakewatch.server.storage import audit, tokens
+
+    engine = _engine(a)
+    if a.token_command == "create":
+        try:
+            token, p = tokens.create_token(engine, a.role, a.tenant, a.description)
+        except ValueError as exc:
+            raise SystemExit(f"--{exc}") from None
+        audit.append(engine, actor="cli", role="admin", tenant=None, action="token.create", target=p.token_id, details={"role": p.role.value, "tenant": p.tenant})
+        print(token)
+        return 0
+    ok = tokens.revoke_token(engine, a.token_id)
+    if ok:
+        audit.append(engine, actor="cli", role="admin", tenant=None, action="token.revoke", target=a.token_id)
+    print("revoked" if ok else f"no token {a.token_id!r}", file=sys.stderr)
+    return 0 if ok else 1
+
+
+def _simulate(a: argparse.Namespace) -> int:
+    from .client import AsyncClient
+    from .output import print_json
+    from .simulate import SimulateOptions, simulate
+
+    if a.channels < 1 or a.rate <= 0 or a.duration <= 0 or a.block <= 0:
+        raise SystemExit("--channels, --rate, --duration and --block must be positive")
+    o = SimulateOptions(a.structure_id, a.kind, a.channels, a.rate, a.duration, a.block, a.register, a.speed, a.seed, a.stream_id, a.retry_timeout)
+
+    async def run() -> dict[str, Any]:
+        async with AsyncClient(_options(a)) as c:
+            return await simulate(c, o)
+
+    summary = asyncio.run(run())
+    if a.json:
+        print_json(summary)
+    else:
+        print(f"{summary['structure_id']}: {summary['blocks_acked']} blocks / {summary['samples_acked']} samples acknowledged "
+              f"({summary['blocks_rejected']} rejected, {summary['reconnects']} reconnects), last sequence {summary['last_acked_sequence']}")
+    return 0 if summary["samples_acked"] == summary["samples_expected"] else 1
+
+
+def _status(a: argparse.Namespace) -> int:
+    from quakewatch.v1 import monitor_pb2
+
+    from .client import Client
+    from .output import print_json, print_status, to_dict
+
+    with Client(_options(a)) as c:
+        r = c.monitor.GetStructureStatus(monitor_pb2.GetStructureStatusRequest(structure_id=a.structure_id))
+    d = to_dict(r.status)
+    print_json(d) if a.json else print_status(d)
+    return 0
+
+
+def _structures(a: argparse.Namespace) -> int:
+    from quakewatch.v1 import registry_pb2
+
+    from .client import Client
+    from .output import print_json, to_dict
+
+    with Client(_options(a)) as c:
+        r = c.registry.ListStructures(registry_pb2.ListStructuresRequest())
+    rows = [to_dict(s) for s in r.structures]
+    if a.json:
+        print_json(rows)
+    else:
+        for s in rows:
+            print(f"{s['structure_id']:<24} {s['kind'].removeprefix('STRUCTURE_KIND_').lower():<10} {s['tenant']:<16} {s['network_code']}.{s['station_code']}  {s['name']}")
+    return 0
+
+
+def _audit(a: argparse.Namespace) -> int:
+    from quakewatch.v1 import audit_pb2
+
+    from .client import Client
+    from .output import print_json, to_dict
+
+    with Client(_options(a)) as c:
+        r = c.audit.VerifyAuditChain(audit_pb2.VerifyAuditChainRequest())
+    if a.json:
+        print_json(to_dict(r))
+    else:
+        print(f"audit chain {'OK' if r.ok else 'BROKEN'}: {r.entries} entries {r.detail}")
+    return 0 if r.ok else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,190 @@
+"""A field gateway: streams sample blocks, keeps every block until it is
+acknowledged, and after a lost connection resumes after the server's last durable
+sequence, so nothing is lost and nothing is stored twice.
+
+The producer (simulation, file replay) runs independently of the connection, as a
+real gateway's digitiser does: while the link is down, blocks accumulate in the
+outbox (bounded by ``max_outbox``) and go out when it comes back.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections import OrderedDict
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
+
+import grpc
+import numpy as np
+
+from quakewatch.v1 import ingest_pb2
+
+from .client import AsyncClient
+
+log = logging.getLogger(__name__)
+NS = 1_000_000_000
+RETRY_CODES = {grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.CANCELLED, grpc.StatusCode.DEADLINE_EXCEEDED, grpc.StatusCode.UNKNOWN, grpc.StatusCode.INTERNAL, grpc.StatusCode.ABORTED}
+
+
+@dataclass
+class GatewayStats:
+    blocks_sent: int = 0
+    blocks_acked: int = 0
+    blocks_rejected: int = 0
+    samples_acked: int = 0
+    last_acked_sequence: int = 0
+    first_sequence: int = 0
+    duplicates_acked: int = 0
+    reconnects: int = 0
+    resumed_after_sequence: list[int] = field(default_factory=list)
+    rejections: list[str] = field(default_factory=list)
+    ack_latency_s: list[float] = field(default_factory=list)
+
+
+@dataclass
+class Block:
+    msg: ingest_pb2.SampleBlock
+    n_total: int
+    produced_at: float
+
+
+def make_block(structure_id: str, stream_id: str, sequence: int, start_ns: int, rate_hz: float, channel_ids: list[str], data: np.ndarray) -> ingest_pb2.SampleBlock:
+    """A SampleBlock from an array (n_channels, n_samples): float -> FLOAT32_LE, int -> INT32_LE."""
+    if np.issubdtype(data.dtype, np.integer):
+        enc, payload = ingest_pb2.ENCODING_INT32_LE, np.ascontiguousarray(data, dtype="<i4").tobytes()
+    else:
+        enc, payload = ingest_pb2.ENCODING_FLOAT32_LE, np.ascontiguousarray(data, dtype="<f4").tobytes()
+    return ingest_pb2.SampleBlock(
+        structure_id=structure_id,
+        stream_id=stream_id,
+        sequence=sequence,
+        start_time_ns=start_ns,
+        sample_rate_hz=rate_hz,
+        channel_ids=channel_ids,
+        encoding=enc,
+        n_samples=data.shape[1],
+        data=payload,
+    )
+
+
+class Gateway:
+    def __init__(self, client: AsyncClient, structure_id: str, stream_id: str = "default", *, window: int = 64, max_outbox: int = 100_000, retry_timeout_s: float = 120.0) -> None:
+        self.client = client
+        self.structure_id = structure_id
+        self.stream_id = stream_id
+        self.window = window
+        self.max_outbox = max_outbox
+        self.retry_timeout_s = retry_timeout_s
+        self.stats = GatewayStats()
+        self.outbox: OrderedDict[int, Block] = OrderedDict()
+        self.next_sequence = 1
+        self._changed = asyncio.Event()
+        self._producer_done = False
+
+    async def resume_point(self) -> tuple[int, int]:
+        """(last durable sequence, end time ns of the last durable block) on the server."""
+        r = await self.client.ingest.GetResumePoint(ingest_pb2.GetResumePointRequest(structure_id=self.structure_id, stream_id=self.stream_id))
+        return r.last_durable_sequence, r.last_end_time_ns
+
+    async def put(self, start_ns: int, rate_hz: float, channel_ids: list[str], data: np.ndarray) -> None:
+        """Queue one block (waits while the outbox is full)."""
+        while len(self.outbox) >= self.max_outbox:
+            self._changed.clear()
+            await self._changed.wait()
+        seq = self.next_sequence
+        self.next_sequence += 1
+        if not self.stats.first_sequence:
+            self.stats.first_sequence = seq
+        msg = make_block(self.structure_id, self.stream_id, seq, start_ns, rate_hz, channel_ids, data)
+        self.outbox[seq] = Block(msg, int(data.size), time.monotonic())
+        self._changed.set()
+
+    def producer_done(self) -> None:
+        self._producer_done = True
+        self._changed.set()
+
+    async def run(self, producer: Callable[[Gateway], AsyncIterator[None]] | None = None) -> GatewayStats:
+        """Stream until the producer is done and every block is acknowledged."""
+        last_ok = time.monotonic()
+        backoff = 0.1
+        first = True
+        while True:
+            try:
+                seq, _ = await self.resume_point()
+                self._prune(seq)
+                if not first:
+                    self.stats.reconnects += 1
+                    self.stats.resumed_after_sequence.append(seq)
+                first = False
+                if self._producer_done and not self.outbox:
+                    return self.stats
+                await self._stream()
+                last_ok = time.monotonic()
+                backoff = 0.1
+                if self._producer_done and not self.outbox:
+                    return self.stats
+            except grpc.aio.AioRpcError as exc:
+                if exc.code() not in RETRY_CODES:
+                    raise
+                if time.monotonic() - last_ok > self.retry_timeout_s:
+                    raise
+                log.info("connection lost (%s); retrying in %.1f s", exc.code().name, backoff)
+                await asyncio.sleep(backoff)
+                backoff = min(2.0, backoff * 2)
+
+    def _prune(self, durable: int) -> None:
+        """Blocks the server already holds were acknowledged before the link broke."""
+        for seq in [s for s in self.outbox if s <= durable]:
+            self._acked(self.outbox.pop(seq), seq, duplicate=True)
+        self._changed.set()
+
+    def _acked(self, b: Block, seq: int, duplicate: bool = False) -> None:
+        self.stats.blocks_acked += 1
+        self.stats.samples_acked += b.n_total
+        self.stats.last_acked_sequence = max(self.stats.last_acked_sequence, seq)
+        self.stats.duplicates_acked += duplicate
+        self.stats.ack_latency_s.append(time.monotonic() - b.produced_at)
+
+    async def _stream(self) -> None:
+        inflight: set[int] = set()
+        slots = asyncio.Event()
+        slots.set()
+
+        async def requests() -> AsyncIterator[ingest_pb2.SampleBlock]:
+            sent: set[int] = set()
+            while True:
+                todo = [s for s in self.outbox if s not in sent]
+                if not todo:
+                    if self._producer_done and not self.outbox:
+                        return
+                    self._changed.clear()
+                    await self._changed.wait()
+                    continue
+                for s in todo:
+                    while len(inflight) >= self.window:
+                        slots.clear()
+                        await slots.wait()
+                    b = self.outbox.get(s)
+                    if b is None:
+                        continue
+                    sent.add(s)
+                    inflight.add(s)
+                    self.stats.blocks_sent += 1
+                    yield b.msg
+
+        call = self.client.ingest.Stream(requests())
+        async for ack in call:
+            inflight.discard(ack.sequence)
+            slots.set()
+            b = self.outbox.pop(ack.sequence, None)
+            if b is None:
+                continue
+            if ack.status == ingest_pb2.INGEST_STATUS_ACCEPTED:
+                self._acked(b, ack.sequence, duplicate=ack.reason.startswith("duplicate"))
+            else:
+                self.stats.blocks_rejected += 1
+                if len(self.stats.rejections) < 100:
+                    self.stats.rejections.append(f"{ack.sequence}: {ack.reason}")
+            self._changed.set()

@@ -1,0 +1,1 @@
+"""Thin gRPC servicers: decode -> domain function -> encode."""

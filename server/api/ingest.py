@@ -1,0 +1,69 @@
+"""IngestService servicer: a bidirectional stream, read and acknowledged concurrently.
+
+A reader task validates and submits each block as it arrives; the response side
+waits for each block's durability in arrival order and acknowledges it. The queue
+between them is bounded (``max_inflight_blocks``), so a slow disk pushes back on
+the gateway through gRPC flow control instead of growing memory.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from typing import cast
+
+import grpc
+
+from quakewatch.v1 import ingest_pb2, ingest_pb2_grpc
+
+from ..errors import QuakeWatchError
+from ..ingest.manager import IngestManager, Outcome
+from .context import current_principal
+
+_END = object()
+
+
+class IngestServicer(ingest_pb2_grpc.IngestServiceServicer):
+    def __init__(self, manager: IngestManager, max_inflight: int) -> None:
+        self.manager = manager
+        self.max_inflight = max_inflight
+
+    async def Stream(self, request_iterator: AsyncIterator[ingest_pb2.SampleBlock], context: grpc.aio.ServicerContext) -> AsyncIterator[ingest_pb2.IngestAck]:
+        principal = current_principal()
+        queue: asyncio.Queue[object] = asyncio.Queue(self.max_inflight)
+        manager = self.manager
+
+        async def read() -> None:
+            try:
+                async for block in request_iterator:
+                    outcome = manager.submit(principal, block)
+                    await queue.put((block.structure_id, block.stream_id, outcome))
+            except QuakeWatchError as exc:
+                await queue.put(exc)
+            finally:
+                await queue.put(_END)
+
+        reader = asyncio.create_task(read())
+        try:
+            while True:
+                item = await queue.get()
+                if item is _END:
+                    break
+                if isinstance(item, QuakeWatchError):
+                    raise item
+                structure_id, stream_id, outcome = cast(tuple[str, str, Outcome], item)
+                await manager.durable(outcome)
+                yield ingest_pb2.IngestAck(
+                    sequence=outcome.sequence,
+                    status=ingest_pb2.INGEST_STATUS_ACCEPTED if outcome.accepted else ingest_pb2.INGEST_STATUS_REJECTED,
+                    reason=outcome.reason,
+                    field=outcome.field,
+                    structure_id=structure_id,
+                    stream_id=stream_id or "default",
+                )
+        finally:
+            reader.cancel()
+
+    async def GetResumePoint(self, request: ingest_pb2.GetResumePointRequest, context: grpc.aio.ServicerContext) -> ingest_pb2.GetResumePointResponse:
+        seq, end_ns = self.manager.resume_point(current_principal(), request.structure_id, request.stream_id)
+        return ingest_pb2.GetResumePointResponse(last_durable_sequence=seq, last_end_time_ns=end_ns)

@@ -1,0 +1,189 @@
+"""The QuakeWatch server: ``create_server(settings) -> (server, port)``.
+
+Start-up order: take the data-directory lock, migrate the database, recover the
+archive journal (undoing a torn commit), then open the gRPC port. Shutdown
+(SIGTERM): stop accepting calls and let streams drain for ``grace_s``, commit and
+sync everything pending in the archive, stop the scheduler, release the locks.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import fcntl
+import logging
+import os
+from pathlib import Path
+
+import grpc
+from google.protobuf import json_format
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+from grpc_health.v1.health import aio as health_aio
+from grpc_reflection.v1alpha import reflection
+from sqlmodel import Session, select
+
+from quakewatch.v1 import audit_pb2, audit_pb2_grpc, ingest_pb2, ingest_pb2_grpc, monitor_pb2, monitor_pb2_grpc, registry_pb2, registry_pb2_grpc
+
+from .api.audit import AuditServicer
+from .api.ingest import IngestServicer
+from .api.interceptors import ServiceInterceptor, TokenCache
+from .api.monitor import MonitorServicer, structure_status
+from .api.registry import RegistryServicer
+from .errors import FailedPrecondition
+from .ingest.archive import ArchiveWriter
+from .ingest.manager import IngestManager
+from .jobs.lock import SchedulerLock
+from .jobs.scheduler import Scheduler
+from .settings import Settings
+from .storage import migrate
+from .storage.engine import make_engine
+from .storage.models import Channel, ChannelStatusSnapshot, Structure, utcnow
+
+log = logging.getLogger(__name__)
+
+SERVICE_NAMES = (
+    ingest_pb2.DESCRIPTOR.services_by_name["IngestService"].full_name,
+    registry_pb2.DESCRIPTOR.services_by_name["RegistryService"].full_name,
+    monitor_pb2.DESCRIPTOR.services_by_name["MonitorService"].full_name,
+    audit_pb2.DESCRIPTOR.services_by_name["AuditService"].full_name,
+)
+
+
+class DataDirLock:
+    """One server per data directory: the archive and its journal have one writer."""
+
+    def __init__(self, data_dir: Path) -> None:
+        self.path = Path(data_dir) / "server.lock"
+        self._fd = -1
+
+    def acquire(self) -> None:
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            raise FailedPrecondition(f"data_dir: {self.path.parent} is in use by another QuakeWatch server") from None
+        os.ftruncate(fd, 0)
+        os.write(fd, f"{os.getpid()}\n".encode())
+        self._fd = fd
+
+    def release(self) -> None:
+        if self._fd >= 0:
+            fcntl.flock(self._fd, fcntl.LOCK_UN)
+            os.close(self._fd)
+            self._fd = -1
+
+
+class QuakeWatchServer:
+    """A running service; same start/stop/wait interface as ``grpc.aio.Server``."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        self._dir_lock = DataDirLock(settings.data_dir)
+        self._dir_lock.acquire()
+        try:
+            self.engine = make_engine(settings.database_url)
+            migrate.upgrade(self.engine)
+            self.archive = ArchiveWriter(settings.archive_dir, settings.journal_dir, settings.archive_record_length)
+            self.archive.commit_max_delay_s = settings.commit_max_delay_s
+            self.archive.recover()
+            self.ingest = IngestManager(self.engine, settings, self.archive)
+            self.ingest.load_durable_state()
+            self.health = health_aio.HealthServicer()
+            self.grpc = grpc.aio.server(
+                interceptors=[ServiceInterceptor(TokenCache(self.engine))],
+                options=[
+                    ("grpc.max_receive_message_length", settings.max_message_bytes),
+                    ("grpc.max_send_message_length", settings.max_message_bytes),
+                    ("grpc.so_reuseport", 0),
+                ],
+            )
+            ingest_pb2_grpc.add_IngestServiceServicer_to_server(IngestServicer(self.ingest, settings.limits.max_inflight_blocks), self.grpc)
+            registry_pb2_grpc.add_RegistryServiceServicer_to_server(RegistryServicer(self.engine, settings.network_code, self.ingest.registry_changed), self.grpc)
+            monitor_pb2_grpc.add_MonitorServiceServicer_to_server(MonitorServicer(self.engine, self.ingest, settings.quality), self.grpc)
+            audit_pb2_grpc.add_AuditServiceServicer_to_server(AuditServicer(self.engine), self.grpc)
+            health_pb2_grpc.add_HealthServicer_to_server(self.health, self.grpc)
+            reflection.enable_server_reflection((*SERVICE_NAMES, reflection.SERVICE_NAME, "grpc.health.v1.Health"), self.grpc)
+            self.port = self._bind()
+            self.scheduler = Scheduler(SchedulerLock(self.engine, settings.data_dir))
+            self.scheduler.add_interval("channel-status-snapshot", self.snapshot_status, settings.status_flush_s)
+            if settings.retention_days:
+                self.scheduler.add_interval("archive-retention", self.apply_retention, 3600.0)
+        except BaseException:
+            self._dir_lock.release()
+            raise
+        self._stopped = asyncio.Event()
+
+    def _bind(self) -> int:
+        s = self.settings
+        if s.tls_cert is not None and s.tls_key is not None:
+            creds = grpc.ssl_server_credentials(
+                [(s.tls_key.read_bytes(), s.tls_cert.read_bytes())],
+                root_certificates=s.tls_client_ca.read_bytes() if s.tls_client_ca else None,
+                require_client_auth=s.tls_client_ca is not None,
+            )
+            port = self.grpc.add_secure_port(s.listen, creds)
+        else:
+            port = self.grpc.add_insecure_port(s.listen)
+        if port == 0:
+            raise FailedPrecondition(f"listen: cannot bind {s.listen}")
+        return port
+
+    async def start(self) -> None:
+        self.archive.start()
+        if self.settings.scheduler:
+            await self.scheduler.start()
+        await self.grpc.start()
+        for name in ("", *SERVICE_NAMES):
+            await self.health.set(name, health_pb2.HealthCheckResponse.SERVING)
+        log.info("quakewatch serving port=%d data_dir=%s db=%s", self.port, self.settings.data_dir, self.engine.url.render_as_string(hide_password=True))
+
+    async def stop(self, grace: float | None = None) -> None:
+        """Drain streams (up to ``grace`` seconds), flush the archive, release everything."""
+        if self._stopped.is_set():
+            return
+        await self.health.enter_graceful_shutdown()
+        await self.grpc.stop(self.settings.grace_s if grace is None else grace)
+        await self.archive.close()
+        await self.scheduler.stop()
+        self.engine.dispose()
+        self._dir_lock.release()
+        self._stopped.set()
+        log.info("quakewatch stopped")
+
+    async def wait_for_termination(self) -> None:
+        await self._stopped.wait()
+
+    # -- jobs -------------------------------------------------------------------------
+    async def snapshot_status(self) -> None:
+        """Persist every live channel status so that it survives a restart."""
+        rows: list[ChannelStatusSnapshot] = []
+        with Session(self.engine) as s:
+            for sid in list(self.ingest.runtimes):
+                st = s.get(Structure, sid)
+                if st is None:
+                    continue
+                seeds = {c.channel_id: c.seed_id for c in s.exec(select(Channel).where(Channel.structure_id == sid))}
+                status = structure_status(self.ingest, self.engine, self.settings.quality, st, seeds)
+                now = utcnow()
+                rows += [ChannelStatusSnapshot(structure_id=sid, channel_id=c.channel_id, status_json=json_format.MessageToJson(c), updated_at=now) for c in status.channels]
+        await asyncio.to_thread(self._write_snapshots, rows)
+
+    def _write_snapshots(self, rows: list[ChannelStatusSnapshot]) -> None:
+        with Session(self.engine) as s:
+            for r in rows:
+                s.merge(r)
+            s.commit()
+
+    async def apply_retention(self) -> None:
+        days = self.settings.retention_days
+        if days:
+            n = await asyncio.to_thread(self.archive.delete_older_than, days)
+            if n:
+                log.info("retention deleted_files=%d older_than_days=%g", n, days)
+
+
+async def create_server(settings: Settings) -> tuple[QuakeWatchServer, int]:
+    """Build a server bound to ``settings.listen`` (use port 0 in tests); call ``start()``."""
+    server = QuakeWatchServer(settings)
+    return server, server.port

@@ -1,0 +1,1 @@
+"""Durable ingest: validation, data quality, the miniSEED archive and its commit journal."""

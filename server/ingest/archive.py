@@ -1,0 +1,332 @@
+"""The waveform archive: miniSEED 2 records (pymseed) in an SDS directory tree.
+
+SDS layout (SeisComP): ``<root>/YEAR/NET/STA/CHA.D/NET.STA.LOC.CHA.D.YEAR.DOY``,
+one file per channel and UTC day, readable by ObsPy (``obspy.read`` or
+``obspy.clients.filesystem.sds.Client``), SeisComP and every miniSEED tool.
+
+Writes are grouped: blocks accepted while the previous commit is being synced wait
+in ``pending`` and go out together in the next one, so both the per-record packing
+and the ``fdatasync`` calls are amortised over many blocks. Float samples are stored
+as FLOAT32 records, integer counts as STEIM2.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import threading
+import time
+from collections import OrderedDict, defaultdict
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import numpy as np
+from pymseed import DataEncoding, MS3Record
+
+from .journal import CommitJournal, StreamMark
+
+log = logging.getLogger(__name__)
+
+NS = 1_000_000_000
+DAY_NS = 86_400 * NS
+
+
+@dataclass(frozen=True)
+class SeedId:
+    network: str
+    station: str
+    location: str
+    channel: str
+
+    @classmethod
+    def parse(cls, text: str) -> SeedId:
+        parts = text.split(".")
+        if len(parts) != 4:
+            raise ValueError(f"seed_id: {text!r} is not NET.STA.LOC.CHA")
+        return cls(*parts)
+
+    def __str__(self) -> str:
+        return f"{self.network}.{self.station}.{self.location}.{self.channel}"
+
+    @property
+    def fdsn_source_id(self) -> str:
+        """FDSN source identifier with the band/source/subsource split of the channel code."""
+        c = self.channel
+        return f"FDSN:{self.network}_{self.station}_{self.location}_{c[0]}_{c[1]}_{c[2]}"
+
+
+def sds_relpath(seed: SeedId, start_ns: int) -> str:
+    """Path of the day file holding a sample at ``start_ns``, relative to the SDS root."""
+    t = datetime.fromtimestamp(start_ns // NS, tz=UTC)
+    doy = t.timetuple().tm_yday
+    name = f"{seed}.D.{t.year:04d}.{doy:03d}"
+    return f"{t.year:04d}/{seed.network}/{seed.station}/{seed.channel}.D/{name}"
+
+
+@dataclass
+class Segment:
+    """Samples of one channel, contiguous in time."""
+
+    seed: SeedId
+    start_ns: int
+    sample_rate_hz: float
+    samples: np.ndarray  # 1-D, float32 or int32
+
+
+@dataclass
+class PendingBlock:
+    """One accepted block waiting for its commit."""
+
+    stream_key: str
+    sequence: int
+    end_time_ns: int
+    segments: list[Segment]
+    channel_ends: dict[str, int]  # "structure/channel" -> end time ns
+    channel_rates: dict[str, float]
+    future: asyncio.Future[None]
+
+
+def _split_at_days(seg: Segment) -> list[Segment]:
+    """Split a segment at UTC midnights so each piece lands in its own day file."""
+    out: list[Segment] = []
+    start, x = seg.start_ns, seg.samples
+    period_ns = NS / seg.sample_rate_hz
+    while len(x):
+        next_day = (start // DAY_NS + 1) * DAY_NS
+        n_fit = int(np.ceil((next_day - start) / period_ns))
+        out.append(Segment(seg.seed, start, seg.sample_rate_hz, x[:n_fit]))
+        x = x[n_fit:]
+        start = start + int(round(n_fit * period_ns))
+    return out
+
+
+def merge_contiguous(segments: list[Segment]) -> list[Segment]:
+    """Concatenate segments of the same channel that follow each other within half a sample."""
+    by_seed: dict[SeedId, list[Segment]] = defaultdict(list)
+    for s in segments:
+        by_seed[s.seed].append(s)
+    merged: list[Segment] = []
+    for group in by_seed.values():
+        run: list[Segment] = [group[0]]
+        for s in group[1:]:
+            last = run[-1]
+            expected = last.start_ns + len(last.samples) * NS / last.sample_rate_hz
+            same = s.sample_rate_hz == last.sample_rate_hz and s.samples.dtype == last.samples.dtype
+            if same and abs(s.start_ns - expected) <= 0.5 * NS / s.sample_rate_hz:
+                run.append(s)
+            else:
+                merged.append(_concat(run))
+                run = [s]
+        merged.append(_concat(run))
+    return merged
+
+
+def _concat(run: list[Segment]) -> Segment:
+    if len(run) == 1:
+        return run[0]
+    return Segment(run[0].seed, run[0].start_ns, run[0].sample_rate_hz, np.concatenate([s.samples for s in run]))
+
+
+class ArchiveWriter:
+    """Group-committing SDS archive writer. ``submit`` from the event loop; the commit
+    work (packing, writing, syncing) runs in a worker thread."""
+
+    def __init__(self, root: Path, journal_dir: Path, record_length: int = 512, max_open_files: int = 1024) -> None:
+        self.root = Path(root)
+        self.root.mkdir(parents=True, exist_ok=True)
+        self.record_length = record_length
+        self.journal = CommitJournal(journal_dir, self.root)
+        self._fds: OrderedDict[str, int] = OrderedDict()
+        self._max_open = max_open_files
+        self._pending: list[PendingBlock] = []
+        self._wakeup: asyncio.Event | None = None
+        self._task: asyncio.Task[None] | None = None
+        self._closing = False
+        self.commits = 0
+        self.blocks_committed = 0
+        self.last_commit_s = 0.0
+        self.commit_max_delay_s = 0.0
+        self._io_lock = threading.Lock()  # the commit thread and the retention job share file handles
+
+    # -- lifecycle ----------------------------------------------------------------
+    def recover(self) -> list[str]:
+        repaired = self.journal.recover()
+        for line in repaired:
+            log.warning("archive recovery: %s", line)
+        return repaired
+
+    def start(self) -> None:
+        self._wakeup = asyncio.Event()
+        self._task = asyncio.create_task(self._run(), name="archive-commit")
+
+    async def close(self) -> None:
+        """Commit everything pending, then stop."""
+        self._closing = True
+        if self._wakeup is not None:
+            self._wakeup.set()
+        if self._task is not None:
+            await self._task
+        await asyncio.to_thread(self._close_files)
+
+    # -- producer side --------------------------------------------------------------
+    def submit(self, block: PendingBlock) -> None:
+        if self._closing:
+            raise RuntimeError("archive is closing")
+        self._pending.append(block)
+        assert self._wakeup is not None
+        self._wakeup.set()
+
+    # -- commit loop ----------------------------------------------------------------
+    async def _run(self) -> None:
+        assert self._wakeup is not None
+        while True:
+            await self._wakeup.wait()
+            self._wakeup.clear()
+            if self.commit_max_delay_s:
+                await asyncio.sleep(self.commit_max_delay_s)
+            batch, self._pending = self._pending, []
+            if batch:
+                t0 = time.perf_counter()
+                try:
+                    await asyncio.to_thread(self._commit, batch)
+                except Exception as exc:  # disk full, I/O error: nothing in the batch is durable
+                    log.exception("archive commit failed; %d blocks not acknowledged", len(batch))
+                    for b in batch:
+                        if not b.future.done():
+                            b.future.set_exception(exc)
+                else:
+                    self.commits += 1
+                    self.blocks_committed += len(batch)
+                    for b in batch:
+                        if not b.future.done():
+                            b.future.set_result(None)
+                self.last_commit_s = time.perf_counter() - t0
+            if self._closing and not self._pending:
+                return
+            if self._pending:
+                self._wakeup.set()
+
+    def _commit(self, batch: list[PendingBlock]) -> None:
+        with self._io_lock:
+            self._commit_locked(batch)
+
+    def _commit_locked(self, batch: list[PendingBlock]) -> None:
+        records: dict[str, list[bytes]] = defaultdict(list)
+        for seg in merge_contiguous([s for b in batch for s in b.segments]):
+            for piece in _split_at_days(seg):
+                records[sds_relpath(piece.seed, piece.start_ns)].extend(self._pack(piece))
+        sizes = {rel: self._size(rel) for rel in records}
+        commit_id = self.journal.begin(sizes)
+        try:
+            fds = [self._write(rel, b"".join(recs)) for rel, recs in records.items()]
+            for fd in fds:
+                os.fdatasync(fd)
+        except BaseException:
+            self._truncate(sizes)
+            raise
+        streams: dict[str, StreamMark] = {}
+        channels: dict[str, int] = {}
+        rates: dict[str, float] = {}
+        for b in batch:
+            streams[b.stream_key] = StreamMark(b.sequence, b.end_time_ns)
+            channels.update(b.channel_ends)
+            rates.update(b.channel_rates)
+        self.journal.end(commit_id, streams, channels, rates)
+
+    def _pack(self, seg: Segment) -> list[bytes]:
+        msr = MS3Record()
+        msr.sourceid = seg.seed.fdsn_source_id
+        msr.reclen = self.record_length
+        msr.formatversion = 2
+        msr.samprate = seg.sample_rate_hz
+        msr.starttime = seg.start_ns
+        if seg.samples.dtype == np.int32:
+            msr.encoding = DataEncoding.STEIM2
+            data, kind = np.ascontiguousarray(seg.samples, dtype=np.int32), "i"
+        else:
+            msr.encoding = DataEncoding.FLOAT32
+            data, kind = np.ascontiguousarray(seg.samples, dtype=np.float32), "f"
+        with msr.with_datasamples(data, kind) as m:
+            return list(m.generate())
+
+    # -- files ------------------------------------------------------------------------
+    def _size(self, rel: str) -> int:
+        fd = self._fds.get(rel)
+        if fd is not None:
+            return os.fstat(fd).st_size
+        try:
+            return (self.root / rel).stat().st_size
+        except FileNotFoundError:
+            return 0
+
+    def _write(self, rel: str, payload: bytes) -> int:
+        fd = self._fds.get(rel)
+        if fd is None:
+            path = self.root / rel
+            new_dir = not path.parent.exists()
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+            if new_dir:
+                self._sync_dirs(path.parent)
+            self._fds[rel] = fd
+            while len(self._fds) > self._max_open:
+                _, old = self._fds.popitem(last=False)
+                os.close(old)
+        else:
+            self._fds.move_to_end(rel)
+        view = memoryview(payload)
+        while view:
+            n = os.write(fd, view)
+            view = view[n:]
+        return fd
+
+    def _sync_dirs(self, d: Path) -> None:
+        """Make a new file's directory entries durable, up to the archive root."""
+        while True:
+            fd = os.open(d, os.O_RDONLY)
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+            if d == self.root or self.root not in d.parents:
+                break
+            d = d.parent
+
+    def _truncate(self, sizes: dict[str, int]) -> None:
+        for rel, size in sizes.items():
+            try:
+                os.truncate(self.root / rel, size)
+            except OSError:
+                log.exception("could not truncate %s after a failed commit", rel)
+
+    def _close_files(self) -> None:
+        for fd in self._fds.values():
+            os.close(fd)
+        self._fds.clear()
+        self.journal.close()
+
+    # -- retention ------------------------------------------------------------------
+    def delete_older_than(self, days: float, now: datetime | None = None) -> int:
+        """Delete day files entirely older than ``days``; returns how many."""
+        cutoff = (now or datetime.now(UTC)) - timedelta(days=days)
+        with self._io_lock:
+            return self._delete_before(cutoff)
+
+    def _delete_before(self, cutoff: datetime) -> int:
+        n = 0
+        for f in self.root.glob("*/*/*/*.D/*.D.*.*"):
+            try:
+                year, doy = int(f.name[-8:-4]), int(f.name[-3:])
+            except ValueError:
+                continue
+            day_end = datetime(year, 1, 1, tzinfo=UTC) + timedelta(days=doy)
+            if day_end < cutoff:
+                rel = str(f.relative_to(self.root))
+                fd = self._fds.pop(rel, None)
+                if fd is not None:
+                    os.close(fd)
+                f.unlink()
+                n += 1
+        return n

@@ -1,0 +1,1 @@
+"""Periodic work under APScheduler, with one active scheduler per deployment."""

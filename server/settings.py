@@ -1,0 +1,88 @@
+"""Service settings: one validated object, built at the edge (CLI or caller) and passed
+in. Nothing here reads the environment at import time."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+
+class IngestLimits(BaseModel):
+    """Limits enforced on every SampleBlock; a violation rejects the block with a reason."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    max_block_bytes: int = Field(4 * 1024 * 1024, gt=0, description="size of `data`")
+    max_channels: int = Field(256, gt=0, description="channels per block")
+    max_block_duration_s: float = Field(60.0, gt=0, description="n_samples / sample_rate_hz")
+    min_sample_rate_hz: float = Field(0.01, gt=0)
+    max_sample_rate_hz: float = Field(20_000.0, gt=0)
+    max_future_s: float = Field(30.0, ge=0, description="how far a block's end may lie ahead of the server clock")
+    max_past_days: float = Field(3650.0, gt=0, description="how far in the past a block may start")
+    max_samples_per_s: float = Field(
+        2_000_000.0, gt=0, description="sustained samples/s per stream (token bucket, burst = 10 s)"
+    )
+    overlap_tolerance_samples: float = Field(0.5, ge=0, description="allowed overlap with the previous block")
+    max_inflight_blocks: int = Field(1024, gt=0, description="accepted blocks awaiting durability per stream")
+
+
+class QualitySettings(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    flatline_s: float = Field(10.0, gt=0, description="constant for this long = dead channel")
+    spike_factor: float = Field(20.0, gt=0)
+    latency_warn_s: float = Field(30.0, gt=0)
+    clock_drift_warn_ppm: float = Field(100.0, gt=0)
+    gap_tolerance_samples: float = Field(0.5, ge=0)
+    clip_window_s: float = Field(600.0, gt=0, description="clipping seen this recently marks the channel FAILED")
+
+
+class Settings(BaseModel):
+    """Everything a server needs. ``data_dir`` holds the SQLite database (unless ``db_url``
+    is given), the miniSEED archive (``archive/``, SDS layout) and the ingest journal."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    listen: str = "127.0.0.1:50051"
+    data_dir: Path = Path("./quakewatch-data")
+    db_url: str | None = None
+    # TLS: server certificate and key (PEM files). With client_ca, clients must present a
+    # certificate signed by it (mutual TLS).
+    tls_cert: Path | None = None
+    tls_key: Path | None = None
+    tls_client_ca: Path | None = None
+    network_code: str = Field("QW", pattern=r"^[A-Z0-9]{1,2}$")
+    retention_days: float | None = Field(None, gt=0, description="archive files older than this are deleted daily")
+    archive_record_length: int = Field(512, description="miniSEED 2 record length, bytes")
+    max_message_bytes: int = Field(64 * 1024 * 1024, gt=0, description="gRPC transport limit")
+    commit_max_delay_s: float = Field(0.0, ge=0, description="extra wait to grow a group commit")
+    status_flush_s: float = Field(10.0, gt=0, description="period of the channel-status snapshot job")
+    scheduler: bool = True
+    grace_s: float = Field(10.0, ge=0, description="drain time on SIGTERM")
+    limits: IngestLimits = IngestLimits()
+    quality: QualitySettings = QualitySettings()
+
+    @model_validator(mode="after")
+    def _check(self) -> Settings:
+        if (self.tls_cert is None) != (self.tls_key is None):
+            raise ValueError("tls_cert and tls_key must be given together")
+        if self.tls_client_ca is not None and self.tls_cert is None:
+            raise ValueError("tls_client_ca (mutual TLS) needs tls_cert and tls_key")
+        if self.archive_record_length not in (256, 512, 1024, 2048, 4096, 8192):
+            raise ValueError("archive_record_length must be a power of two in 256..8192")
+        return self
+
+    @property
+    def database_url(self) -> str:
+        from .storage.engine import default_url
+
+        return self.db_url or default_url(self.data_dir)
+
+    @property
+    def archive_dir(self) -> Path:
+        return self.data_dir / "archive"
+
+    @property
+    def journal_dir(self) -> Path:
+        return self.data_dir / "journal"

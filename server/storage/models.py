@@ -1,0 +1,103 @@
+"""SQLModel tables.
+
+Every schema change comes with an Alembic migration in ``migrations/versions``;
+``tests/test_storage.py`` checks that the migrated schema matches these models.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import Column, DateTime, Index, Text
+from sqlmodel import Field, SQLModel
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def _ts(**kw: object) -> object:
+    return Field(default_factory=utcnow, sa_column=Column(DateTime(timezone=True), nullable=False, **kw))
+
+
+class StructureBase(SQLModel):
+    name: str = ""
+    kind: str = Field(default="other", max_length=16)
+    longitude_deg: float = 0.0
+    latitude_deg: float = 0.0
+    elevation_m: float = 0.0
+    tenant: str = Field(max_length=64, index=True)
+    network_code: str = Field(default="QW", max_length=2)
+    station_code: str = Field(max_length=5)
+    description: str = ""
+
+
+class Structure(StructureBase, table=True):
+    __tablename__ = "structure"
+    structure_id: str = Field(primary_key=True, max_length=64)
+    created_at: datetime = _ts()  # type: ignore[assignment]
+    updated_at: datetime = _ts()  # type: ignore[assignment]
+
+
+class ChannelBase(SQLModel):
+    array_id: str = ""
+    seed_id: str = Field(default="", max_length=32)
+    azimuth_deg: float = 0.0
+    dip_deg: float = 0.0
+    orientation: str = Field(default="", max_length=4)
+    x_m: float = 0.0
+    y_m: float = 0.0
+    z_m: float = 0.0
+    floor: int = 0
+    height_m: float = 0.0
+    units: str = Field(default="acceleration_mps2", max_length=24)
+    sensitivity: float = 1.0
+    sample_rate_hz: float = 0.0
+    clip_level: float = 0.0
+
+
+class Channel(ChannelBase, table=True):
+    __tablename__ = "channel"
+    __table_args__ = (Index("ix_channel_seed_id", "seed_id", unique=True),)
+    structure_id: str = Field(primary_key=True, foreign_key="structure.structure_id", max_length=64, ondelete="CASCADE")
+    channel_id: str = Field(primary_key=True, max_length=64)
+
+
+class ApiToken(SQLModel, table=True):
+    """A bearer token. Only the SHA-256 of its secret part is stored."""
+
+    __tablename__ = "api_token"
+    token_id: str = Field(primary_key=True, max_length=32)
+    secret_sha256: str = Field(max_length=64)
+    role: str = Field(max_length=16)
+    tenant: str | None = Field(default=None, max_length=64)
+    description: str = ""
+    created_at: datetime = _ts()  # type: ignore[assignment]
+    revoked_at: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True), nullable=True))
+
+
+class AuditEntry(SQLModel, table=True):
+    """One link of the append-only, hash-chained audit trail (see ``audit.py``)."""
+
+    __tablename__ = "audit_entry"
+    id: int | None = Field(default=None, primary_key=True)
+    time: datetime = _ts()  # type: ignore[assignment]
+    actor: str = Field(max_length=64)
+    role: str = Field(max_length=16)
+    tenant: str = Field(default="", max_length=64)
+    action: str = Field(max_length=64)
+    target: str = Field(default="", max_length=256)
+    details_json: str = Field(default="{}", sa_column=Column(Text, nullable=False))
+    prev_hash: str = Field(max_length=64, unique=True)
+    hash: str = Field(max_length=64, unique=True)
+
+
+class ChannelStatusSnapshot(SQLModel, table=True):
+    """Last known quality state of a channel, flushed periodically from the ingest
+    process so that status survives restarts and can be read by other replicas."""
+
+    __tablename__ = "channel_status"
+    structure_id: str = Field(primary_key=True, foreign_key="structure.structure_id", max_length=64, ondelete="CASCADE")
+    channel_id: str = Field(primary_key=True, max_length=64)
+    status_json: str = Field(sa_column=Column(Text, nullable=False))
+    updated_at: datetime = _ts()  # type: ignore[assignment]
