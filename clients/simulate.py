@@ -43,7 +43,7 @@ async def register(client: AsyncClient, o: SimulateOptions) -> list[str]:
     """Create the structure and its channels (idempotent); returns the channel ids."""
     from quakewatch.ext.synthetic import structure_model
 
-    _, layout = structure_model(o.kind, o.channels, seed=o.seed)
+    _, layout = structure_model(o.kind, o.channels, seed=o.seed, fs_hz=o.rate_hz)
     kind = registry_pb2.StructureKind.Value(f"STRUCTURE_KIND_{o.kind.upper()}")
     await client.registry.PutStructure(
         registry_pb2.PutStructureRequest(structure=registry_pb2.Structure(structure_id=o.structure_id, name=f"simulated {o.kind} {o.structure_id}", kind=kind, tenant=o.tenant))
@@ -82,7 +82,7 @@ async def simulate(client: AsyncClient, o: SimulateOptions) -> dict[str, Any]:
         channel_ids = [c.channel_id for c in r.channels][: o.channels]
         if len(channel_ids) < o.channels:
             raise SystemExit(f"--channels: structure {o.structure_id!r} has {len(channel_ids)} registered channels; use --register")
-    model, _ = structure_model(o.kind, len(channel_ids), seed=o.seed)
+    model, _ = structure_model(o.kind, len(channel_ids), seed=o.seed, fs_hz=o.rate_hz)
     source = AmbientVibration(model, o.rate_hz, seed=o.seed)
     gw = Gateway(client, o.structure_id, o.stream_id, retry_timeout_s=o.retry_timeout_s)
     last_seq, last_end_ns = await gw.resume_point()
