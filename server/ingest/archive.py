@@ -77,15 +77,45 @@ class Segment:
 
 @dataclass
 class PendingBlock:
-    """One accepted block waiting for its commit."""
+    """One accepted block waiting for its commit (samples stay a 2-D view of the message)."""
 
     stream_key: str
     sequence: int
+    start_ns: int
     end_time_ns: int
-    segments: list[Segment]
-    channel_ends: dict[str, int]  # "structure/channel" -> end time ns
-    channel_rates: dict[str, float]
+    rate_hz: float
+    seeds: tuple[SeedId, ...]  # per row of ``samples``
+    channel_keys: tuple[str, ...]  # "structure/channel" per row
+    samples: np.ndarray  # (n_channels, n_samples)
     future: asyncio.Future[None]
+
+
+def block_segments(batch: list[PendingBlock]) -> list[Segment]:
+    """Per-channel segments of a batch: runs of contiguous blocks with the same channel
+    set are concatenated once along time, then split into rows."""
+    out: list[Segment] = []
+    run: list[PendingBlock] = []
+
+    def flush() -> None:
+        if not run:
+            return
+        data = run[0].samples if len(run) == 1 else np.concatenate([b.samples for b in run], axis=1)
+        first = run[0]
+        out.extend(Segment(seed, first.start_ns, first.rate_hz, data[r]) for r, seed in enumerate(first.seeds))
+        run.clear()
+
+    by_channels: dict[tuple[tuple[SeedId, ...], float, str], list[PendingBlock]] = defaultdict(list)
+    for b in batch:
+        by_channels[(b.seeds, b.rate_hz, b.samples.dtype.str)].append(b)
+    for group in by_channels.values():
+        for b in group:
+            if run:
+                prev = run[-1]
+                if abs(b.start_ns - prev.end_time_ns) > 0.5 * NS / b.rate_hz:
+                    flush()
+            run.append(b)
+        flush()
+    return out
 
 
 def _split_at_days(seg: Segment) -> list[Segment]:
@@ -214,7 +244,7 @@ class ArchiveWriter:
 
     def _commit_locked(self, batch: list[PendingBlock]) -> None:
         records: dict[str, list[bytes]] = defaultdict(list)
-        for seg in merge_contiguous([s for b in batch for s in b.segments]):
+        for seg in merge_contiguous(block_segments(batch)):
             for piece in _split_at_days(seg):
                 records[sds_relpath(piece.seed, piece.start_ns)].extend(self._pack(piece))
         sizes = {rel: self._size(rel) for rel in records}
@@ -231,8 +261,9 @@ class ArchiveWriter:
         rates: dict[str, float] = {}
         for b in batch:
             streams[b.stream_key] = StreamMark(b.sequence, b.end_time_ns)
-            channels.update(b.channel_ends)
-            rates.update(b.channel_rates)
+            for key in b.channel_keys:
+                channels[key] = b.end_time_ns
+                rates[key] = b.rate_hz
         self.journal.end(commit_id, streams, channels, rates)
 
     def _pack(self, seg: Segment) -> list[bytes]:

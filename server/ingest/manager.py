@@ -21,7 +21,7 @@ from ..errors import InvalidInput, NotFound, Unavailable
 from ..settings import Settings
 from ..storage.models import Channel, Structure
 from ..storage.tokens import Principal
-from .archive import ArchiveWriter, PendingBlock, SeedId, Segment
+from .archive import ArchiveWriter, PendingBlock, SeedId
 from .quality import ClockDriftEstimator, QualityArrays
 from .validate import DecodedBlock, decode
 
@@ -36,6 +36,15 @@ class ChannelInfo:
     seed: SeedId
     registered_rate_hz: float
     clip_level: float
+
+
+@dataclass(frozen=True)
+class ChannelSet:
+    """A block's channel list resolved once and cached: indices, SEED ids, journal keys."""
+
+    idx: np.ndarray
+    seeds: tuple[SeedId, ...]
+    keys: tuple[str, ...]
 
 
 @dataclass
@@ -74,7 +83,7 @@ class StructureRuntime:
         self.registered_rate_hz = np.zeros(0, dtype=np.float64)
         self.infos: list[ChannelInfo] = []  # by index
         self.counters = Counters()
-        self._idx: dict[tuple[str, ...], np.ndarray] = {}
+        self._idx: dict[tuple[str, ...], ChannelSet] = {}
         self.update_channels(channels, durable_ends, rates)
 
     def update_channels(self, channels: list[Channel], durable_ends: dict[str, int] | None = None, rates: dict[str, float] | None = None) -> None:
@@ -103,9 +112,9 @@ class StructureRuntime:
         self.infos = sorted(self.channels.values(), key=lambda c: c.index)
         self._idx.clear()
 
-    def indices(self, channel_ids: tuple[str, ...]) -> np.ndarray:
-        idx = self._idx.get(channel_ids)
-        if idx is None:
+    def channel_set(self, channel_ids: tuple[str, ...]) -> ChannelSet:
+        cs = self._idx.get(channel_ids)
+        if cs is None:
             missing = [c for c in channel_ids if c not in self.channels]
             if missing:
                 pos = channel_ids.index(missing[0])
@@ -113,9 +122,14 @@ class StructureRuntime:
                     f"channel_ids[{pos}]: {missing[0]!r} is not registered for structure {self.structure_id!r}",
                     field="channel_ids",
                 )
-            idx = np.fromiter((self.channels[c].index for c in channel_ids), dtype=np.intp, count=len(channel_ids))
-            self._idx[channel_ids] = idx
-        return idx
+            infos = [self.channels[c] for c in channel_ids]
+            cs = ChannelSet(
+                np.fromiter((i.index for i in infos), dtype=np.intp, count=len(infos)),
+                tuple(i.seed for i in infos),
+                tuple(f"{self.structure_id}/{c}" for c in channel_ids),
+            )
+            self._idx[channel_ids] = cs
+        return cs
 
 
 @dataclass(frozen=True)
@@ -226,7 +240,8 @@ class IngestManager:
                 f"sequence: {d.sequence} is not above the stream's last accepted sequence {st.last_sequence}",
                 field="sequence",
             )
-        idx = rt.indices(d.channel_ids)
+        cs = rt.channel_set(d.channel_ids)
+        idx = cs.idx
         self._check_rate(rt, d, idx)
         self._check_time(rt, d, idx)
         n_total = d.samples.size
@@ -253,12 +268,8 @@ class IngestManager:
         st.last_sequence = d.sequence
         fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         st.pending[d.sequence] = fut
-        infos = rt.infos
-        segments = [Segment(infos[i].seed, d.start_ns, d.rate_hz, d.samples[r]) for r, i in enumerate(idx)]
-        ends = {f"{rt.structure_id}/{cid}": d.end_ns for cid in d.channel_ids}
-        rates = {f"{rt.structure_id}/{cid}": d.rate_hz for cid in d.channel_ids}
         fut.add_done_callback(lambda f, st=st, rt=rt, idx=idx, d=d: self._settled(f, st, rt, idx, d))
-        self.archive.submit(PendingBlock(key, d.sequence, d.end_ns, segments, ends, rates, fut))
+        self.archive.submit(PendingBlock(key, d.sequence, d.start_ns, d.end_ns, d.rate_hz, cs.seeds, cs.keys, d.samples, fut))
         return Outcome(d.sequence, True, durable=fut)
 
     def _settled(self, fut: asyncio.Future[None], st: StreamState, rt: StructureRuntime, idx: np.ndarray, d: DecodedBlock) -> None:

@@ -53,13 +53,14 @@ def decode(block: ingest_pb2.SampleBlock, limits: IngestLimits, now_ns: int) -> 
             f"sample_rate_hz: {rate!r} is outside {limits.min_sample_rate_hz:g}..{limits.max_sample_rate_hz:g} Hz",
             field="sample_rate_hz",
         )
-    n_ch = len(block.channel_ids)
+    channel_ids = tuple(block.channel_ids)
+    n_ch = len(channel_ids)
     if n_ch == 0:
         raise InvalidInput("channel_ids: at least one channel is required", field="channel_ids")
     if n_ch > limits.max_channels:
         raise InvalidInput(f"channel_ids: {n_ch} channels exceeds max_channels={limits.max_channels}", field="channel_ids")
-    if len(set(block.channel_ids)) != n_ch:
-        dup = next(c for c in block.channel_ids if list(block.channel_ids).count(c) > 1)
+    if len(set(channel_ids)) != n_ch:
+        dup = next(c for c in channel_ids if channel_ids.count(c) > 1)
         raise InvalidInput(f"channel_ids: {dup!r} appears more than once", field="channel_ids")
     dtype = _DTYPES.get(block.encoding)
     if dtype is None:
@@ -99,4 +100,4 @@ def decode(block: ingest_pb2.SampleBlock, limits: IngestLimits, now_ns: int) -> 
         )
     samples = np.frombuffer(block.data, dtype=dtype).reshape(n_ch, n)
     tq = block.timing_quality if block.HasField("timing_quality") and 0 <= block.timing_quality <= 100 else -1
-    return DecodedBlock(block.structure_id, stream_id, block.sequence, start, end, rate, tuple(block.channel_ids), samples, tq)
+    return DecodedBlock(block.structure_id, stream_id, block.sequence, start, end, rate, channel_ids, samples, tq)

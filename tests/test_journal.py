@@ -1,0 +1,108 @@
+"""The archive's commit protocol: a commit torn by a crash is undone on recovery,
+completed commits survive, and the resume points come back."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from quakewatch.server.ingest.archive import ArchiveWriter, PendingBlock, SeedId, Segment, merge_contiguous, sds_relpath
+from quakewatch.server.ingest.journal import JOURNAL, CommitJournal
+
+NS = 1_000_000_000
+T0 = 1_767_225_600 * NS  # 2026-01-01T00:00:00Z
+SEED = SeedId("QW", "BR1", "00", "HNZ")
+
+
+def _commit(w: ArchiveWriter, seq: int, start_ns: int, n: int = 200) -> None:
+    async def go() -> None:
+        w.start()
+        fut = asyncio.get_running_loop().create_future()
+        data = (np.arange(n, dtype=np.float32) + seq).reshape(1, n)
+        w.submit(PendingBlock("br1/default", seq, start_ns, start_ns + n * NS // 200, 200.0, (SEED,), ("br1/c0",), data, fut))
+        await fut
+        await w.close()
+
+    asyncio.run(go())
+
+
+def test_torn_commit_is_truncated_and_completed_ones_survive(tmp_path: Path) -> None:
+    import obspy
+
+    root, jdir = tmp_path / "archive", tmp_path / "journal"
+    w = ArchiveWriter(root, jdir)
+    w.recover()
+    _commit(w, 1, T0)
+    f = root / sds_relpath(SEED, T0)
+    good_size = f.stat().st_size
+    # simulate a crash between the data write and the END record: BEGIN + garbage records
+    with open(jdir / JOURNAL, "a") as fh:
+        fh.write(json.dumps({"t": "B", "id": 99, "files": {sds_relpath(SEED, T0): good_size}}) + "\n")
+    with open(f, "ab") as fh:
+        fh.write(b"\xff" * 512)
+    w2 = ArchiveWriter(root, jdir)
+    repaired = w2.recover()
+    assert repaired and f.stat().st_size == good_size
+    assert w2.journal.state.streams["br1/default"].sequence == 1
+    st = obspy.read(str(f))
+    assert st[0].stats.npts == 200 and st[0].stats.starttime == obspy.UTCDateTime(ns=T0)
+
+
+def test_torn_last_line_is_ignored(tmp_path: Path) -> None:
+    j = CommitJournal(tmp_path / "j", tmp_path / "a")
+    j.recover()
+    cid = j.begin({})
+    j.end(cid, {}, {"s/c": 5}, {})
+    j.close()
+    with open(tmp_path / "j" / JOURNAL, "a") as fh:
+        fh.write('{"t":"E","id":7,"streams":{"s/x":[9,')  # no newline: never synced
+    j2 = CommitJournal(tmp_path / "j", tmp_path / "a")
+    j2.recover()
+    assert j2.state.channels == {"s/c": 5} and "s/x" not in j2.state.streams
+
+
+def test_compaction_keeps_state(tmp_path: Path) -> None:
+    j = CommitJournal(tmp_path / "j", tmp_path / "a", compact_bytes=200)
+    j.recover()
+    from quakewatch.server.ingest.journal import StreamMark
+
+    for i in range(1, 50):
+        j.end(j.begin({}), {"s/default": StreamMark(i, i * 10)}, {}, {})
+    j.close()
+    assert (tmp_path / "j" / JOURNAL).stat().st_size < 1000
+    j2 = CommitJournal(tmp_path / "j", tmp_path / "a")
+    j2.recover()
+    assert j2.state.streams["s/default"].sequence == 49
+
+
+@pytest.mark.reference
+def test_day_boundary_split_matches_sds_convention(tmp_path: Path) -> None:
+    """A segment crossing UTC midnight lands in two day files (SDS: one file per day)."""
+    import obspy
+
+    w = ArchiveWriter(tmp_path / "a", tmp_path / "j")
+    w.recover()
+    start = T0 - 1 * NS  # 23:59:59
+    _commit(w, 1, start, n=400)  # 2 s at 200 Hz
+    files = sorted((tmp_path / "a").rglob("*.D.*"))
+    assert [p.name[-8:] for p in files] == ["2025.365", "2026.001"]
+    st = obspy.Stream()
+    for p in files:
+        st += obspy.read(str(p))
+    st.sort()
+    assert [tr.stats.npts for tr in st] == [200, 200]
+    assert st[1].stats.starttime == obspy.UTCDateTime(ns=T0)
+    st.merge(method=-1)
+    assert len(st) == 1 and st[0].stats.npts == 400
+
+
+def test_merge_contiguous_joins_only_contiguous() -> None:
+    a = Segment(SEED, T0, 200.0, np.zeros(200, np.float32))
+    b = Segment(SEED, T0 + NS, 200.0, np.ones(200, np.float32))
+    c = Segment(SEED, T0 + 3 * NS, 200.0, np.ones(200, np.float32))
+    out = merge_contiguous([a, b, c])
+    assert [len(s.samples) for s in out] == [400, 200]
