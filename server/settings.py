@@ -19,7 +19,7 @@ class IngestLimits(BaseModel):
     min_sample_rate_hz: float = Field(0.01, gt=0)
     max_sample_rate_hz: float = Field(20_000.0, gt=0)
     max_future_s: float = Field(30.0, ge=0, description="how far a block's end may lie ahead of the server clock")
-    max_past_days: float = Field(3650.0, gt=0, description="how far in the past a block may start")
+    max_past_days: float = Field(20_000.0, gt=0, description="how far in the past a block may start (default reaches 1971: real archives replay)")
     max_samples_per_s: float = Field(
         2_000_000.0, gt=0, description="sustained samples/s per stream (token bucket, burst = 10 s)"
     )
