@@ -1,0 +1,291 @@
+"""Per-channel data quality of one ingest block, carried across blocks.
+
+:func:`block_quality` is the ingest hot path: one call per block of shape
+``(n_channels, n_samples)`` computes, for every channel, the first non-finite
+sample, extrema, mean, RMS about the mean, clipped samples, the longest run of
+identical values and the number of isolated single-sample spikes.  Runs and
+spikes continue across block boundaries through :class:`ChannelCarry`, so a
+stream cut into blocks gives the same runs and boundary spikes as one block.
+
+Definitions (``x`` is one channel, converted exactly to float64; ``x[-1]`` and
+``x[-2]`` are ``carry.last`` and ``carry.last2``, NaN when there is no such
+sample):
+
+Second difference
+    ``d[i] = |x[i-1] - 2 x[i] + x[i+1]|`` for ``i = -1, 0, ..., n-2``: every
+    sample whose right neighbour is in this block, including the previous
+    block's last sample.  ``d[i]`` is *defined* when it is finite, i.e. when the
+    three samples are finite.  The last sample ``x[n-1]`` is judged in the next
+    block, so each sample is judged exactly once over a stream.
+Spike scale
+    ``s`` = mean of the defined ``d[i]`` of this block (0 when none).
+Spike
+    Sample ``i`` is a spike when ``d[i]`` is defined, ``s > 0`` and
+
+    * ``d[i] > spike_factor * s`` (large curvature), and
+    * ``2 |x[i+1] - x[i-1]| < d[i]`` (isolation: the signal leaves and returns;
+      a step or a two-sample excursion fails this test).
+
+    For a spike of height ``h`` on a linear background of slope ``b`` per
+    sample, ``d[i] = 2|h|`` and ``|x[i+1] - x[i-1]| = 2|b|``: isolation holds
+    when ``|b| < |h| / 2``.  The decision uses only ``x[i-1], x[i], x[i+1]``,
+    which is what makes it independent of where the stream is cut (the carry
+    holds two samples).
+Run
+    Maximal set of consecutive samples with ``x[i] == x[i-1]`` (IEEE equality
+    of the float64 values: NaN equals nothing, ``-0.0 == 0.0``).  The run
+    carried in continues when ``x[0] == carry.last``.
+Clipped
+    ``|x[i]| >= clip_level``, counted only where ``clip_level > 0`` (a level
+    ``<= 0`` or NaN disables the count).
+
+Statistics (extrema, mean, RMS, clipping) use the finite samples only; a
+channel that has any non-finite sample is expected to be rejected by the caller
+through ``first_nonfinite``.  A channel without finite samples (including
+``n_samples == 0``) has ``minimum = maximum = NaN`` and ``mean = rms = 0``.
+
+The module imports only NumPy and the compiled kernel ``_quality``.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Callable, Final
+
+import numpy as np
+import numpy.typing as npt
+
+from quakewatch.ext import _quality
+
+__all__ = ["QUALITY_ALGORITHM_VERSION", "BlockQuality", "ChannelCarry", "block_quality"]
+
+#: Bump when any definition in the module docstring changes (goes into provenance).
+QUALITY_ALGORITHM_VERSION: Final = "1"
+
+_Kernel = Callable[..., tuple[npt.NDArray[np.float64], npt.NDArray[np.int64]]]
+_KERNELS: Final[dict[np.dtype[np.generic], _Kernel]] = {
+    np.dtype(np.float32): _quality.quality_float32,
+    np.dtype(np.float64): _quality.quality_float64,
+    np.dtype(np.int32): _quality.quality_int32,
+}
+_F64: Final = np.dtype(np.float64)
+_I64: Final = np.dtype(np.int64)
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class ChannelCarry:
+    """State carried from one block to the next, per channel.
+
+    Parameters
+    ----------
+    last : ndarray of float64, shape (n_channels,)
+        Previous block's last sample (the sample's units), NaN when none yet.
+    last2 : ndarray of float64, shape (n_channels,)
+        Previous block's second-to-last sample, NaN when none yet.
+    run : ndarray of int64, shape (n_channels,)
+        Length in samples of the trailing run of identical values ending at
+        ``last``; 0 when none yet.
+    """
+
+    last: npt.NDArray[np.float64]
+    last2: npt.NDArray[np.float64]
+    run: npt.NDArray[np.int64]
+
+    @classmethod
+    def empty(cls, n_channels: int) -> ChannelCarry:
+        """Carry for the first block of a stream (no previous samples).
+
+        Parameters
+        ----------
+        n_channels : int
+            Number of channels, >= 0.
+        """
+        if isinstance(n_channels, bool) or not isinstance(n_channels, (int, np.integer)):
+            raise TypeError(f"n_channels must be an int, got {type(n_channels).__name__}")
+        if n_channels < 0:
+            raise ValueError(f"n_channels must be >= 0, got {n_channels}")
+        return cls(
+            last=np.full(n_channels, np.nan),
+            last2=np.full(n_channels, np.nan),
+            run=np.zeros(n_channels, dtype=np.int64),
+        )
+
+    @property
+    def n_channels(self) -> int:
+        """Number of channels."""
+        return int(self.last.shape[0])
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class BlockQuality:
+    """Quality of one block; every array has shape (n_channels,).
+
+    Definitions are in the module docstring.
+
+    Attributes
+    ----------
+    first_nonfinite : ndarray of int64
+        Index of the first NaN/Inf sample in the block, -1 if none (always -1
+        for int32 data).
+    minimum, maximum : ndarray of float64
+        Extrema of the finite samples (sample units); NaN when there is none.
+    mean : ndarray of float64
+        Mean of the finite samples (sample units); 0 when there is none.
+    rms : ndarray of float64
+        Root-mean-square about the mean, i.e. population standard deviation of
+        the finite samples (sample units); 0 when there is none.
+    n_clipped : ndarray of int64
+        Finite samples with ``|x| >= clip_level``; 0 where ``clip_level <= 0``.
+    longest_run : ndarray of int64
+        Longest run of identical consecutive values ending in this block,
+        counting the samples carried in from previous blocks; 0 for an empty
+        block.
+    n_spikes : ndarray of int64
+        Isolated single-sample spikes judged in this block (samples
+        ``-1 .. n_samples-2``).
+    carry : ChannelCarry
+        State to pass to the next block of the same stream.
+    """
+
+    first_nonfinite: npt.NDArray[np.int64]
+    minimum: npt.NDArray[np.float64]
+    maximum: npt.NDArray[np.float64]
+    mean: npt.NDArray[np.float64]
+    rms: npt.NDArray[np.float64]
+    n_clipped: npt.NDArray[np.int64]
+    longest_run: npt.NDArray[np.int64]
+    n_spikes: npt.NDArray[np.int64]
+    carry: ChannelCarry
+
+
+def block_quality(
+    data: npt.NDArray[np.float32] | npt.NDArray[np.float64] | npt.NDArray[np.int32],
+    clip_level: npt.ArrayLike = 0.0,
+    carry: ChannelCarry | None = None,
+    spike_factor: float = 20.0,
+) -> BlockQuality:
+    """Per-channel data quality of one block, continuing the previous block.
+
+    Parameters
+    ----------
+    data : ndarray of float32, float64 or int32, shape (n_channels, n_samples)
+        Samples of one block (counts or physical units).  1-D input is one
+        channel.  Never modified; not copied when C-contiguous and native-endian.
+    clip_level : float or ndarray of float, shape (n_channels,), optional
+        Clip level in the units of ``data`` (typically the digitizer full
+        scale); ``<= 0`` or NaN disables the clip count.  Default 0.
+    carry : ChannelCarry, optional
+        ``carry`` of the previous block's result; ``None`` starts a stream.
+    spike_factor : float, optional
+        Spike threshold in units of the block's mean absolute second
+        difference; finite and > 0.  Default 20.
+
+    Returns
+    -------
+    BlockQuality
+        Per-channel results and the carry for the next block.  For
+        ``n_samples == 0`` every count is 0, ``first_nonfinite`` is -1,
+        ``minimum``/``maximum`` are NaN, ``mean``/``rms`` are 0 and ``carry`` is
+        the input carry object itself.
+
+    Raises
+    ------
+    TypeError
+        ``data`` is not an ndarray of float32/float64/int32, ``clip_level`` is
+        not real, ``carry`` is not a ChannelCarry or has wrong dtypes.
+    ValueError
+        Wrong number of dimensions or channels, ``spike_factor`` not finite and
+        positive.
+    """
+    if not isinstance(data, np.ndarray):
+        raise TypeError(f"data must be a numpy.ndarray, got {type(data).__name__}")
+    if data.ndim == 1:
+        data = data.reshape(1, -1)
+    elif data.ndim != 2:
+        raise ValueError(f"data must have shape (n_channels, n_samples), got shape {data.shape}")
+    kernel = _KERNELS.get(data.dtype)
+    if kernel is None:
+        native = data.dtype.newbyteorder("=")
+        kernel = _KERNELS.get(native)
+        if kernel is None:
+            raise TypeError(f"data must have dtype float32, float64 or int32, got {data.dtype}")
+        data = data.astype(native)
+    if not data.flags.c_contiguous:
+        data = np.ascontiguousarray(data)
+    n_channels, n_samples = data.shape
+
+    clip = _clip_levels(clip_level, n_channels)
+    if carry is None:
+        carry = ChannelCarry.empty(n_channels)
+    else:
+        _check_carry(carry, n_channels)
+    factor = _spike_factor(spike_factor)
+
+    fout, iout = kernel(data, clip, carry.last, carry.last2, carry.run, factor)
+    if n_samples > 0:
+        new_carry = ChannelCarry(
+            last=fout[_quality.F_LAST],
+            last2=fout[_quality.F_LAST2],
+            run=iout[_quality.I_RUN],
+        )
+    else:
+        new_carry = carry
+    return BlockQuality(
+        first_nonfinite=iout[_quality.I_FIRST_NONFINITE],
+        minimum=fout[_quality.F_MINIMUM],
+        maximum=fout[_quality.F_MAXIMUM],
+        mean=fout[_quality.F_MEAN],
+        rms=fout[_quality.F_RMS],
+        n_clipped=iout[_quality.I_N_CLIPPED],
+        longest_run=iout[_quality.I_LONGEST_RUN],
+        n_spikes=iout[_quality.I_N_SPIKES],
+        carry=new_carry,
+    )
+
+
+def _clip_levels(clip_level: npt.ArrayLike, n_channels: int) -> npt.NDArray[np.float64]:
+    """Clip levels as a contiguous float64 array of shape (n_channels,)."""
+    if type(clip_level) is float or type(clip_level) is int:
+        return np.full(n_channels, clip_level, dtype=np.float64)
+    raw = np.asarray(clip_level)
+    if raw.dtype.kind not in "iuf":
+        raise TypeError(f"clip_level must be a real scalar or array, got dtype {raw.dtype}")
+    if raw.ndim == 0:
+        return np.full(n_channels, raw, dtype=np.float64)
+    if raw.shape != (n_channels,):
+        raise ValueError(
+            f"clip_level must be a scalar or have shape ({n_channels},), got shape {raw.shape}"
+        )
+    return np.ascontiguousarray(raw, dtype=np.float64)
+
+
+def _check_carry(carry: ChannelCarry, n_channels: int) -> None:
+    """Raise unless ``carry`` has the kernel's dtypes and ``n_channels`` entries."""
+    if not isinstance(carry, ChannelCarry):
+        raise TypeError(f"carry must be a ChannelCarry or None, got {type(carry).__name__}")
+    for name, arr, dtype in (
+        ("last", carry.last, _F64),
+        ("last2", carry.last2, _F64),
+        ("run", carry.run, _I64),
+    ):
+        if not isinstance(arr, np.ndarray) or arr.dtype != dtype:
+            found = arr.dtype if isinstance(arr, np.ndarray) else type(arr).__name__
+            raise TypeError(f"carry.{name} must be an ndarray of {dtype}, got {found}")
+        if arr.shape != (n_channels,):
+            raise ValueError(
+                f"carry.{name} must have shape ({n_channels},) to match data, got {arr.shape}"
+            )
+
+
+def _spike_factor(spike_factor: float) -> float:
+    """``spike_factor`` as a float, checked finite and positive."""
+    try:
+        factor = float(spike_factor)
+    except (TypeError, ValueError):
+        raise TypeError(
+            f"spike_factor must be a real number, got {type(spike_factor).__name__}"
+        ) from None
+    if not (math.isfinite(factor) and factor > 0.0):
+        raise ValueError(f"spike_factor must be finite and > 0, got {spike_factor!r}")
+    return factor
