@@ -5,17 +5,32 @@ validates and converts the inputs once.  The definitions of every output
 (spike, run, clipping, non-finite handling) are documented there; this module
 implements exactly those definitions and nothing else.
 
-Layout of the two output arrays (one column per channel):
+Each channel first goes through :func:`_channel_fast`, which assumes finite
+samples and needs no per-sample test; a non-finite sum sends the channel to
+:func:`_channel_careful`, which skips non-finite samples one by one.  Both
+accumulate in float64 whatever the sample type.
+
+Outputs, one column per channel:
 
 ``fout`` float64, shape (6, n_channels): rows ``F_*`` below.
 ``iout`` int64, shape (5, n_channels): rows ``I_*`` below.
+
+References
+----------
+CGL83
+    T. F. Chan, G. H. Golub, R. J. LeVeque (1983), "Algorithms for computing
+    the sample variance: analysis and recommendations", The American
+    Statistician 37(3), 242-247.
 """
 
-import numpy as np
-
+cimport numpy as cnp
 from libc.math cimport INFINITY, NAN, fabs, isfinite, sqrt
+from libc.stdint cimport uint32_t, uint64_t
+from libc.string cimport memcpy
 
 from _typedefs cimport float32_t, float64_t, int32_t, int64_t, sample_t
+
+cnp.import_array()
 
 # Row indices of the output arrays (C constants for the nogil loop, re-exported
 # as Python ints for the front-end).
@@ -61,11 +76,55 @@ cdef struct ChannelOut:
     int64_t run
 
 
+cdef inline bint _same(float64_t a, float64_t b) noexcept nogil:
+    """Bitwise equality of two float64 values (the run definition)."""
+    cdef uint64_t ua, ub
+    memcpy(&ua, &a, sizeof(a))
+    memcpy(&ub, &b, sizeof(b))
+    return ua == ub
+
+
+cdef inline uint64_t _key(sample_t v) noexcept nogil:
+    """Integer key of a sample: equal keys <=> bitwise-equal float64 values.
+
+    The float32 -> float64 and int32 -> float64 conversions are injective on
+    everything but NaN payloads, and the fast path (the only user) sees no NaN.
+    Compared on the integer units, this keeps run detection off the
+    floating-point ports.
+    """
+    cdef uint32_t u32
+    cdef uint64_t u64
+    if sample_t is float32_t:
+        memcpy(&u32, &v, sizeof(v))
+        return u32
+    elif sample_t is int32_t:
+        return <uint32_t>v
+    else:
+        memcpy(&u64, &v, sizeof(v))
+        return u64
+
+
+cdef inline void _scan_runs(
+    const sample_t[::1] x, float64_t last, int64_t run, int64_t* longest, int64_t* trailing
+) noexcept nogil:
+    """Longest run of bitwise-equal values, and the run ending at the last sample."""
+    cdef Py_ssize_t j
+    cdef int64_t cur_run = run, best = 0
+    cdef float64_t v, p1 = last
+    for j in range(x.shape[0]):
+        v = <float64_t>x[j]
+        cur_run = cur_run + 1 if _same(v, p1) else 1
+        best = cur_run if cur_run > best else best
+        p1 = v
+    longest[0] = best
+    trailing[0] = cur_run
+
+
 cdef inline float64_t _m2_about(const sample_t[::1] x, float64_t mean) noexcept nogil:
     """Sum of squared deviations of the finite samples about ``mean``.
 
-    Corrected two-pass form, sum (x - m)^2 - (sum (x - m))^2 / n, which removes
-    the first-order error of ``mean`` (Chan, Golub & LeVeque 1983, eq. 1.7).
+    Corrected two-pass algorithm of [CGL83], sum (x - m)^2 - (sum (x - m))^2 / n,
+    which removes the first-order error of ``mean``.
     """
     cdef Py_ssize_t j
     cdef int64_t n_finite = 0
@@ -87,7 +146,7 @@ cdef inline float64_t _m2_about(const sample_t[::1] x, float64_t mean) noexcept 
 cdef inline int64_t _count_spikes(
     const sample_t[::1] x, float64_t last, float64_t last2, float64_t threshold
 ) noexcept nogil:
-    """Spikes among samples -1 .. n-2 (quality.py docstring), for a given threshold."""
+    """Spikes among samples -1 .. n-2 (see quality.py) above ``threshold``."""
     cdef Py_ssize_t j
     cdef int64_t n_spikes = 0
     cdef float64_t v, d, p1 = last, p2 = last2
@@ -106,27 +165,9 @@ cdef inline int64_t _count_clipped(const sample_t[::1] x, float64_t clip) noexce
     """Samples with ``|x| >= clip`` (fast path: all samples are finite)."""
     cdef Py_ssize_t j
     cdef int64_t n_clip = 0
-    cdef float64_t v
     for j in range(x.shape[0]):
-        v = <float64_t>x[j]
-        n_clip += fabs(v) >= clip
+        n_clip += fabs(<float64_t>x[j]) >= clip
     return n_clip
-
-
-cdef inline void _scan_runs(
-    const sample_t[::1] x, float64_t last, int64_t run, int64_t* longest, int64_t* trailing
-) noexcept nogil:
-    """Longest run of equal values (IEEE ==) and the run ending at the last sample."""
-    cdef Py_ssize_t j
-    cdef int64_t cur_run = run, best = 0
-    cdef float64_t v, p1 = last
-    for j in range(x.shape[0]):
-        v = <float64_t>x[j]
-        cur_run = cur_run + 1 if v == p1 else 1
-        best = cur_run if cur_run > best else best
-        p1 = v
-    longest[0] = best
-    trailing[0] = cur_run
 
 
 cdef inline bint _channel_fast(
@@ -145,26 +186,34 @@ cdef inline bint _channel_fast(
     caller reruns the channel through :func:`_channel_careful`.  ``clip`` is
     +inf when clipping is disabled.
 
-    Two register-sized loops, each splitting its sums over even/odd samples so
-    that the floating-point add chains run in parallel.  Runs, clipped samples
-    and spikes get an extra pass only when a cheap test shows there can be any
-    (a zero first difference, an extremum beyond the clip level, a second
-    difference above the threshold).
+    Two loops small enough to stay in registers, each splitting its sums over
+    even/odd samples so that the floating-point add chains run in parallel.
+    Runs, clipped samples and spikes get an extra pass only when a cheap test
+    shows there can be any (two equal neighbours, an extremum beyond the clip
+    level, a second difference above the threshold).
     """
     cdef Py_ssize_t n = x.shape[0], j
     cdef float64_t k = <float64_t>x[0]       # shift: first sample
     cdef float64_t v, w, u, d, e, m2, threshold
     cdef float64_t s1a = 0.0, s1b = 0.0, s2a = 0.0, s2b = 0.0
     cdef float64_t mna = k, mnb = k, mxa = k, mxb = k
-    cdef float64_t sda = 0.0, sdb = 0.0, mda = 0.0, mdb = 0.0, min_step, msb = INFINITY
+    cdef float64_t sda = 0.0, sdb = 0.0, mda = 0.0, mdb = 0.0
     cdef float64_t p1 = last, p2 = last2
+    cdef uint64_t ka, kb, kp
+    cdef bint any_equal
     cdef int64_t n_d = 0
 
-    # Pass A: shifted sums and extrema.
+    # Pass A: shifted sums, extrema, and whether two neighbours are equal.
+    any_equal = _same(k, last)
+    kp = ~_key(x[0])                         # differs from every key of x[0]
     j = 0
     while j + 1 < n:
         v = <float64_t>x[j]
         w = <float64_t>x[j + 1]
+        ka = _key(x[j])
+        kb = _key(x[j + 1])
+        any_equal |= (ka == kp) | (kb == ka)
+        kp = kb
         u = v - k
         s1a += u
         s2a += u * u
@@ -178,6 +227,7 @@ cdef inline bint _channel_fast(
         j += 2
     if j < n:
         v = <float64_t>x[j]
+        any_equal |= _key(x[j]) == kp
         u = v - k
         s1a += u
         s2a += u * u
@@ -189,13 +239,8 @@ cdef inline bint _channel_fast(
         if not (isfinite(s1a) and isfinite(s2a)):
             return False
 
-    # Pass B: second differences, and the smallest |first difference| (zero
-    # when two neighbours are equal, i.e. some run is longer than 1).  The
-    # windows ending at samples 0 and 1 touch the carry, whose NaN ("none")
-    # leaves them undefined; every later window is finite.
-    min_step = fabs(<float64_t>x[0] - last)
-    if not min_step < INFINITY:      # NaN when no carry: not an equal pair
-        min_step = INFINITY
+    # Pass B: second differences.  The windows ending at samples 0 and 1 touch
+    # the carry, whose NaN ("none") leaves them undefined; later ones are finite.
     for j in range(n if n < 2 else 2):
         v = <float64_t>x[j]
         d = fabs(p2 - 2.0 * p1 + v)
@@ -205,9 +250,6 @@ cdef inline bint _channel_fast(
             n_d += 1
         p2 = p1
         p1 = v
-    if n >= 2:
-        u = fabs(p1 - p2)
-        min_step = u if u < min_step else min_step
     j = 2
     while j + 1 < n:
         v = <float64_t>x[j]
@@ -218,10 +260,6 @@ cdef inline bint _channel_fast(
         sdb += e
         mda = d if d > mda else mda
         mdb = e if e > mdb else mdb
-        u = fabs(v - p1)
-        min_step = u if u < min_step else min_step
-        u = fabs(w - v)
-        msb = u if u < msb else msb
         p2 = v
         p1 = w
         j += 2
@@ -230,27 +268,27 @@ cdef inline bint _channel_fast(
         d = fabs(p2 - 2.0 * p1 + v)
         sda += d
         mda = d if d > mda else mda
-        u = fabs(v - p1)
-        min_step = u if u < min_step else min_step
     if n > 2:
         n_d += n - 2
     sda += sdb
     mda = mdb if mdb > mda else mda
-    min_step = msb if msb < min_step else min_step
 
     out.mean = k + s1a / n
-    m2 = s2a - s1a * s1a / n          # n * variance, shifted one-pass form
-    if m2 * 1e6 < s2a:                # > 6 digits lost to cancellation: exact redo
+    # n * variance from sums of data shifted by one of its samples [CGL83]: then
+    # s2 / m2 <= n + 1, so at most log10(n + 1) digits cancel.  Redo exactly
+    # when more would be lost (blocks > 1e6 samples, or rounding near zero).
+    m2 = s2a - s1a * s1a / n
+    if m2 * 1e6 < s2a:
         m2 = _m2_about(x, out.mean)
     out.rms = sqrt(m2 / n) if m2 > 0.0 else 0.0
     out.minimum = mna if mna < mnb else mnb
     out.maximum = mxa if mxa > mxb else mxb
     out.first_nonfinite = -1
-    if min_step > 0.0:                # no two equal neighbours: every run is 1
+    if any_equal:
+        _scan_runs(x, last, run, &out.longest_run, &out.run)
+    else:                             # every run has length 1
         out.longest_run = 1
         out.run = 1
-    else:
-        _scan_runs(x, last, run, &out.longest_run, &out.run)
     out.n_clipped = 0
     if out.maximum >= clip or -out.minimum >= clip:
         out.n_clipped = _count_clipped(x, clip)
@@ -271,17 +309,15 @@ cdef inline void _channel_careful(
     float64_t spike_factor,
     ChannelOut* out,
 ) noexcept nogil:
-    """Same results as :func:`_channel_fast`, testing every sample for NaN/Inf."""
+    """Same outputs as :func:`_channel_fast`, skipping NaN/Inf samples one by one."""
     cdef Py_ssize_t n = x.shape[0], j
     cdef float64_t v, d, m2, threshold, k = 0.0, p1 = last, p2 = last2
     cdef float64_t s1 = 0.0, s_d = 0.0, mn = INFINITY, mx = -INFINITY
     cdef int64_t n_finite = 0, n_d = 0, n_clip = 0, first_nf = -1
-    cdef int64_t cur_run = run, longest = 0
 
+    _scan_runs(x, last, run, &out.longest_run, &out.run)
     for j in range(n):
         v = <float64_t>x[j]
-        cur_run = cur_run + 1 if v == p1 else 1
-        longest = cur_run if cur_run > longest else longest
         d = fabs(p2 - 2.0 * p1 + v)
         if isfinite(d):
             s_d += d
@@ -302,8 +338,6 @@ cdef inline void _channel_careful(
 
     out.first_nonfinite = first_nf
     out.n_clipped = n_clip
-    out.longest_run = longest
-    out.run = cur_run
     if n_finite > 0:
         out.mean = k + s1 / n_finite
         m2 = _m2_about(x, out.mean)
@@ -394,7 +428,7 @@ cdef int _check_lengths(
 
 # One plain ``def`` per dtype: each is a compile-time specialisation, so there is
 # no run-time fused-type dispatch on the hot path.  The front-end picks one and
-# has already checked shapes (``data`` rows == length of every 1-D array).
+# validates; lengths are checked again here because the nogil loop trusts them.
 
 
 def quality_float32(
@@ -412,8 +446,14 @@ def quality_float32(
     """
     cdef bint per_channel = clip_levels is not None
     _check_lengths(data.shape[0], clip_levels, per_channel, last, last2, run)
-    fout = np.empty((_N_FROWS, data.shape[0]), dtype=np.float64)
-    iout = np.empty((_N_IROWS, data.shape[0]), dtype=np.int64)
+    cdef cnp.npy_intp fdims[2]
+    cdef cnp.npy_intp idims[2]
+    fdims[0] = _N_FROWS
+    fdims[1] = data.shape[0]
+    idims[0] = _N_IROWS
+    idims[1] = data.shape[0]
+    fout = cnp.PyArray_EMPTY(2, fdims, cnp.NPY_FLOAT64, 0)
+    iout = cnp.PyArray_EMPTY(2, idims, cnp.NPY_INT64, 0)
     cdef float64_t[:, ::1] fo = fout
     cdef int64_t[:, ::1] io = iout
     with nogil:
@@ -438,8 +478,14 @@ def quality_float64(
     """
     cdef bint per_channel = clip_levels is not None
     _check_lengths(data.shape[0], clip_levels, per_channel, last, last2, run)
-    fout = np.empty((_N_FROWS, data.shape[0]), dtype=np.float64)
-    iout = np.empty((_N_IROWS, data.shape[0]), dtype=np.int64)
+    cdef cnp.npy_intp fdims[2]
+    cdef cnp.npy_intp idims[2]
+    fdims[0] = _N_FROWS
+    fdims[1] = data.shape[0]
+    idims[0] = _N_IROWS
+    idims[1] = data.shape[0]
+    fout = cnp.PyArray_EMPTY(2, fdims, cnp.NPY_FLOAT64, 0)
+    iout = cnp.PyArray_EMPTY(2, idims, cnp.NPY_INT64, 0)
     cdef float64_t[:, ::1] fo = fout
     cdef int64_t[:, ::1] io = iout
     with nogil:
@@ -464,8 +510,14 @@ def quality_int32(
     """
     cdef bint per_channel = clip_levels is not None
     _check_lengths(data.shape[0], clip_levels, per_channel, last, last2, run)
-    fout = np.empty((_N_FROWS, data.shape[0]), dtype=np.float64)
-    iout = np.empty((_N_IROWS, data.shape[0]), dtype=np.int64)
+    cdef cnp.npy_intp fdims[2]
+    cdef cnp.npy_intp idims[2]
+    fdims[0] = _N_FROWS
+    fdims[1] = data.shape[0]
+    idims[0] = _N_IROWS
+    idims[1] = data.shape[0]
+    fout = cnp.PyArray_EMPTY(2, fdims, cnp.NPY_FLOAT64, 0)
+    iout = cnp.PyArray_EMPTY(2, idims, cnp.NPY_INT64, 0)
     cdef float64_t[:, ::1] fo = fout
     cdef int64_t[:, ::1] io = iout
     with nogil:

@@ -26,17 +26,26 @@ Spike
     * ``2 |x[i+1] - x[i-1]| < d[i]`` (isolation: the signal leaves and returns;
       a step or a two-sample excursion fails this test).
 
-    For a spike of height ``h`` on a linear background of slope ``b`` per
-    sample, ``d[i] = 2|h|`` and ``|x[i+1] - x[i-1]| = 2|b|``: isolation holds
-    when ``|b| < |h| / 2``.  The decision uses only ``x[i-1], x[i], x[i+1]``,
-    which is what makes it independent of where the stream is cut (the carry
-    holds two samples).
+    ``s`` includes the spike's own ``d``, so a block needs more than
+    ``2 * spike_factor`` defined second differences before a spike on a flat
+    background can be found.  For a spike of height ``h`` on a linear
+    background of slope ``b`` per sample, ``d[i] = 2|h|`` and
+    ``|x[i+1] - x[i-1]| = 2|b|``: isolation holds when ``|b| < |h| / 2``.
+
+    The decision uses only ``x[i-1], x[i], x[i+1]``, which is what makes it
+    independent of where the stream is cut (the carry holds two samples).
+    Isolation is deliberately *not* "the neighbours' second differences
+    ``d[i-1]``, ``d[i+1]`` are below ``d[i] / 2``": for a clean spike they are
+    exactly ``d[i] / 2`` (so noise decides), and ``d[i+1]`` needs ``x[i+2]``,
+    which is not yet known for a spike on the block edge.
 Run
-    Maximal set of consecutive samples with ``x[i] == x[i-1]`` (IEEE equality
-    of the float64 values: NaN equals nothing, ``-0.0 == 0.0``).  The run
-    carried in continues when ``x[0] == carry.last``.
+    Maximal set of consecutive samples whose float64 values are bitwise equal
+    (so ``-0.0`` and ``0.0`` differ, and identical NaNs form a run; a block
+    with NaN is rejected anyway).  The run carried in continues when ``x[0]``
+    is bitwise equal to ``carry.last``; ``carry.run`` counts the samples of
+    that run seen so far.
 Clipped
-    ``|x[i]| >= clip_level``, counted only where ``clip_level > 0`` (a level
+    Finite ``x[i]`` with ``|x[i]| >= clip_level``, counted only where ``clip_level > 0`` (a level
     ``<= 0`` or NaN disables the count).
 
 Statistics (extrema, mean, RMS, clipping) use the finite samples only; a
@@ -50,6 +59,7 @@ The module imports only NumPy and the compiled kernel ``_quality``.
 from __future__ import annotations
 
 import math
+import numbers
 from dataclasses import dataclass
 from typing import Callable, Final
 
@@ -71,6 +81,18 @@ _KERNELS: Final[dict[np.dtype[np.generic], _Kernel]] = {
 }
 _F64: Final = np.dtype(np.float64)
 _I64: Final = np.dtype(np.int64)
+# Rows of the kernel's two output arrays.
+_F_MINIMUM: Final[int] = _quality.F_MINIMUM
+_F_MAXIMUM: Final[int] = _quality.F_MAXIMUM
+_F_MEAN: Final[int] = _quality.F_MEAN
+_F_RMS: Final[int] = _quality.F_RMS
+_F_LAST: Final[int] = _quality.F_LAST
+_F_LAST2: Final[int] = _quality.F_LAST2
+_I_FIRST_NONFINITE: Final[int] = _quality.I_FIRST_NONFINITE
+_I_N_CLIPPED: Final[int] = _quality.I_N_CLIPPED
+_I_LONGEST_RUN: Final[int] = _quality.I_LONGEST_RUN
+_I_N_SPIKES: Final[int] = _quality.I_N_SPIKES
+_I_RUN: Final[int] = _quality.I_RUN
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -160,7 +182,7 @@ class BlockQuality:
 
 
 def block_quality(
-    data: npt.NDArray[np.float32] | npt.NDArray[np.float64] | npt.NDArray[np.int32],
+    data: np.ndarray,
     clip_level: npt.ArrayLike = 0.0,
     carry: ChannelCarry | None = None,
     spike_factor: float = 20.0,
@@ -213,79 +235,93 @@ def block_quality(
         data = data.astype(native)
     if not data.flags.c_contiguous:
         data = np.ascontiguousarray(data)
-    n_channels, n_samples = data.shape
+    n_channels = data.shape[0]
 
-    clip = _clip_levels(clip_level, n_channels)
+    if type(clip_level) is float:  # the common case, without an array
+        clip_scalar, clip_levels = clip_level, None
+    else:
+        clip_scalar, clip_levels = _clip_levels(clip_level, n_channels)
     if carry is None:
         carry = ChannelCarry.empty(n_channels)
     else:
         _check_carry(carry, n_channels)
-    factor = _spike_factor(spike_factor)
+    if type(spike_factor) is not float or not 0.0 < spike_factor < math.inf:
+        spike_factor = _spike_factor(spike_factor)
 
-    fout, iout = kernel(data, clip, carry.last, carry.last2, carry.run, factor)
-    if n_samples > 0:
-        new_carry = ChannelCarry(
-            last=fout[_quality.F_LAST],
-            last2=fout[_quality.F_LAST2],
-            run=iout[_quality.I_RUN],
-        )
-    else:
-        new_carry = carry
+    fout, iout = kernel(
+        data, clip_scalar, clip_levels, carry.last, carry.last2, carry.run, spike_factor
+    )
     return BlockQuality(
-        first_nonfinite=iout[_quality.I_FIRST_NONFINITE],
-        minimum=fout[_quality.F_MINIMUM],
-        maximum=fout[_quality.F_MAXIMUM],
-        mean=fout[_quality.F_MEAN],
-        rms=fout[_quality.F_RMS],
-        n_clipped=iout[_quality.I_N_CLIPPED],
-        longest_run=iout[_quality.I_LONGEST_RUN],
-        n_spikes=iout[_quality.I_N_SPIKES],
-        carry=new_carry,
+        first_nonfinite=iout[_I_FIRST_NONFINITE],
+        minimum=fout[_F_MINIMUM],
+        maximum=fout[_F_MAXIMUM],
+        mean=fout[_F_MEAN],
+        rms=fout[_F_RMS],
+        n_clipped=iout[_I_N_CLIPPED],
+        longest_run=iout[_I_LONGEST_RUN],
+        n_spikes=iout[_I_N_SPIKES],
+        carry=(
+            ChannelCarry(last=fout[_F_LAST], last2=fout[_F_LAST2], run=iout[_I_RUN])
+            if data.shape[1] > 0
+            else carry
+        ),
     )
 
 
-def _clip_levels(clip_level: npt.ArrayLike, n_channels: int) -> npt.NDArray[np.float64]:
-    """Clip levels as a contiguous float64 array of shape (n_channels,)."""
-    if type(clip_level) is float or type(clip_level) is int:
-        return np.full(n_channels, clip_level, dtype=np.float64)
+def _clip_levels(
+    clip_level: npt.ArrayLike, n_channels: int
+) -> tuple[float, npt.NDArray[np.float64] | None]:
+    """``(scalar, None)`` or ``(0.0, contiguous float64 array of shape (n_channels,))``."""
     raw = np.asarray(clip_level)
     if raw.dtype.kind not in "iuf":
         raise TypeError(f"clip_level must be a real scalar or array, got dtype {raw.dtype}")
     if raw.ndim == 0:
-        return np.full(n_channels, raw, dtype=np.float64)
+        return float(raw), None
     if raw.shape != (n_channels,):
         raise ValueError(
             f"clip_level must be a scalar or have shape ({n_channels},), got shape {raw.shape}"
         )
-    return np.ascontiguousarray(raw, dtype=np.float64)
+    return 0.0, np.ascontiguousarray(raw, dtype=np.float64)
 
 
 def _check_carry(carry: ChannelCarry, n_channels: int) -> None:
     """Raise unless ``carry`` has the kernel's dtypes and ``n_channels`` entries."""
     if not isinstance(carry, ChannelCarry):
         raise TypeError(f"carry must be a ChannelCarry or None, got {type(carry).__name__}")
-    for name, arr, dtype in (
-        ("last", carry.last, _F64),
-        ("last2", carry.last2, _F64),
-        ("run", carry.run, _I64),
+    last, last2, run = carry.last, carry.last2, carry.run
+    shape = (n_channels,)
+    if (
+        type(last) is np.ndarray
+        and type(last2) is np.ndarray
+        and type(run) is np.ndarray
+        and last.dtype == _F64
+        and last2.dtype == _F64
+        and run.dtype == _I64
+        and last.shape == shape
+        and last2.shape == shape
+        and run.shape == shape
+        and last.flags.c_contiguous
+        and last2.flags.c_contiguous
+        and run.flags.c_contiguous
     ):
+        return
+    for name, arr, dtype in (("last", last, _F64), ("last2", last2, _F64), ("run", run, _I64)):
         if not isinstance(arr, np.ndarray) or arr.dtype != dtype:
             found = arr.dtype if isinstance(arr, np.ndarray) else type(arr).__name__
             raise TypeError(f"carry.{name} must be an ndarray of {dtype}, got {found}")
-        if arr.shape != (n_channels,):
+        if arr.shape != shape:
             raise ValueError(
                 f"carry.{name} must have shape ({n_channels},) to match data, got {arr.shape}"
             )
+        if not arr.flags.c_contiguous:
+            raise ValueError(f"carry.{name} must be C-contiguous")
 
 
 def _spike_factor(spike_factor: float) -> float:
-    """``spike_factor`` as a float, checked finite and positive."""
-    try:
-        factor = float(spike_factor)
-    except (TypeError, ValueError):
-        raise TypeError(
-            f"spike_factor must be a real number, got {type(spike_factor).__name__}"
-        ) from None
-    if not (math.isfinite(factor) and factor > 0.0):
+    """``spike_factor`` as a float, checked real, finite and positive."""
+    if isinstance(spike_factor, bool) or not isinstance(spike_factor, numbers.Real):
+        raise TypeError(f"spike_factor must be a real number, got {type(spike_factor).__name__}")
+    factor = float(spike_factor)
+    if not 0.0 < factor < math.inf:
         raise ValueError(f"spike_factor must be finite and > 0, got {spike_factor!r}")
     return factor
