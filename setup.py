@@ -61,7 +61,9 @@ def _extensions() -> list[Extension]:
                 extra_compile_args=["-O3"] if not debug else ["-O0", "-g"],
             )
         )
-    return cythonize(ext, compiler_directives=directives, include_path=["ext"])
+    # Each mode keeps its own generated C, so switching modes never reuses the other's.
+    build_dir = "build/cython-debug" if debug else "build/cython-release"
+    return cythonize(ext, compiler_directives=directives, include_path=["ext"], build_dir=build_dir)
 
 
 packages, package_dir = _packages()

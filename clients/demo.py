@@ -6,7 +6,6 @@ archive on disk and a verified audit trail."""
 from __future__ import annotations
 
 import asyncio
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -103,4 +102,4 @@ def _print(out: dict[str, Any]) -> None:
     a = out["archive"]
     con.print(f"Archive: {a['files']} miniSEED day files, {a['bytes']} bytes, SDS layout under {a['root']} (open with obspy.read)")
     con.print(f"Audit trail: {out['audit']['entries']} entries, hash chain {'verified' if out['audit']['ok'] else 'BROKEN'}")
-    con.print(f"Done in {out['elapsed_s']} s." + ("" if out["ok"] else " [red]Some data was not acknowledged.[/red]"), file=sys.stdout)
+    con.print(f"Done in {out['elapsed_s']} s." + ("" if out["ok"] else " [red]Some data was not acknowledged.[/red]"))

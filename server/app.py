@@ -84,7 +84,7 @@ class QuakeWatchServer:
         try:
             self.engine = make_engine(settings.database_url)
             migrate.upgrade(self.engine)
-            self.archive = ArchiveWriter(settings.archive_dir, settings.journal_dir, settings.archive_record_length)
+            self.archive = ArchiveWriter(settings.archive_dir, settings.journal_dir, settings.archive_record_length, sync_mode=settings.archive_sync)
             self.archive.commit_max_delay_s = settings.commit_max_delay_s
             self.archive.recover()
             self.ingest = IngestManager(self.engine, settings, self.archive)

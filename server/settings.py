@@ -4,6 +4,7 @@ in. Nothing here reads the environment at import time."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -54,7 +55,8 @@ class Settings(BaseModel):
     tls_client_ca: Path | None = None
     network_code: str = Field("QW", pattern=r"^[A-Z0-9]{1,2}$")
     retention_days: float | None = Field(None, gt=0, description="archive files older than this are deleted daily")
-    archive_record_length: int = Field(512, description="miniSEED 2 record length, bytes")
+    archive_record_length: int = Field(4096, description="largest miniSEED 2 record length, bytes (records are sized to their data)")
+    archive_sync: Literal["auto", "syncfs", "fdatasync"] = Field("auto", description="how a commit is made durable (see ingest/archive.py)")
     max_message_bytes: int = Field(64 * 1024 * 1024, gt=0, description="gRPC transport limit")
     commit_max_delay_s: float = Field(0.0, ge=0, description="extra wait to grow a group commit")
     status_flush_s: float = Field(10.0, gt=0, description="period of the channel-status snapshot job")

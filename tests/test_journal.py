@@ -21,10 +21,8 @@ SEED = SeedId("QW", "BR1", "00", "HNZ")
 def _commit(w: ArchiveWriter, seq: int, start_ns: int, n: int = 200) -> None:
     async def go() -> None:
         w.start()
-        fut = asyncio.get_running_loop().create_future()
         data = (np.arange(n, dtype=np.float32) + seq).reshape(1, n)
-        w.submit(PendingBlock("br1/default", seq, start_ns, start_ns + n * NS // 200, 200.0, (SEED,), ("br1/c0",), data, fut))
-        await fut
+        await w.submit(PendingBlock("br1/default", seq, start_ns, start_ns + n * NS // 200, 200.0, (SEED,), ("br1/c0",), data))
         await w.close()
 
     asyncio.run(go())

@@ -6,18 +6,34 @@ one file per channel and UTC day, readable by ObsPy (``obspy.read`` or
 
 Writes are grouped: blocks accepted while the previous commit is being synced wait
 in ``pending`` and go out together in the next one, so both the per-record packing
-and the ``fdatasync`` calls are amortised over many blocks. Float samples are stored
-as FLOAT32 records, integer counts as STEIM2.
+and the flush are amortised over many blocks. Float samples are stored as FLOAT32
+records, integer counts as STEIM2.
+
+Making a commit's data durable (``sync_mode``):
+
+* ``syncfs`` -- one ``syncfs(2)`` for the archive's filesystem: data, new files and
+  their directory entries in one flush. Used by ``auto`` on Linux >= 5.8, the first
+  kernel whose ``syncfs`` reports writeback errors (before, it always returned 0).
+  With 128 files per commit it is 3-15x faster than per-file ``fdatasync`` here
+  (measured 1.8-11 ms against 28-32 ms). It also flushes unrelated dirty data on
+  the same filesystem, so a dedicated data volume is best.
+* ``fdatasync`` -- every touched file, in parallel from a small thread pool, plus the
+  parent directories of new files. Portable.
 """
 
 from __future__ import annotations
 
 import asyncio
+import ctypes
+import ctypes.util
 import logging
 import os
+import platform
 import threading
 import time
 from collections import OrderedDict, defaultdict
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -31,6 +47,26 @@ log = logging.getLogger(__name__)
 
 NS = 1_000_000_000
 DAY_NS = 86_400 * NS
+
+
+def _syncfs_function() -> ctypes._CFuncPtr | None:  # type: ignore[name-defined]
+    """libc ``syncfs`` when the kernel reports writeback errors through it (>= 5.8)."""
+    if platform.system() != "Linux":
+        return None
+    try:
+        major, minor = (int(v) for v in platform.release().split(".")[:2])
+    except ValueError:
+        return None
+    if (major, minor) < (5, 8):
+        return None
+    name = ctypes.util.find_library("c")
+    if name is None:
+        return None
+    fn = getattr(ctypes.CDLL(name, use_errno=True), "syncfs", None)
+    if fn is not None:
+        fn.argtypes = [ctypes.c_int]
+        fn.restype = ctypes.c_int
+    return fn
 
 
 @dataclass(frozen=True)
@@ -87,7 +123,7 @@ class PendingBlock:
     seeds: tuple[SeedId, ...]  # per row of ``samples``
     channel_keys: tuple[str, ...]  # "structure/channel" per row
     samples: np.ndarray  # (n_channels, n_samples)
-    future: asyncio.Future[None]
+    owner: object = None  # opaque to the archive: handed back to ``on_settled``
 
 
 def block_segments(batch: list[PendingBlock]) -> list[Segment]:
@@ -116,6 +152,27 @@ def block_segments(batch: list[PendingBlock]) -> list[Segment]:
             run.append(b)
         flush()
     return out
+
+
+MIN_RECORD_LENGTH = 256
+HEADER_BYTES = 64  # fixed header + blockette 1000 + blockette 1001
+
+
+def record_length_for(n_samples: int, max_length: int) -> int:
+    """miniSEED 2 record length for a segment: the smallest power of two that holds it
+    whole (4 bytes a sample, the uncompressed worst case), at most ``max_length``.
+
+    A one-second block then fills one small record instead of being padded to a large
+    one, while a large group commit uses few large records (per-record packing cost
+    dominates: 25,000 float32 samples pack in 0.17 ms as 512-byte records, 0.04 ms as
+    4096-byte records, measured with pymseed 1.0). libmseed and ObsPy read files whose
+    records differ in length.
+    """
+    need = HEADER_BYTES + 4 * n_samples
+    length = MIN_RECORD_LENGTH
+    while length < need and length < max_length:
+        length *= 2
+    return length
 
 
 def _split_at_days(seg: Segment) -> list[Segment]:
@@ -163,14 +220,26 @@ class ArchiveWriter:
     """Group-committing SDS archive writer. ``submit`` from the event loop; the commit
     work (packing, writing, syncing) runs in a worker thread."""
 
-    def __init__(self, root: Path, journal_dir: Path, record_length: int = 512, max_open_files: int = 1024) -> None:
+    def __init__(self, root: Path, journal_dir: Path, record_length: int = 4096, max_open_files: int = 1024, sync_mode: str = "auto") -> None:
         self.root = Path(root)
         self.root.mkdir(parents=True, exist_ok=True)
+        if sync_mode not in ("auto", "syncfs", "fdatasync"):
+            raise ValueError(f"sync_mode: {sync_mode!r} is not auto, syncfs or fdatasync")
+        self._syncfs = _syncfs_function() if sync_mode != "fdatasync" else None
+        if sync_mode == "syncfs" and self._syncfs is None:
+            raise ValueError("sync_mode: syncfs needs Linux >= 5.8")
+        self.sync_mode = "syncfs" if self._syncfs is not None else "fdatasync"
+        self._sync_pool = ThreadPoolExecutor(8, thread_name_prefix="archive-sync") if self._syncfs is None else None
+        self._root_fd = os.open(self.root, os.O_RDONLY)
         self.record_length = record_length
         self.journal = CommitJournal(journal_dir, self.root)
         self._fds: OrderedDict[str, int] = OrderedDict()
         self._max_open = max_open_files
         self._pending: list[PendingBlock] = []
+        self._batch_future: asyncio.Future[None] | None = None
+        # Called on the event loop once per commit, before the batch's future resolves:
+        # (blocks, None) when durable, (blocks, exception) when nothing of it is.
+        self.on_settled: Callable[[list[PendingBlock], BaseException | None], None] | None = None
         self._wakeup: asyncio.Event | None = None
         self._task: asyncio.Task[None] | None = None
         self._closing = False
@@ -178,6 +247,11 @@ class ArchiveWriter:
         self.blocks_committed = 0
         self.last_commit_s = 0.0
         self.commit_max_delay_s = 0.0
+        self._phase_s = np.zeros(5)  # pack, begin, write, flush, end: seconds since the last report
+        self._phase_n = 0
+        self._phase_blocks = 0
+        self._phase_since = time.monotonic()
+        self.report_every_s = 10.0
         self._io_lock = threading.Lock()  # the commit thread and the retention job share file handles
 
     # -- lifecycle ----------------------------------------------------------------
@@ -201,12 +275,16 @@ class ArchiveWriter:
         await asyncio.to_thread(self._close_files)
 
     # -- producer side --------------------------------------------------------------
-    def submit(self, block: PendingBlock) -> None:
-        if self._closing:
-            raise RuntimeError("archive is closing")
+    def submit(self, block: PendingBlock) -> asyncio.Future[None]:
+        """Queue a block for the next commit; the returned future (shared by every block
+        of that commit) resolves when the commit is durable."""
+        if self._closing or self._wakeup is None:
+            raise RuntimeError("archive is not running")
         self._pending.append(block)
-        assert self._wakeup is not None
-        self._wakeup.set()
+        if self._batch_future is None:
+            self._batch_future = asyncio.get_running_loop().create_future()
+            self._wakeup.set()
+        return self._batch_future
 
     # -- commit loop ----------------------------------------------------------------
     async def _run(self) -> None:
@@ -217,21 +295,25 @@ class ArchiveWriter:
             if self.commit_max_delay_s:
                 await asyncio.sleep(self.commit_max_delay_s)
             batch, self._pending = self._pending, []
-            if batch:
+            fut, self._batch_future = self._batch_future, None
+            if batch and fut is not None:
                 t0 = time.perf_counter()
+                error: BaseException | None = None
                 try:
                     await asyncio.to_thread(self._commit, batch)
                 except Exception as exc:  # disk full, I/O error: nothing in the batch is durable
                     log.exception("archive commit failed; %d blocks not acknowledged", len(batch))
-                    for b in batch:
-                        if not b.future.done():
-                            b.future.set_exception(exc)
+                    error = exc
                 else:
                     self.commits += 1
                     self.blocks_committed += len(batch)
-                    for b in batch:
-                        if not b.future.done():
-                            b.future.set_result(None)
+                if self.on_settled is not None:
+                    self.on_settled(batch, error)
+                if error is None:
+                    fut.set_result(None)
+                else:
+                    fut.set_exception(error)
+                    fut.exception()  # retrieved here; awaiting streams re-raise it
                 self.last_commit_s = time.perf_counter() - t0
             if self._closing and not self._pending:
                 return
@@ -243,19 +325,23 @@ class ArchiveWriter:
             self._commit_locked(batch)
 
     def _commit_locked(self, batch: list[PendingBlock]) -> None:
+        t0 = time.perf_counter()
         records: dict[str, list[bytes]] = defaultdict(list)
         for seg in merge_contiguous(block_segments(batch)):
             for piece in _split_at_days(seg):
                 records[sds_relpath(piece.seed, piece.start_ns)].extend(self._pack(piece))
         sizes = {rel: self._size(rel) for rel in records}
+        t1 = time.perf_counter()
         commit_id = self.journal.begin(sizes)
+        t2 = time.perf_counter()
         try:
             fds = [self._write(rel, b"".join(recs)) for rel, recs in records.items()]
-            for fd in fds:
-                os.fdatasync(fd)
+            t3 = time.perf_counter()
+            self._flush(fds)
         except BaseException:
             self._truncate(sizes)
             raise
+        t4 = time.perf_counter()
         streams: dict[str, StreamMark] = {}
         channels: dict[str, int] = {}
         rates: dict[str, float] = {}
@@ -265,11 +351,36 @@ class ArchiveWriter:
                 channels[key] = b.end_time_ns
                 rates[key] = b.rate_hz
         self.journal.end(commit_id, streams, channels, rates)
+        self._phase_s += (t1 - t0, t2 - t1, t3 - t2, t4 - t3, time.perf_counter() - t4)
+        self._phase_n += 1
+        self._phase_blocks += len(batch)
+        if time.monotonic() - self._phase_since >= self.report_every_s:
+            self._report()
+
+    def _report(self) -> None:
+        """Log the mean duration of each commit phase since the last report."""
+        if self._phase_n:
+            ms = [1e3 * v / self._phase_n for v in self._phase_s]
+            log.debug(
+                "archive commits=%d blocks_per_commit=%.1f pack_ms=%.2f begin_ms=%.2f write_ms=%.2f flush_ms=%.2f end_ms=%.2f",
+                self._phase_n, self._phase_blocks / self._phase_n, *ms,
+            )
+        self._phase_s, self._phase_n, self._phase_blocks = np.zeros(5), 0, 0
+        self._phase_since = time.monotonic()
+
+    def _flush(self, fds: list[int]) -> None:
+        """Make everything written so far durable (see the module docstring)."""
+        if self._syncfs is not None:
+            if self._syncfs(self._root_fd) != 0:
+                err = ctypes.get_errno()
+                raise OSError(err, f"syncfs: {os.strerror(err)}")
+        elif self._sync_pool is not None:
+            list(self._sync_pool.map(os.fdatasync, fds))
 
     def _pack(self, seg: Segment) -> list[bytes]:
         msr = MS3Record()
         msr.sourceid = seg.seed.fdsn_source_id
-        msr.reclen = self.record_length
+        msr.reclen = record_length_for(len(seg.samples), self.record_length)
         msr.formatversion = 2
         msr.samprate = seg.sample_rate_hz
         msr.starttime = seg.start_ns
@@ -299,7 +410,7 @@ class ArchiveWriter:
             new_dir = not path.parent.exists()
             path.parent.mkdir(parents=True, exist_ok=True)
             fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
-            if new_dir:
+            if new_dir and self._syncfs is None:
                 self._sync_dirs(path.parent)
             self._fds[rel] = fd
             while len(self._fds) > self._max_open:
@@ -333,10 +444,16 @@ class ArchiveWriter:
                 log.exception("could not truncate %s after a failed commit", rel)
 
     def _close_files(self) -> None:
+        self._report()
         for fd in self._fds.values():
             os.close(fd)
         self._fds.clear()
         self.journal.close()
+        if self._sync_pool is not None:
+            self._sync_pool.shutdown()
+        if self._root_fd >= 0:
+            os.close(self._root_fd)
+            self._root_fd = -1
 
     # -- retention ------------------------------------------------------------------
     def delete_older_than(self, days: float, now: datetime | None = None) -> int:

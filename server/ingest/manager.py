@@ -9,6 +9,7 @@ import logging
 import time
 from collections.abc import Awaitable
 from dataclasses import dataclass, field
+from typing import cast
 
 import numpy as np
 from sqlalchemy.engine import Engine
@@ -152,6 +153,7 @@ class IngestManager:
         self.archive = archive
         self.runtimes: dict[str, StructureRuntime] = {}
         self.streams: dict[str, StreamState] = {}
+        archive.on_settled = self.settled
 
     # -- start-up -------------------------------------------------------------------
     def load_durable_state(self) -> None:
@@ -261,28 +263,30 @@ class IngestManager:
         rt.end_ns[idx] = d.end_ns
         rt.rate_hz[idx] = d.rate_hz
         st.drift.add(now_ns, now_ns - d.end_ns)
-        c = rt.counters
-        c.blocks_accepted += 1
-        c.samples_accepted += n_total
-        c.last_block_ns = now_ns
+        counters = rt.counters
+        counters.blocks_accepted += 1
+        counters.samples_accepted += n_total
+        counters.last_block_ns = now_ns
         st.last_sequence = d.sequence
-        fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        fut = self.archive.submit(PendingBlock(key, d.sequence, d.start_ns, d.end_ns, d.rate_hz, cs.seeds, cs.keys, d.samples, (st, rt, idx)))
         st.pending[d.sequence] = fut
-        fut.add_done_callback(lambda f, st=st, rt=rt, idx=idx, d=d: self._settled(f, st, rt, idx, d))
-        self.archive.submit(PendingBlock(key, d.sequence, d.start_ns, d.end_ns, d.rate_hz, cs.seeds, cs.keys, d.samples, fut))
         return Outcome(d.sequence, True, durable=fut)
 
-    def _settled(self, fut: asyncio.Future[None], st: StreamState, rt: StructureRuntime, idx: np.ndarray, d: DecodedBlock) -> None:
-        st.pending.pop(d.sequence, None)
-        if fut.cancelled() or fut.exception() is not None:
-            # Nothing of this commit is on disk: forget what was accepted after the
-            # last durable block so that the gateway's resend is accepted again.
-            st.last_sequence = st.durable_sequence
-            rt.end_ns[:] = rt.durable_end_ns
-            return
-        st.durable_sequence = max(st.durable_sequence, d.sequence)
-        st.durable_end_ns = max(st.durable_end_ns, d.end_ns)
-        rt.durable_end_ns[idx] = np.maximum(rt.durable_end_ns[idx], d.end_ns)
+    def settled(self, batch: list[PendingBlock], error: BaseException | None) -> None:
+        """Archive callback, once per commit: advance or roll back the durable marks."""
+        for b in batch:
+            st, rt, idx = cast(tuple[StreamState, StructureRuntime, np.ndarray], b.owner)
+            st.pending.pop(b.sequence, None)
+            if error is not None:
+                # Nothing of this commit is on disk: forget what was accepted after the
+                # last durable block so that the gateway's resend is accepted again.
+                st.last_sequence = st.durable_sequence
+                rt.end_ns[:] = rt.durable_end_ns
+                continue
+            if b.sequence > st.durable_sequence:
+                st.durable_sequence = b.sequence
+                st.durable_end_ns = max(st.durable_end_ns, b.end_time_ns)
+            rt.durable_end_ns[idx] = np.maximum(rt.durable_end_ns[idx], b.end_time_ns)
 
     def _check_rate(self, rt: StructureRuntime, d: DecodedBlock, idx: np.ndarray) -> None:
         for rates, what in ((rt.registered_rate_hz[idx], "registered at"), (rt.rate_hz[idx], "streamed so far at")):

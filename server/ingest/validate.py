@@ -77,7 +77,8 @@ def decode(block: ingest_pb2.SampleBlock, limits: IngestLimits, now_ns: int) -> 
             f"{limits.max_block_duration_s:g}",
             field="n_samples",
         )
-    nbytes = len(block.data)
+    payload = block.data  # each access copies the bytes out of the message: read once
+    nbytes = len(payload)
     if nbytes > limits.max_block_bytes:
         raise InvalidInput(f"data: {nbytes} bytes exceeds max_block_bytes={limits.max_block_bytes}", field="data")
     expected = n_ch * n * dtype.itemsize
@@ -98,6 +99,6 @@ def decode(block: ingest_pb2.SampleBlock, limits: IngestLimits, now_ns: int) -> 
             f"start_time_ns: block starts more than max_past_days={limits.max_past_days:g} days ago",
             field="start_time_ns",
         )
-    samples = np.frombuffer(block.data, dtype=dtype).reshape(n_ch, n)
+    samples = np.frombuffer(payload, dtype=dtype).reshape(n_ch, n)
     tq = block.timing_quality if block.HasField("timing_quality") and 0 <= block.timing_quality <= 100 else -1
     return DecodedBlock(block.structure_id, stream_id, block.sequence, start, end, rate, channel_ids, samples, tq)

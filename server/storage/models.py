@@ -7,6 +7,7 @@ Every schema change comes with an Alembic migration in ``migrations/versions``;
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy import Column, DateTime, Index, Text
 from sqlmodel import Field, SQLModel
@@ -16,8 +17,8 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-def _ts(**kw: object) -> object:
-    return Field(default_factory=utcnow, sa_column=Column(DateTime(timezone=True), nullable=False, **kw))
+def _ts() -> Any:
+    return Field(default_factory=utcnow, sa_column=Column(DateTime(timezone=True), nullable=False))
 
 
 class StructureBase(SQLModel):
@@ -35,8 +36,8 @@ class StructureBase(SQLModel):
 class Structure(StructureBase, table=True):
     __tablename__ = "structure"
     structure_id: str = Field(primary_key=True, max_length=64)
-    created_at: datetime = _ts()  # type: ignore[assignment]
-    updated_at: datetime = _ts()  # type: ignore[assignment]
+    created_at: datetime = _ts()
+    updated_at: datetime = _ts()
 
 
 class ChannelBase(SQLModel):
@@ -72,7 +73,7 @@ class ApiToken(SQLModel, table=True):
     role: str = Field(max_length=16)
     tenant: str | None = Field(default=None, max_length=64)
     description: str = ""
-    created_at: datetime = _ts()  # type: ignore[assignment]
+    created_at: datetime = _ts()
     revoked_at: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True), nullable=True))
 
 
@@ -81,7 +82,7 @@ class AuditEntry(SQLModel, table=True):
 
     __tablename__ = "audit_entry"
     id: int | None = Field(default=None, primary_key=True)
-    time: datetime = _ts()  # type: ignore[assignment]
+    time: datetime = _ts()
     actor: str = Field(max_length=64)
     role: str = Field(max_length=16)
     tenant: str = Field(default="", max_length=64)
@@ -100,4 +101,4 @@ class ChannelStatusSnapshot(SQLModel, table=True):
     structure_id: str = Field(primary_key=True, foreign_key="structure.structure_id", max_length=64, ondelete="CASCADE")
     channel_id: str = Field(primary_key=True, max_length=64)
     status_json: str = Field(sa_column=Column(Text, nullable=False))
-    updated_at: datetime = _ts()  # type: ignore[assignment]
+    updated_at: datetime = _ts()
