@@ -12,6 +12,7 @@ import asyncio
 import fcntl
 import logging
 import os
+import time
 from pathlib import Path
 
 import grpc
@@ -113,6 +114,7 @@ class QuakeWatchServer:
             self._dir_lock.release()
             raise
         self._stopped = asyncio.Event()
+        self._snapshot_ns = 0
 
     def _bind(self) -> int:
         s = self.settings
@@ -156,23 +158,24 @@ class QuakeWatchServer:
 
     # -- jobs -------------------------------------------------------------------------
     async def snapshot_status(self) -> None:
-        """Persist every live channel status so that it survives a restart."""
-        rows: list[ChannelStatusSnapshot] = []
+        """Persist the status of every structure that received data since the last
+        snapshot, so that it survives a restart (worker thread: database I/O)."""
+        await asyncio.to_thread(self._snapshot_status)
+
+    def _snapshot_status(self) -> None:
+        since, self._snapshot_ns = self._snapshot_ns, time.time_ns()
         with Session(self.engine) as s:
-            for sid in list(self.ingest.runtimes):
+            for sid, rt in list(self.ingest.runtimes.items()):
+                if rt.counters.last_block_ns < since:
+                    continue
                 st = s.get(Structure, sid)
                 if st is None:
                     continue
                 seeds = {c.channel_id: c.seed_id for c in s.exec(select(Channel).where(Channel.structure_id == sid))}
                 status = structure_status(self.ingest, self.engine, self.settings.quality, st, seeds)
                 now = utcnow()
-                rows += [ChannelStatusSnapshot(structure_id=sid, channel_id=c.channel_id, status_json=json_format.MessageToJson(c), updated_at=now) for c in status.channels]
-        await asyncio.to_thread(self._write_snapshots, rows)
-
-    def _write_snapshots(self, rows: list[ChannelStatusSnapshot]) -> None:
-        with Session(self.engine) as s:
-            for r in rows:
-                s.merge(r)
+                for c in status.channels:
+                    s.merge(ChannelStatusSnapshot(structure_id=sid, channel_id=c.channel_id, status_json=json_format.MessageToJson(c), updated_at=now))
             s.commit()
 
     async def apply_retention(self) -> None:

@@ -1,7 +1,13 @@
-"""MonitorService servicer: live per-channel quality from the ingest state."""
+"""MonitorService servicer: live per-channel quality from the ingest state.
+
+Status is assembled in a worker thread (database reads); the ingest arrays it reads
+are only ever replaced or updated element-wise by the event loop, so a reader sees
+each value either before or after a block, never torn.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import time
 
 import grpc
@@ -93,9 +99,13 @@ class MonitorServicer(monitor_pb2_grpc.MonitorServiceServicer):
         return structure_status(self.manager, self.engine, self.cfg, row, {c.channel_id: c.seed_id for c in chans})
 
     async def GetStructureStatus(self, request: monitor_pb2.GetStructureStatusRequest, context: grpc.aio.ServicerContext) -> monitor_pb2.GetStructureStatusResponse:
-        return monitor_pb2.GetStructureStatusResponse(status=self._status(current_principal(), request.structure_id))
+        status = await asyncio.to_thread(self._status, current_principal(), request.structure_id)
+        return monitor_pb2.GetStructureStatusResponse(status=status)
 
     async def ListStructureStatuses(self, request: monitor_pb2.ListStructureStatusesRequest, context: grpc.aio.ServicerContext) -> monitor_pb2.ListStructureStatusesResponse:
         p = current_principal()
-        rows = registry.list_structures(self.engine, p)
-        return monitor_pb2.ListStructureStatusesResponse(statuses=[self._status(p, r.structure_id) for r in rows])
+
+        def work() -> list[monitor_pb2.StructureStatus]:
+            return [self._status(p, r.structure_id) for r in registry.list_structures(self.engine, p)]
+
+        return monitor_pb2.ListStructureStatusesResponse(statuses=await asyncio.to_thread(work))
