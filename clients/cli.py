@@ -88,6 +88,16 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--block", type=float, default=1.0)
     r.add_argument("files", nargs="+", type=Path)
 
+    lay = sub.add_parser("layout", help="import or export structures and sensor layouts (CSV or JSON)")
+    lsub = lay.add_subparsers(dest="layout_command", required=True)
+    li = lsub.add_parser("import", help="register the structures and channels described in files")
+    _client_args(li)
+    li.add_argument("--dry-run", action="store_true", help="only check the files")
+    li.add_argument("files", nargs="+", type=Path)
+    le = lsub.add_parser("export", help="print a structure's layout as CSV")
+    _client_args(le)
+    le.add_argument("--structure-id", required=True, action="append", help="repeat for several structures")
+
     st = sub.add_parser("status", help="per-channel data quality of a structure")
     _client_args(st)
     st.add_argument("--structure-id", required=True)
@@ -128,6 +138,8 @@ def _dispatch(a: argparse.Namespace) -> int | None:
         from .replay import replay_command
 
         return replay_command(a, _options(a))
+    if a.command == "layout":
+        return _layout(a)
     if a.command == "status":
         return _status(a)
     if a.command == "structures":
@@ -219,6 +231,51 @@ def _simulate(a: argparse.Namespace) -> int:
         print(f"{summary['structure_id']}: {summary['blocks_acked']} blocks / {summary['samples_acked']} samples acknowledged "
               f"({summary['blocks_rejected']} rejected, {summary['reconnects']} reconnects), last sequence {summary['last_acked_sequence']}")
     return 0 if summary["samples_acked"] == summary["samples_expected"] else 1
+
+
+def _layout(a: argparse.Namespace) -> int:
+    from quakewatch.v1 import registry_pb2
+
+    from . import layout
+    from .client import Client
+    from .output import print_json
+
+    if a.layout_command == "import":
+        layouts: list[layout.StructureLayout] = []
+        errors: list[str] = []
+        for f in a.files:
+            try:
+                layouts += layout.load(f)
+            except layout.LayoutError as exc:
+                errors += exc.errors
+            except OSError as exc:
+                errors.append(f"{f}: {exc.strerror}")
+        if errors:
+            print("\n".join(errors), file=sys.stderr)
+            return 1
+        summary = [{"structure_id": lay.structure.structure_id, "channels": len(lay.channels)} for lay in layouts]
+        if not a.dry_run:
+            with Client(_options(a)) as c:
+                for lay, item in zip(layouts, summary, strict=True):
+                    put_structure, put_channels = layout.to_requests(lay)
+                    item["created"] = c.registry.PutStructure(put_structure).created
+                    item["seed_ids"] = [ch.seed_id for ch in c.registry.PutChannels(put_channels).channels]
+        if a.json:
+            print_json({"structures": summary, "dry_run": a.dry_run})
+        else:
+            for item in summary:
+                print(f"{item['structure_id']}: {item['channels']} channels" + (" (checked only)" if a.dry_run else " registered"))
+        return 0
+    rows = []
+    with Client(_options(a)) as c:
+        for sid in a.structure_id:
+            r = c.registry.GetStructure(registry_pb2.GetStructureRequest(structure_id=sid))
+            rows += layout.export_rows(r.structure, list(r.channels))
+    if a.json:
+        print_json(rows)
+    else:
+        sys.stdout.write(layout.write_csv(rows))
+    return 0
 
 
 def _status(a: argparse.Namespace) -> int:
