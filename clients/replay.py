@@ -1,6 +1,7 @@
-"""``quakewatch replay``: stream recorded miniSEED files through the live ingest path.
+"""``quakewatch replay``: stream recorded miniSEED or SAC files through the live ingest path.
 
-Files are read with pymseed (libmseed). Each SEED channel becomes a channel of the
+miniSEED is read with pymseed (libmseed), SAC (``*.sac``, or any file whose header
+identifies it as SAC) with :mod:`quakewatch.clients.sac`. Each SEED channel becomes a channel of the
 structure (channel id = SEED id); samples keep their type (integer counts as
 INT32_LE, floats as FLOAT32_LE) and their original timestamps. Blocks of
 ``--block`` seconds, one channel each, go out in time order on one resumable stream.
@@ -27,12 +28,21 @@ NS = 1_000_000_000
 
 def read_segments(files: list[Path]) -> list[tuple[str, int, float, np.ndarray]]:
     """(SEED id, start ns, rate Hz, samples) for every contiguous segment in the files."""
+    from .sac import read_sac
+
     tl = MS3TraceList()
+    out = []
     for f in files:
         if not f.is_file():
             raise SystemExit(f"files: {f} does not exist")
-        tl.add_file(str(f), unpack_data=True)
-    out = []
+        if f.suffix.lower() == ".sac":
+            try:
+                t = read_sac(f)
+            except ValueError as exc:
+                raise SystemExit(f"files: {exc}") from None
+            out.append((t.seed_id, t.start_ns, t.sample_rate_hz, t.samples))
+        else:
+            tl.add_file(str(f), unpack_data=True)
     for tid in tl:
         seed = ".".join(sourceid2nslc(tid.sourceid))
         for seg in tid:
