@@ -61,6 +61,10 @@ def build_parser() -> argparse.ArgumentParser:
     tc.add_argument("--role", required=True, choices=["admin", "owner", "hq", "drill", "gateway"])
     tc.add_argument("--tenant")
     tc.add_argument("--description", default="")
+    tl = tsub.add_parser("list", help="list tokens: id, role, tenant, created, revoked (never the secret)")
+    tl.add_argument("--data-dir", type=Path, default=Path("./quakewatch-data"))
+    tl.add_argument("--db")
+    tl.add_argument("--json", action="store_true")
     tr = tsub.add_parser("revoke", help="revoke a token by its id (the part after 'qw_')")
     tr.add_argument("--data-dir", type=Path, default=Path("./quakewatch-data"))
     tr.add_argument("--db")
@@ -203,6 +207,20 @@ def _token(a: argparse.Namespace) -> int:
             raise SystemExit(f"--{exc}") from None
         audit.append(engine, actor="cli", role="admin", tenant=None, action="token.create", target=p.token_id, details={"role": p.role.value, "tenant": p.tenant})
         print(token)
+        return 0
+    if a.token_command == "list":
+        from .output import print_json
+
+        rows = [
+            {"token_id": t.token_id, "role": t.role, "tenant": t.tenant, "description": t.description, "created_at": t.created_at, "revoked_at": t.revoked_at}
+            for t in tokens.list_tokens(engine)
+        ]
+        if a.json:
+            print_json(rows)
+        else:
+            for r in rows:
+                state = f"revoked {r['revoked_at']:%Y-%m-%d}" if r["revoked_at"] else "active"
+                print(f"{r['token_id']}  {r['role']:<8} {r['tenant'] or '-':<20} {r['created_at']:%Y-%m-%d %H:%M}  {state}  {r['description']}")
         return 0
     ok = tokens.revoke_token(engine, a.token_id)
     if ok:

@@ -136,3 +136,15 @@ def test_kill9_mid_stream_then_resume_without_loss_or_duplicates(tmp_path: Path)
         sub.merge(method=-1)
         assert len(sub) == 1 and sub[0].stats.npts == 800
     assert len({tr.id for tr in st}) == 6
+
+
+def test_token_list_and_revoke(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    tok = token(data, None, "owner", "t1")
+    token_id = tok.split("_")[1]
+    rows = json.loads(subprocess.run([*QW, "token", "list", "--data-dir", str(data), "--json"], check=True, capture_output=True, text=True).stdout)
+    assert [(r["token_id"], r["role"], r["tenant"], r["revoked_at"]) for r in rows] == [(token_id, "owner", "t1", None)]
+    assert tok.split("_", 2)[2] not in json.dumps(rows)
+    subprocess.run([*QW, "token", "revoke", "--data-dir", str(data), token_id], check=True, capture_output=True)
+    rows = json.loads(subprocess.run([*QW, "token", "list", "--data-dir", str(data), "--json"], check=True, capture_output=True, text=True).stdout)
+    assert rows[0]["revoked_at"] is not None

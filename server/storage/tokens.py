@@ -91,3 +91,10 @@ def revoke_token(engine: Engine, token_id: str) -> bool:
         s.add(row)
         s.commit()
     return True
+
+
+def list_tokens(engine: Engine) -> list[ApiToken]:
+    """Every token (id, role, tenant, dates); the stored hash is not a secret but is
+    never shown either."""
+    with Session(engine) as s:
+        return list(s.exec(select(ApiToken).order_by(ApiToken.created_at)))  # type: ignore[arg-type]
