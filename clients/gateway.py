@@ -38,6 +38,7 @@ class GatewayStats:
     first_sequence: int = 0
     duplicates_acked: int = 0
     reconnects: int = 0
+    retries: int = 0  # blocks refused for now (rate limit) and kept for resending
     resumed_after_sequence: list[int] = field(default_factory=list)
     rejections: list[str] = field(default_factory=list)
     ack_latency_s: list[float] = field(default_factory=list)
@@ -82,6 +83,8 @@ class Gateway:
         self.next_sequence = 1
         self._changed = asyncio.Event()
         self._producer_done = False
+        self._last_progress = time.monotonic()
+        self._retry_after_s = 0.0  # > 0: the server asked to pause and resume
 
     async def resume_point(self) -> tuple[int, int]:
         """(last durable sequence, end time ns of the last durable block) on the server."""
@@ -105,14 +108,21 @@ class Gateway:
         self._producer_done = True
         self._changed.set()
 
-    async def run(self, producer: Callable[[Gateway], AsyncIterator[None]] | None = None) -> GatewayStats:
-        """Stream until the producer is done and every block is acknowledged."""
-        last_ok = time.monotonic()
+    async def run(self) -> GatewayStats:
+        """Stream until the producer is done and every block is acknowledged.
+
+        Transient failures (connection loss, server restart, a call that ends before
+        every block is answered, a retryable rejection) lead to a reconnect with
+        backoff and a resume after the server's last durable sequence; the attempt
+        gives up only after ``retry_timeout_s`` without any progress.
+        """
         backoff = 0.1
         first = True
+        self._last_progress = time.monotonic()
         while True:
             try:
                 seq, _ = await self.resume_point()
+                self._last_progress = time.monotonic()
                 self._prune(seq)
                 if not first:
                     self.stats.reconnects += 1
@@ -120,19 +130,21 @@ class Gateway:
                 first = False
                 if self._producer_done and not self.outbox:
                     return self.stats
+                self._retry_after_s = 0.0
                 await self._stream()
-                last_ok = time.monotonic()
-                backoff = 0.1
                 if self._producer_done and not self.outbox:
                     return self.stats
+                # the call ended with blocks unanswered or refused for now: try again
+                wait = max(self._retry_after_s, backoff)
             except grpc.aio.AioRpcError as exc:
                 if exc.code() not in RETRY_CODES:
                     raise
-                if time.monotonic() - last_ok > self.retry_timeout_s:
-                    raise
                 log.info("connection lost (%s); retrying in %.1f s", exc.code().name, backoff)
-                await asyncio.sleep(backoff)
-                backoff = min(2.0, backoff * 2)
+                wait = backoff
+            if time.monotonic() - self._last_progress > self.retry_timeout_s:
+                raise TimeoutError(f"gateway: no progress for {self.retry_timeout_s:g} s; {len(self.outbox)} blocks unacknowledged")
+            await asyncio.sleep(wait)
+            backoff = min(2.0, backoff * 2)
 
     def _prune(self, durable: int) -> None:
         """Blocks the server already holds were acknowledged before the link broke."""
@@ -141,11 +153,13 @@ class Gateway:
         self._changed.set()
 
     def _acked(self, b: Block, seq: int, duplicate: bool = False) -> None:
+        self._last_progress = time.monotonic()
         self.stats.blocks_acked += 1
         self.stats.samples_acked += b.n_total
         self.stats.last_acked_sequence = max(self.stats.last_acked_sequence, seq)
         self.stats.duplicates_acked += duplicate
-        self.stats.ack_latency_s.append(time.monotonic() - b.produced_at)
+        if len(self.stats.ack_latency_s) < 100_000:
+            self.stats.ack_latency_s.append(time.monotonic() - b.produced_at)
 
     async def _stream(self) -> None:
         inflight: set[int] = set()
@@ -155,6 +169,8 @@ class Gateway:
         async def requests() -> AsyncIterator[ingest_pb2.SampleBlock]:
             sent: set[int] = set()
             while True:
+                if self._retry_after_s:
+                    return  # paused by the server: end the call, resume later
                 todo = [s for s in self.outbox if s not in sent]
                 if not todo:
                     if self._producer_done and not self.outbox:
@@ -163,9 +179,11 @@ class Gateway:
                     await self._changed.wait()
                     continue
                 for s in todo:
-                    while len(inflight) >= self.window:
+                    while len(inflight) >= self.window and not self._retry_after_s:
                         slots.clear()
                         await slots.wait()
+                    if self._retry_after_s:
+                        return
                     b = self.outbox.get(s)
                     if b is None:
                         continue
@@ -178,6 +196,12 @@ class Gateway:
         async for ack in call:
             inflight.discard(ack.sequence)
             slots.set()
+            if ack.status == ingest_pb2.INGEST_STATUS_REJECTED and ack.retry_after_ms:
+                # temporary: keep the block; stop sending; resume from the server's mark
+                self._retry_after_s = max(self._retry_after_s, ack.retry_after_ms / 1000)
+                self.stats.retries += 1
+                self._changed.set()
+                continue
             b = self.outbox.pop(ack.sequence, None)
             if b is None:
                 continue

@@ -26,6 +26,7 @@ class IngestLimits(BaseModel):
     )
     overlap_tolerance_samples: float = Field(0.5, ge=0, description="allowed overlap with the previous block")
     max_inflight_blocks: int = Field(1024, gt=0, description="accepted blocks awaiting durability per stream")
+    max_streams_per_structure: int = Field(64, gt=0, description="distinct stream_id values per structure")
 
 
 class QualitySettings(BaseModel):

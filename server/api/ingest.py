@@ -9,6 +9,7 @@ the gateway through gRPC flow control instead of growing memory.
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import AsyncIterator
 from typing import cast
 
@@ -16,11 +17,12 @@ import grpc
 
 from quakewatch.v1 import ingest_pb2, ingest_pb2_grpc
 
-from ..errors import QuakeWatchError
+from ..errors import QuakeWatchError, Unavailable
 from ..ingest.manager import IngestManager, Outcome
 from .context import current_principal
 
 _END = object()
+log = logging.getLogger(__name__)
 
 
 class IngestServicer(ingest_pb2_grpc.IngestServiceServicer):
@@ -36,10 +38,19 @@ class IngestServicer(ingest_pb2_grpc.IngestServiceServicer):
         async def read() -> None:
             try:
                 async for block in request_iterator:
+                    if block.structure_id not in manager.runtimes:
+                        await manager.load_runtime(block.structure_id)
                     outcome = manager.submit(principal, block)
                     await queue.put((block.structure_id, block.stream_id, outcome))
             except QuakeWatchError as exc:
                 await queue.put(exc)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                # Never end the call with OK while blocks are unanswered: the gateway
+                # must reconnect and resume.
+                log.exception("ingest stream reader failed")
+                await queue.put(Unavailable("ingest: internal error while reading the stream; resume after GetResumePoint"))
             finally:
                 await queue.put(_END)
 
@@ -60,10 +71,12 @@ class IngestServicer(ingest_pb2_grpc.IngestServiceServicer):
                     field=outcome.field,
                     structure_id=structure_id,
                     stream_id=stream_id or "default",
+                    retry_after_ms=outcome.retry_after_ms,
                 )
         finally:
             reader.cancel()
 
     async def GetResumePoint(self, request: ingest_pb2.GetResumePointRequest, context: grpc.aio.ServicerContext) -> ingest_pb2.GetResumePointResponse:
+        await self.manager.load_runtime(request.structure_id)
         seq, end_ns = self.manager.resume_point(current_principal(), request.structure_id, request.stream_id)
         return ingest_pb2.GetResumePointResponse(last_durable_sequence=seq, last_end_time_ns=end_ns)

@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import inspect
 import logging
 import time
@@ -67,12 +68,12 @@ class TokenCache:
         self.ttl_s = ttl_s
         self._cache: dict[str, tuple[float, Principal]] = {}
 
-    def principal(self, token: str) -> Principal | None:
+    async def principal(self, token: str) -> Principal | None:
         hit = self._cache.get(token)
         now = time.monotonic()
         if hit is not None and now - hit[0] < self.ttl_s:
             return hit[1]
-        p = verify_token(self.engine, token)
+        p = await asyncio.to_thread(verify_token, self.engine, token)
         if p is not None:
             if len(self._cache) > 10_000:
                 self._cache.clear()
@@ -104,7 +105,7 @@ class ServiceInterceptor(grpc.aio.ServerInterceptor):
         if handler is None or details.method.startswith(OPEN_PREFIXES):
             return handler
         token = _bearer(details.invocation_metadata)  # type: ignore[arg-type]
-        principal = self.tokens.principal(token) if token else None
+        principal = await self.tokens.principal(token) if token else None
         return _wrap(handler, principal, details.method)
 
 

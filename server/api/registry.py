@@ -4,7 +4,7 @@ event loop that carries the ingest streams."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import grpc
@@ -21,7 +21,7 @@ from .convert import channel_from_pb, channel_to_pb, kind_from_pb, structure_to_
 
 
 class RegistryServicer(registry_pb2_grpc.RegistryServiceServicer):
-    def __init__(self, engine: Engine, network_code: str, on_change: Callable[[str, bool], None]) -> None:
+    def __init__(self, engine: Engine, network_code: str, on_change: Callable[[str, bool], Awaitable[None]]) -> None:
         self.engine = engine
         self.network_code = network_code
         self.on_change = on_change
@@ -51,7 +51,7 @@ class RegistryServicer(registry_pb2_grpc.RegistryServiceServicer):
             return row, created
 
         row, created = await asyncio.to_thread(work)
-        self.on_change(row.structure_id, False)
+        await self.on_change(row.structure_id, False)
         return registry_pb2.PutStructureResponse(structure=structure_to_pb(row), created=created)
 
     async def GetStructure(self, request: registry_pb2.GetStructureRequest, context: grpc.aio.ServicerContext) -> registry_pb2.GetStructureResponse:
@@ -71,7 +71,7 @@ class RegistryServicer(registry_pb2_grpc.RegistryServiceServicer):
             self._audit(p, "structure.delete", request.structure_id, {})
 
         await asyncio.to_thread(work)
-        self.on_change(request.structure_id, True)
+        await self.on_change(request.structure_id, True)
         return registry_pb2.DeleteStructureResponse()
 
     async def PutChannels(self, request: registry_pb2.PutChannelsRequest, context: grpc.aio.ServicerContext) -> registry_pb2.PutChannelsResponse:
@@ -84,7 +84,7 @@ class RegistryServicer(registry_pb2_grpc.RegistryServiceServicer):
             return rows
 
         rows = await asyncio.to_thread(work)
-        self.on_change(request.structure_id, False)
+        await self.on_change(request.structure_id, False)
         return registry_pb2.PutChannelsResponse(channels=[channel_to_pb(r) for r in rows])
 
     async def ListChannels(self, request: registry_pb2.ListChannelsRequest, context: grpc.aio.ServicerContext) -> registry_pb2.ListChannelsResponse:

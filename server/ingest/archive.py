@@ -274,6 +274,16 @@ class ArchiveWriter:
             await self._task
         await asyncio.to_thread(self._close_files)
 
+    async def purge(self, structure_id: str) -> None:
+        """Drop a deleted structure's durable stream state (its archive files stay:
+        retention removes them)."""
+
+        def work() -> None:
+            with self._io_lock:
+                self.journal.purge(structure_id)
+
+        await asyncio.to_thread(work)
+
     # -- producer side --------------------------------------------------------------
     def submit(self, block: PendingBlock) -> asyncio.Future[None]:
         """Queue a block for the next commit; the returned future (shared by every block
@@ -297,28 +307,44 @@ class ArchiveWriter:
             batch, self._pending = self._pending, []
             fut, self._batch_future = self._batch_future, None
             if batch and fut is not None:
-                t0 = time.perf_counter()
-                error: BaseException | None = None
                 try:
-                    await asyncio.to_thread(self._commit, batch)
-                except Exception as exc:  # disk full, I/O error: nothing in the batch is durable
-                    log.exception("archive commit failed; %d blocks not acknowledged", len(batch))
-                    error = exc
-                else:
-                    self.commits += 1
-                    self.blocks_committed += len(batch)
-                if self.on_settled is not None:
-                    self.on_settled(batch, error)
-                if error is None:
-                    fut.set_result(None)
-                else:
-                    fut.set_exception(error)
-                    fut.exception()  # retrieved here; awaiting streams re-raise it
-                self.last_commit_s = time.perf_counter() - t0
+                    await self._commit_batch(batch, fut)
+                except Exception:  # the loop must survive anything: it is every stream's durability
+                    log.exception("archive commit loop error")
             if self._closing and not self._pending:
                 return
             if self._pending:
                 self._wakeup.set()
+
+    async def _commit_batch(self, batch: list[PendingBlock], fut: asyncio.Future[None]) -> None:
+        t0 = time.perf_counter()
+        error: BaseException | None = None
+        try:
+            await asyncio.to_thread(self._commit, batch)
+        except Exception as exc:  # disk full, I/O error: nothing in the batch is durable
+            log.exception("archive commit failed; %d blocks not acknowledged", len(batch))
+            error = exc
+        else:
+            self.commits += 1
+            self.blocks_committed += len(batch)
+        failed = [(batch, fut)]
+        if error is not None and self._pending and self._batch_future is not None:
+            # Blocks queued behind a failed commit must not become durable past the
+            # hole it leaves in their streams: fail them too; gateways resend from
+            # the resume point.
+            failed.append((self._pending, self._batch_future))
+            self._pending, self._batch_future = [], None
+        for blocks, f in failed:
+            if self.on_settled is not None:
+                self.on_settled(blocks, error)
+            if f.done():  # cancelled by a waiter; waiters await it through asyncio.shield
+                continue
+            if error is None:
+                f.set_result(None)
+            else:
+                f.set_exception(error)
+                f.exception()  # retrieved here; awaiting streams re-raise it
+        self.last_commit_s = time.perf_counter() - t0
 
     def _commit(self, batch: list[PendingBlock]) -> None:
         with self._io_lock:
@@ -338,19 +364,13 @@ class ArchiveWriter:
             fds = [self._write(rel, b"".join(recs)) for rel, recs in records.items()]
             t3 = time.perf_counter()
             self._flush(fds)
+            t4 = time.perf_counter()
+            self._end(commit_id, batch)
         except BaseException:
             self._truncate(sizes)
             raise
-        t4 = time.perf_counter()
-        streams: dict[str, StreamMark] = {}
-        channels: dict[str, int] = {}
-        rates: dict[str, float] = {}
-        for b in batch:
-            streams[b.stream_key] = StreamMark(b.sequence, b.end_time_ns)
-            for key in b.channel_keys:
-                channels[key] = b.end_time_ns
-                rates[key] = b.rate_hz
-        self.journal.end(commit_id, streams, channels, rates)
+        finally:
+            self._evict()  # only now: fds of this commit stay open until it is synced
         self._phase_s += (t1 - t0, t2 - t1, t3 - t2, t4 - t3, time.perf_counter() - t4)
         self._phase_n += 1
         self._phase_blocks += len(batch)
@@ -367,6 +387,22 @@ class ArchiveWriter:
             )
         self._phase_s, self._phase_n, self._phase_blocks = np.zeros(5), 0, 0
         self._phase_since = time.monotonic()
+
+    def _end(self, commit_id: int, batch: list[PendingBlock]) -> None:
+        streams: dict[str, StreamMark] = {}
+        channels: dict[str, int] = {}
+        rates: dict[str, float] = {}
+        for b in batch:
+            streams[b.stream_key] = StreamMark(b.sequence, b.end_time_ns)
+            for key in b.channel_keys:
+                channels[key] = b.end_time_ns
+                rates[key] = b.rate_hz
+        self.journal.end(commit_id, streams, channels, rates)
+
+    def _evict(self) -> None:
+        while len(self._fds) > self._max_open:
+            _, fd = self._fds.popitem(last=False)
+            os.close(fd)
 
     def _flush(self, fds: list[int]) -> None:
         """Make everything written so far durable (see the module docstring)."""
@@ -407,15 +443,12 @@ class ArchiveWriter:
         fd = self._fds.get(rel)
         if fd is None:
             path = self.root / rel
-            new_dir = not path.parent.exists()
             path.parent.mkdir(parents=True, exist_ok=True)
+            created = not path.exists()
             fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
-            if new_dir and self._syncfs is None:
-                self._sync_dirs(path.parent)
+            if created and self._syncfs is None:
+                self._sync_dirs(path.parent)  # the new name must be durable too
             self._fds[rel] = fd
-            while len(self._fds) > self._max_open:
-                _, old = self._fds.popitem(last=False)
-                os.close(old)
         else:
             self._fds.move_to_end(rel)
         view = memoryview(payload)
@@ -444,6 +477,10 @@ class ArchiveWriter:
                 log.exception("could not truncate %s after a failed commit", rel)
 
     def _close_files(self) -> None:
+        with self._io_lock:
+            self._close_files_locked()
+
+    def _close_files_locked(self) -> None:
         self._report()
         for fd in self._fds.values():
             os.close(fd)
@@ -459,12 +496,8 @@ class ArchiveWriter:
     def delete_older_than(self, days: float, now: datetime | None = None) -> int:
         """Delete day files entirely older than ``days``; returns how many."""
         cutoff = (now or datetime.now(UTC)) - timedelta(days=days)
-        with self._io_lock:
-            return self._delete_before(cutoff)
-
-    def _delete_before(self, cutoff: datetime) -> int:
         n = 0
-        for f in self.root.glob("*/*/*/*.D/*.D.*.*"):
+        for f in self.root.glob("*/*/*/*.D/*.D.*.*"):  # scanned without the lock: commits go on
             try:
                 year, doy = int(f.name[-8:-4]), int(f.name[-3:])
             except ValueError:
@@ -472,9 +505,10 @@ class ArchiveWriter:
             day_end = datetime(year, 1, 1, tzinfo=UTC) + timedelta(days=doy)
             if day_end < cutoff:
                 rel = str(f.relative_to(self.root))
-                fd = self._fds.pop(rel, None)
-                if fd is not None:
-                    os.close(fd)
-                f.unlink()
+                with self._io_lock:
+                    fd = self._fds.pop(rel, None)
+                    if fd is not None:
+                        os.close(fd)
+                    f.unlink(missing_ok=True)
                 n += 1
         return n

@@ -18,10 +18,13 @@ temporary file, synced and renamed) when it grows past ``compact_bytes``.
 from __future__ import annotations
 
 import json
+import logging
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+log = logging.getLogger(__name__)
 
 JOURNAL = "commits.log"
 SNAPSHOT = "state.json"
@@ -47,6 +50,12 @@ class DurableState:
             "channels": self.channels,
             "rates": self.rates,
         }
+
+    def remove_structure(self, structure_id: str) -> None:
+        prefix = structure_id + "/"
+        for table in (self.streams, self.channels, self.rates):
+            for k in [k for k in table if k.startswith(prefix)]:
+                del table[k]
 
     def apply(self, rec: dict[str, Any]) -> None:
         for k, (seq, end) in rec.get("streams", {}).items():
@@ -86,19 +95,25 @@ class CommitJournal:
         open_begin: dict[str, Any] | None = None
         if path.exists():
             with open(path, "rb") as fh:
-                for raw in fh:
-                    if not raw.endswith(b"\n"):
+                lines = fh.readlines()
+            for k, raw in enumerate(lines):
+                last = k == len(lines) - 1
+                try:
+                    rec = json.loads(raw) if raw.endswith(b"\n") else None
+                except json.JSONDecodeError:
+                    rec = None
+                if rec is None:
+                    if last:
                         break  # torn last line: never synced, so never acknowledged
-                    try:
-                        rec = json.loads(raw)
-                    except json.JSONDecodeError:
-                        break
-                    self._commit_id = max(self._commit_id, int(rec.get("id", 0)))
-                    if rec["t"] == "B":
-                        open_begin = rec
-                    elif rec["t"] == "E":
-                        self.state.apply(rec)
-                        open_begin = None
+                    raise RuntimeError(f"journal: {path} line {k + 1} is corrupt; refusing to guess the durable state")
+                self._commit_id = max(self._commit_id, int(rec.get("id", 0)))
+                if rec["t"] == "B":
+                    open_begin = rec
+                elif rec["t"] == "E":
+                    self.state.apply(rec)
+                    open_begin = None
+                elif rec["t"] == "P":
+                    self.state.remove_structure(rec["structure_id"])
         if open_begin is not None:
             for rel, size in open_begin["files"].items():
                 f = self.archive_root / rel
@@ -124,10 +139,18 @@ class CommitJournal:
             "channels": channels,
             "rates": rates,
         }
-        self._append(rec)
+        self._append(rec)  # from here on the commit is durable: nothing below may fail it
         self.state.apply(rec)
         if self._size() > self.compact_bytes:
-            self._compact()
+            try:
+                self._compact()
+            except OSError:
+                log.exception("journal compaction failed; will retry after the next commit")
+
+    def purge(self, structure_id: str) -> None:
+        """Forget a deleted structure's resume points, channel ends and rates."""
+        self._append({"t": "P", "structure_id": structure_id})
+        self.state.remove_structure(structure_id)
 
     def close(self) -> None:
         if self._fd >= 0:
@@ -142,8 +165,15 @@ class CommitJournal:
 
     def _append(self, rec: dict[str, Any]) -> None:
         fd = self._open()
-        os.write(fd, (json.dumps(rec, separators=(",", ":")) + "\n").encode())
-        os.fdatasync(fd)
+        size = os.fstat(fd).st_size
+        view = memoryview((json.dumps(rec, separators=(",", ":")) + "\n").encode())
+        try:
+            while view:
+                view = view[os.write(fd, view) :]
+            os.fdatasync(fd)
+        except BaseException:
+            os.ftruncate(fd, size)  # never leave a partial record in the middle of the journal
+            raise
 
     def _size(self) -> int:
         return os.fstat(self._fd).st_size if self._fd >= 0 else 0

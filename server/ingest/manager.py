@@ -5,9 +5,9 @@ the archive. The servicer (``api/ingest.py``) only decodes and encodes."""
 from __future__ import annotations
 
 import asyncio
+import errno
 import logging
 import time
-from collections.abc import Awaitable
 from dataclasses import dataclass, field
 from typing import cast
 
@@ -28,6 +28,7 @@ from .validate import DecodedBlock, decode
 
 log = logging.getLogger(__name__)
 NS = 1_000_000_000
+UNKNOWN_TTL_S = 5.0
 
 
 @dataclass(frozen=True)
@@ -58,6 +59,10 @@ class StreamState:
     tokens: float = -1.0  # token bucket of samples; -1 = full
     refilled_ns: int = 0
     drift: ClockDriftEstimator = field(default_factory=ClockDriftEstimator)
+    # Set when a block of the stream could not be stored (failed commit) or was refused
+    # for a while (rate limit): later blocks are refused, retryably, until the gateway
+    # calls GetResumePoint, so the stream never becomes durable past a hole.
+    resume_required: bool = False
 
 
 @dataclass
@@ -84,6 +89,7 @@ class StructureRuntime:
         self.registered_rate_hz = np.zeros(0, dtype=np.float64)
         self.infos: list[ChannelInfo] = []  # by index
         self.counters = Counters()
+        self.n_streams = 0
         self._idx: dict[tuple[str, ...], ChannelSet] = {}
         self.update_channels(channels, durable_ends, rates)
 
@@ -91,9 +97,12 @@ class StructureRuntime:
         """Add or refresh channels; existing channels keep their index and state."""
         durable_ends = durable_ends or {}
         rates = rates or {}
+        reset: list[int] = []
         for ch in channels:
             old = self.channels.get(ch.channel_id)
             index = old.index if old else len(self.channels)
+            if old is not None and old.registered_rate_hz != ch.sample_rate_hz:
+                reset.append(index)  # the owner changed the rate: the next block may use it
             self.channels[ch.channel_id] = ChannelInfo(ch.channel_id, index, SeedId.parse(ch.seed_id), ch.sample_rate_hz, ch.clip_level)
         n = len(self.channels)
         if n > self.qa.n:
@@ -107,9 +116,13 @@ class StructureRuntime:
             key = f"{self.structure_id}/{info.channel_id}"
             if key in durable_ends and self.end_ns[info.index] == 0:
                 self.end_ns[info.index] = self.durable_end_ns[info.index] = durable_ends[key]
-                self.rate_hz[info.index] = rates.get(key, 0.0)
+                rate = rates.get(key, 0.0)
+                if info.registered_rate_hz <= 0 or rate == info.registered_rate_hz:
+                    self.rate_hz[info.index] = rate
             self.clip[info.index] = info.clip_level
             self.registered_rate_hz[info.index] = info.registered_rate_hz
+        for i in reset:
+            self.rate_hz[i] = 0.0
         self.infos = sorted(self.channels.values(), key=lambda c: c.index)
         self._idx.clear()
 
@@ -129,8 +142,18 @@ class StructureRuntime:
                 tuple(i.seed for i in infos),
                 tuple(f"{self.structure_id}/{c}" for c in channel_ids),
             )
+            if len(self._idx) >= 256:  # keyed by client input: keep it bounded
+                self._idx.clear()
             self._idx[channel_ids] = cs
         return cs
+
+
+class RetryLater(InvalidInput):
+    """A temporary refusal: the block is not stored and should be resent later."""
+
+    def __init__(self, message: str, *, field: str, retry_after_ms: int) -> None:
+        super().__init__(message, field=field)
+        self.retry_after_ms = max(1, retry_after_ms)
 
 
 @dataclass(frozen=True)
@@ -141,7 +164,8 @@ class Outcome:
     accepted: bool
     reason: str = ""
     field: str = ""
-    durable: Awaitable[None] | None = None
+    durable: asyncio.Future[None] | None = None
+    retry_after_ms: int = 0
 
 
 class IngestManager:
@@ -153,10 +177,12 @@ class IngestManager:
         self.archive = archive
         self.runtimes: dict[str, StructureRuntime] = {}
         self.streams: dict[str, StreamState] = {}
+        self._unknown: dict[str, float] = {}  # structure id -> monotonic time it was found missing
         archive.on_settled = self.settled
 
     # -- start-up -------------------------------------------------------------------
     def load_durable_state(self) -> None:
+        # streams are counted against their structure when it is loaded (load_runtime)
         for key, mark in self.archive.journal.state.streams.items():
             self.streams[key] = StreamState(
                 key, last_sequence=mark.sequence, durable_sequence=mark.sequence, durable_end_ns=mark.end_time_ns
@@ -164,32 +190,55 @@ class IngestManager:
 
     # -- registry cache ---------------------------------------------------------------
     def runtime(self, structure_id: str) -> StructureRuntime | None:
+        """The cached runtime; None when not loaded (see :meth:`load_runtime`)."""
+        return self.runtimes.get(structure_id)
+
+    async def load_runtime(self, structure_id: str) -> StructureRuntime | None:
+        """Load a structure into the cache (database read in a worker thread); unknown
+        ids are remembered for a few seconds so that a misconfigured gateway does not
+        turn every block into a query."""
         rt = self.runtimes.get(structure_id)
+        if rt is not None:
+            return rt
+        seen = self._unknown.get(structure_id)
+        if seen is not None and time.monotonic() - seen < UNKNOWN_TTL_S:
+            return None
+        loaded = await asyncio.to_thread(self._read_structure, structure_id)
+        if loaded is None:
+            if len(self._unknown) > 10_000:
+                self._unknown.clear()
+            self._unknown[structure_id] = time.monotonic()
+            return None
+        rt = self.runtimes.get(structure_id)  # another stream may have loaded it meanwhile
         if rt is None:
-            with Session(self.engine) as s:
-                st = s.get(Structure, structure_id)
-                if st is None:
-                    return None
-                chans = list(s.exec(select(Channel).where(Channel.structure_id == structure_id)))
             js = self.archive.journal.state
-            rt = StructureRuntime(st, chans, js.channels, js.rates)
-            self.runtimes[structure_id] = rt
+            rt = self.runtimes[structure_id] = StructureRuntime(loaded[0], loaded[1], js.channels, js.rates)
+            rt.n_streams = sum(1 for k in self.streams if k.startswith(structure_id + "/"))
         return rt
 
-    def registry_changed(self, structure_id: str, deleted: bool = False) -> None:
+    def _read_structure(self, structure_id: str) -> tuple[Structure, list[Channel]] | None:
+        with Session(self.engine) as s:
+            st = s.get(Structure, structure_id)
+            if st is None:
+                return None
+            return st, list(s.exec(select(Channel).where(Channel.structure_id == structure_id)))
+
+    async def registry_changed(self, structure_id: str, deleted: bool = False) -> None:
         """Called by the registry servicer after a structure or its channels changed."""
+        self._unknown.pop(structure_id, None)
+        if deleted:
+            self.runtimes.pop(structure_id, None)
+            for key in [k for k in self.streams if k.startswith(structure_id + "/")]:
+                del self.streams[key]
+            await self.archive.purge(structure_id)  # resume points, channel ends, rates
+            return
         rt = self.runtimes.get(structure_id)
         if rt is None:
             return
-        if deleted:
-            del self.runtimes[structure_id]
-            return
-        with Session(self.engine) as s:
-            st = s.get(Structure, structure_id)
-            chans = list(s.exec(select(Channel).where(Channel.structure_id == structure_id)))
-        if st is not None:
-            rt.tenant = st.tenant
-        rt.update_channels(chans)
+        loaded = await asyncio.to_thread(self._read_structure, structure_id)
+        if loaded is not None:
+            rt.tenant = loaded[0].tenant
+            rt.update_channels(loaded[1])
 
     # -- queries ------------------------------------------------------------------------
     def resume_point(self, principal: Principal, structure_id: str, stream_id: str) -> tuple[int, int]:
@@ -198,10 +247,15 @@ class IngestManager:
             raise NotFound(f"structure_id: {structure_id!r} is not registered", field="structure_id")
         check_structure_access(principal, rt.tenant, Access.INGEST, structure_id)
         st = self.streams.get(f"{structure_id}/{stream_id or 'default'}")
-        return (st.durable_sequence, st.durable_end_ns) if st else (0, 0)
+        if st is None:
+            return 0, 0
+        if st.resume_required and not st.pending:
+            st.resume_required = False  # the gateway now knows where to resume
+        return st.durable_sequence, st.durable_end_ns
 
     def drift_ppm(self, structure_id: str) -> float | None:
-        vals = [s.drift.drift_ppm for k, s in self.streams.items() if k.startswith(structure_id + "/") and s.drift.drift_ppm is not None]
+        # called from worker threads while the loop may add streams: iterate a copy
+        vals = [s.drift.drift_ppm for k, s in list(self.streams.items()) if k.startswith(structure_id + "/") and s.drift.drift_ppm is not None]
         return max(vals, key=abs) if vals else None
 
     # -- the hot path ---------------------------------------------------------------------
@@ -225,13 +279,26 @@ class IngestManager:
             if rt is not None:
                 rt.counters.blocks_rejected += 1
                 rt.counters.last_rejection = e.message
-            return Outcome(seq, False, e.message, e.field)
+            return Outcome(seq, False, e.message, e.field, retry_after_ms=getattr(e, "retry_after_ms", 0))
 
     def _accept(self, rt: StructureRuntime, d: DecodedBlock, now_ns: int) -> Outcome:
         key = f"{d.structure_id}/{d.stream_id}"
         st = self.streams.get(key)
         if st is None:
+            if rt.n_streams >= self.limits.max_streams_per_structure:
+                raise InvalidInput(
+                    f"stream_id: structure {rt.structure_id!r} already has {rt.n_streams} streams "
+                    f"(max_streams_per_structure={self.limits.max_streams_per_structure})",
+                    field="stream_id",
+                )
             st = self.streams[key] = StreamState(key)
+            rt.n_streams += 1
+        if st.resume_required:
+            raise RetryLater(
+                f"sequence: the stream must resume after its last durable sequence {st.durable_sequence}; call GetResumePoint",
+                field="sequence",
+                retry_after_ms=100,
+            )
         if d.sequence <= st.last_sequence:
             pending = st.pending.get(d.sequence)
             if pending is not None:
@@ -279,9 +346,11 @@ class IngestManager:
             st.pending.pop(b.sequence, None)
             if error is not None:
                 # Nothing of this commit is on disk: forget what was accepted after the
-                # last durable block so that the gateway's resend is accepted again.
+                # last durable block, and refuse the stream's later blocks until the
+                # gateway resumes (the archive also failed every block queued behind).
                 st.last_sequence = st.durable_sequence
-                rt.end_ns[:] = rt.durable_end_ns
+                st.resume_required = True
+                rt.end_ns[idx] = rt.durable_end_ns[idx]
                 continue
             if b.sequence > st.durable_sequence:
                 st.durable_sequence = b.sequence
@@ -320,9 +389,11 @@ class IngestManager:
         st.tokens = min(cap, st.tokens + (now_ns - st.refilled_ns) / NS * rate)
         st.refilled_ns = now_ns
         if n > st.tokens:
-            raise InvalidInput(
+            st.resume_required = True  # later blocks wait too, so that order is kept
+            raise RetryLater(
                 f"data: rate limit, {n} samples exceed the stream's budget (max_samples_per_s={rate:g}, burst 10 s)",
                 field="data",
+                retry_after_ms=int(1000 * (n - st.tokens) / rate) + 1,
             )
 
     async def durable(self, outcome: Outcome) -> None:
@@ -330,6 +401,11 @@ class IngestManager:
         if outcome.durable is None:
             return
         try:
-            await outcome.durable
+            # shielded: the future is shared by every block of a commit, and a stream
+            # that goes away must not cancel it for the others
+            await asyncio.shield(outcome.durable)
+        except OSError as exc:
+            code = errno.errorcode.get(exc.errno or 0, "EIO")
+            raise Unavailable(f"archive: block {outcome.sequence} could not be stored ({code}); resend after GetResumePoint") from exc
         except Exception as exc:
-            raise Unavailable(f"archive: block {outcome.sequence} could not be stored ({exc}); resend after GetResumePoint") from exc
+            raise Unavailable(f"archive: block {outcome.sequence} could not be stored; resend after GetResumePoint") from exc

@@ -24,25 +24,25 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1aquakewatch/v1/ingest.proto\x12\rquakewatch.v1\"\x88\x02\n\x0bSampleBlock\x12\x14\n\x0cstructure_id\x18\x01 \x01(\t\x12\x10\n\x08sequence\x18\x02 \x01(\x04\x12\x15\n\rstart_time_ns\x18\x03 \x01(\x03\x12\x16\n\x0esample_rate_hz\x18\x04 \x01(\x01\x12\x13\n\x0b\x63hannel_ids\x18\x05 \x03(\t\x12)\n\x08\x65ncoding\x18\x06 \x01(\x0e\x32\x17.quakewatch.v1.Encoding\x12\x11\n\tn_samples\x18\x07 \x01(\r\x12\x0c\n\x04\x64\x61ta\x18\x08 \x01(\x0c\x12\x11\n\tstream_id\x18\t \x01(\t\x12\x1b\n\x0etiming_quality\x18\n \x01(\x05H\x00\x88\x01\x01\x42\x11\n\x0f_timing_quality\"\x92\x01\n\tIngestAck\x12\x10\n\x08sequence\x18\x01 \x01(\x04\x12+\n\x06status\x18\x02 \x01(\x0e\x32\x1b.quakewatch.v1.IngestStatus\x12\x0e\n\x06reason\x18\x03 \x01(\t\x12\r\n\x05\x66ield\x18\x04 \x01(\t\x12\x14\n\x0cstructure_id\x18\x05 \x01(\t\x12\x11\n\tstream_id\x18\x06 \x01(\t\"@\n\x15GetResumePointRequest\x12\x14\n\x0cstructure_id\x18\x01 \x01(\t\x12\x11\n\tstream_id\x18\x02 \x01(\t\"Q\n\x16GetResumePointResponse\x12\x1d\n\x15last_durable_sequence\x18\x01 \x01(\x04\x12\x18\n\x10last_end_time_ns\x18\x02 \x01(\x03*T\n\x08\x45ncoding\x12\x18\n\x14\x45NCODING_UNSPECIFIED\x10\x00\x12\x17\n\x13\x45NCODING_FLOAT32_LE\x10\x01\x12\x15\n\x11\x45NCODING_INT32_LE\x10\x02*e\n\x0cIngestStatus\x12\x1d\n\x19INGEST_STATUS_UNSPECIFIED\x10\x00\x12\x1a\n\x16INGEST_STATUS_ACCEPTED\x10\x01\x12\x1a\n\x16INGEST_STATUS_REJECTED\x10\x02\x32\xb2\x01\n\rIngestService\x12\x42\n\x06Stream\x12\x1a.quakewatch.v1.SampleBlock\x1a\x18.quakewatch.v1.IngestAck(\x01\x30\x01\x12]\n\x0eGetResumePoint\x12$.quakewatch.v1.GetResumePointRequest\x1a%.quakewatch.v1.GetResumePointResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1aquakewatch/v1/ingest.proto\x12\rquakewatch.v1\"\x88\x02\n\x0bSampleBlock\x12\x14\n\x0cstructure_id\x18\x01 \x01(\t\x12\x10\n\x08sequence\x18\x02 \x01(\x04\x12\x15\n\rstart_time_ns\x18\x03 \x01(\x03\x12\x16\n\x0esample_rate_hz\x18\x04 \x01(\x01\x12\x13\n\x0b\x63hannel_ids\x18\x05 \x03(\t\x12)\n\x08\x65ncoding\x18\x06 \x01(\x0e\x32\x17.quakewatch.v1.Encoding\x12\x11\n\tn_samples\x18\x07 \x01(\r\x12\x0c\n\x04\x64\x61ta\x18\x08 \x01(\x0c\x12\x11\n\tstream_id\x18\t \x01(\t\x12\x1b\n\x0etiming_quality\x18\n \x01(\x05H\x00\x88\x01\x01\x42\x11\n\x0f_timing_quality\"\xaa\x01\n\tIngestAck\x12\x10\n\x08sequence\x18\x01 \x01(\x04\x12+\n\x06status\x18\x02 \x01(\x0e\x32\x1b.quakewatch.v1.IngestStatus\x12\x0e\n\x06reason\x18\x03 \x01(\t\x12\r\n\x05\x66ield\x18\x04 \x01(\t\x12\x14\n\x0cstructure_id\x18\x05 \x01(\t\x12\x11\n\tstream_id\x18\x06 \x01(\t\x12\x16\n\x0eretry_after_ms\x18\x07 \x01(\r\"@\n\x15GetResumePointRequest\x12\x14\n\x0cstructure_id\x18\x01 \x01(\t\x12\x11\n\tstream_id\x18\x02 \x01(\t\"Q\n\x16GetResumePointResponse\x12\x1d\n\x15last_durable_sequence\x18\x01 \x01(\x04\x12\x18\n\x10last_end_time_ns\x18\x02 \x01(\x03*T\n\x08\x45ncoding\x12\x18\n\x14\x45NCODING_UNSPECIFIED\x10\x00\x12\x17\n\x13\x45NCODING_FLOAT32_LE\x10\x01\x12\x15\n\x11\x45NCODING_INT32_LE\x10\x02*e\n\x0cIngestStatus\x12\x1d\n\x19INGEST_STATUS_UNSPECIFIED\x10\x00\x12\x1a\n\x16INGEST_STATUS_ACCEPTED\x10\x01\x12\x1a\n\x16INGEST_STATUS_REJECTED\x10\x02\x32\xb2\x01\n\rIngestService\x12\x42\n\x06Stream\x12\x1a.quakewatch.v1.SampleBlock\x1a\x18.quakewatch.v1.IngestAck(\x01\x30\x01\x12]\n\x0eGetResumePoint\x12$.quakewatch.v1.GetResumePointRequest\x1a%.quakewatch.v1.GetResumePointResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'quakewatch.v1.ingest_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_ENCODING']._serialized_start=610
-  _globals['_ENCODING']._serialized_end=694
-  _globals['_INGESTSTATUS']._serialized_start=696
-  _globals['_INGESTSTATUS']._serialized_end=797
+  _globals['_ENCODING']._serialized_start=634
+  _globals['_ENCODING']._serialized_end=718
+  _globals['_INGESTSTATUS']._serialized_start=720
+  _globals['_INGESTSTATUS']._serialized_end=821
   _globals['_SAMPLEBLOCK']._serialized_start=46
   _globals['_SAMPLEBLOCK']._serialized_end=310
   _globals['_INGESTACK']._serialized_start=313
-  _globals['_INGESTACK']._serialized_end=459
-  _globals['_GETRESUMEPOINTREQUEST']._serialized_start=461
-  _globals['_GETRESUMEPOINTREQUEST']._serialized_end=525
-  _globals['_GETRESUMEPOINTRESPONSE']._serialized_start=527
-  _globals['_GETRESUMEPOINTRESPONSE']._serialized_end=608
-  _globals['_INGESTSERVICE']._serialized_start=800
-  _globals['_INGESTSERVICE']._serialized_end=978
+  _globals['_INGESTACK']._serialized_end=483
+  _globals['_GETRESUMEPOINTREQUEST']._serialized_start=485
+  _globals['_GETRESUMEPOINTREQUEST']._serialized_end=549
+  _globals['_GETRESUMEPOINTRESPONSE']._serialized_start=551
+  _globals['_GETRESUMEPOINTRESPONSE']._serialized_end=632
+  _globals['_INGESTSERVICE']._serialized_start=824
+  _globals['_INGESTSERVICE']._serialized_end=1002
 # @@protoc_insertion_point(module_scope)

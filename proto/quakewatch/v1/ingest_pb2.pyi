@@ -50,20 +50,22 @@ class SampleBlock(_message.Message):
     def __init__(self, structure_id: _Optional[str] = ..., sequence: _Optional[int] = ..., start_time_ns: _Optional[int] = ..., sample_rate_hz: _Optional[float] = ..., channel_ids: _Optional[_Iterable[str]] = ..., encoding: _Optional[_Union[Encoding, str]] = ..., n_samples: _Optional[int] = ..., data: _Optional[bytes] = ..., stream_id: _Optional[str] = ..., timing_quality: _Optional[int] = ...) -> None: ...
 
 class IngestAck(_message.Message):
-    __slots__ = ("sequence", "status", "reason", "field", "structure_id", "stream_id")
+    __slots__ = ("sequence", "status", "reason", "field", "structure_id", "stream_id", "retry_after_ms")
     SEQUENCE_FIELD_NUMBER: _ClassVar[int]
     STATUS_FIELD_NUMBER: _ClassVar[int]
     REASON_FIELD_NUMBER: _ClassVar[int]
     FIELD_FIELD_NUMBER: _ClassVar[int]
     STRUCTURE_ID_FIELD_NUMBER: _ClassVar[int]
     STREAM_ID_FIELD_NUMBER: _ClassVar[int]
+    RETRY_AFTER_MS_FIELD_NUMBER: _ClassVar[int]
     sequence: int
     status: IngestStatus
     reason: str
     field: str
     structure_id: str
     stream_id: str
-    def __init__(self, sequence: _Optional[int] = ..., status: _Optional[_Union[IngestStatus, str]] = ..., reason: _Optional[str] = ..., field: _Optional[str] = ..., structure_id: _Optional[str] = ..., stream_id: _Optional[str] = ...) -> None: ...
+    retry_after_ms: int
+    def __init__(self, sequence: _Optional[int] = ..., status: _Optional[_Union[IngestStatus, str]] = ..., reason: _Optional[str] = ..., field: _Optional[str] = ..., structure_id: _Optional[str] = ..., stream_id: _Optional[str] = ..., retry_after_ms: _Optional[int] = ...) -> None: ...
 
 class GetResumePointRequest(_message.Message):
     __slots__ = ("structure_id", "stream_id")

@@ -62,6 +62,7 @@ class IngestServiceServicer:
 
     def GetResumePoint(self, request, context):
         """The last durable sequence of a stream, for a reconnecting gateway to resume after.
+        Also re-opens a stream that was told to resume (IngestAck.retry_after_ms).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
