@@ -58,7 +58,15 @@ async def replay(client: AsyncClient, structure_id: str, stream_id: str, files: 
     segments = read_segments(files)
     seeds = sorted({s for s, *_ in segments})
     if register:
-        await client.registry.PutStructure(registry_pb2.PutStructureRequest(structure=registry_pb2.Structure(structure_id=structure_id, name=f"replay {structure_id}", kind=registry_pb2.STRUCTURE_KIND_OTHER)))
+        stations = sorted({s.rsplit(".", 2)[0] for s in seeds})
+        if len(stations) != 1:
+            raise SystemExit(f"files: contain stations {', '.join(stations)}; a structure is one SEED station: replay each into its own structure")
+        net, sta = stations[0].split(".")
+        await client.registry.PutStructure(
+            registry_pb2.PutStructureRequest(
+                structure=registry_pb2.Structure(structure_id=structure_id, name=f"replay {structure_id}", kind=registry_pb2.STRUCTURE_KIND_OTHER, network_code=net, station_code=sta)
+            )
+        )
         rates = {s: r for s, _, r, _ in segments}
         await client.registry.PutChannels(
             registry_pb2.PutChannelsRequest(

@@ -99,7 +99,7 @@ class QuakeWatchServer:
                     ("grpc.so_reuseport", 0),
                 ],
             )
-            ingest_pb2_grpc.add_IngestServiceServicer_to_server(IngestServicer(self.ingest, settings.limits.max_inflight_blocks), self.grpc)
+            ingest_pb2_grpc.add_IngestServiceServicer_to_server(IngestServicer(self.ingest, settings.limits.max_inflight_blocks, self.engine), self.grpc)
             registry_pb2_grpc.add_RegistryServiceServicer_to_server(RegistryServicer(self.engine, settings.network_code, self.ingest.registry_changed), self.grpc)
             monitor_pb2_grpc.add_MonitorServiceServicer_to_server(MonitorServicer(self.engine, self.ingest, settings.quality), self.grpc)
             audit_pb2_grpc.add_AuditServiceServicer_to_server(AuditServicer(self.engine), self.grpc)
@@ -146,8 +146,8 @@ class QuakeWatchServer:
             return
         await self.health.enter_graceful_shutdown()
         await self.grpc.stop(self.settings.grace_s if grace is None else grace)
+        await self.scheduler.stop()  # first: the retention job shares the archive's files
         await self.archive.close()
-        await self.scheduler.stop()
         self.engine.dispose()
         self._dir_lock.release()
         self._stopped.set()

@@ -4,14 +4,16 @@ and SEED codes for the archive."""
 from __future__ import annotations
 
 import hashlib
+import math
 import re
 from dataclasses import dataclass
 
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from .auth import Access, check_structure_access, tenant_for_new_structure, visible_tenant
-from .errors import InvalidInput, NotFound
+from .errors import AlreadyExists, InvalidInput, NotFound
 from .ingest.validate import check_id
 from .storage.models import Channel, Structure, utcnow
 from .storage.tokens import Principal
@@ -77,7 +79,7 @@ def put_structure(engine: Engine, p: Principal, inp: StructureInput, default_net
     check_id(inp.structure_id, "structure.structure_id")
     if inp.kind not in KINDS:
         raise InvalidInput(f"structure.kind: {inp.kind!r} is not one of {', '.join(KINDS)}", field="structure.kind")
-    if not (-180 <= inp.longitude_deg <= 180 and -90 <= inp.latitude_deg <= 90):
+    if not (-180 <= inp.longitude_deg <= 180 and -90 <= inp.latitude_deg <= 90 and math.isfinite(inp.elevation_m)):
         raise InvalidInput("structure.location: longitude must be in [-180, 180] and latitude in [-90, 90]", field="structure.location")
     with Session(engine) as s:
         row = s.get(Structure, inp.structure_id)
@@ -88,6 +90,10 @@ def put_structure(engine: Engine, p: Principal, inp: StructureInput, default_net
             net = inp.network_code or default_network
             sta = inp.station_code or _station_code(s, inp.structure_id)
             check_seed_id(f"{net}.{sta}..HNZ", "structure.station_code")
+            taken = s.exec(select(Structure).where(Structure.network_code == net, Structure.station_code == sta)).first()
+            if taken is not None:
+                # the archive keeps one SDS station directory per structure
+                raise AlreadyExists(f"structure.station_code: {net}.{sta} is already used by another structure", field="structure.station_code")
             row = Structure(structure_id=inp.structure_id, tenant=tenant, network_code=net, station_code=sta)
         else:
             check_structure_access(p, row.tenant, Access.WRITE, row.structure_id)
@@ -99,7 +105,10 @@ def put_structure(engine: Engine, p: Principal, inp: StructureInput, default_net
         row.description = inp.description
         row.updated_at = utcnow()
         s.add(row)
-        s.commit()
+        try:
+            s.commit()
+        except IntegrityError:
+            raise AlreadyExists("structure: the structure id or its station code was taken meanwhile", field="structure.structure_id") from None
         s.refresh(row)
         return row, created
 
@@ -158,16 +167,29 @@ def put_channels(engine: Engine, p: Principal, structure_id: str, channels: list
             seen.add(ch.channel_id)
             if ch.units not in UNITS:
                 raise InvalidInput(f"{f}.units: {ch.units!r} is not one of {', '.join(UNITS)}", field=f"{f}.units")
-            if not ch.sensitivity > 0:
-                raise InvalidInput(f"{f}.sensitivity: must be > 0 (counts per unit)", field=f"{f}.sensitivity")
-            if ch.sample_rate_hz < 0 or ch.clip_level < 0:
-                raise InvalidInput(f"{f}: sample_rate_hz and clip_level must be >= 0", field=f"{f}.sample_rate_hz")
+            if not (math.isfinite(ch.sensitivity) and ch.sensitivity > 0):
+                raise InvalidInput(f"{f}.sensitivity: must be a finite number > 0 (counts per unit)", field=f"{f}.sensitivity")
+            for name in ("sample_rate_hz", "clip_level"):
+                v = getattr(ch, name)
+                if not (math.isfinite(v) and v >= 0):
+                    raise InvalidInput(f"{f}.{name}: must be a finite number >= 0, got {v!r}", field=f"{f}.{name}")
+            for name in ("azimuth_deg", "dip_deg", "x_m", "y_m", "z_m", "height_m"):
+                if not math.isfinite(getattr(ch, name)):
+                    raise InvalidInput(f"{f}.{name}: must be finite", field=f"{f}.{name}")
+            if len(ch.orientation) > 4 or len(ch.array_id) > 64:
+                raise InvalidInput(f"{f}: orientation is at most 4 characters and array_id at most 64", field=f"{f}.orientation")
             old = existing.get(ch.channel_id)
             if old is not None:
                 used.discard(old.seed_id)
             if not ch.seed_id:
                 ch.seed_id = old.seed_id if old is not None and old.seed_id else _new_seed_id(st, ch, len(existing) + i, used)
             check_seed_id(ch.seed_id, f"{f}.seed_id")
+            own = f"{st.network_code}.{st.station_code}."
+            if not ch.seed_id.startswith(own):
+                raise InvalidInput(
+                    f"{f}.seed_id: {ch.seed_id!r} must start with {own} (the structure's network and station codes)",
+                    field=f"{f}.seed_id",
+                )
             if ch.seed_id in used:
                 raise InvalidInput(f"{f}.seed_id: {ch.seed_id!r} is already used by another channel", field=f"{f}.seed_id")
             used.add(ch.seed_id)
@@ -177,7 +199,11 @@ def put_channels(engine: Engine, p: Principal, structure_id: str, channels: list
                     setattr(row, name, getattr(ch, name))
             s.add(row)
             out.append(row)
-        s.commit()
+        try:
+            s.commit()
+        except IntegrityError:
+            # another writer took a SEED id meanwhile; say so without naming whose
+            raise AlreadyExists("channels: a SEED id is already used by another channel", field="channels.seed_id") from None
         for row in out:
             s.refresh(row)
         return out

@@ -3,6 +3,7 @@ for every service (PERMISSION_DENIED), over real gRPC."""
 
 from __future__ import annotations
 
+import asyncio
 import time
 from pathlib import Path
 
@@ -92,5 +93,71 @@ def test_owner_cannot_create_structure_for_another_tenant(tmp_path: Path) -> Non
                     await c.registry.PutStructure(registry_pb2.PutStructureRequest(structure=registry_pb2.Structure(structure_id="x", tenant="tenant-b")))
                 assert ei.value.code() == grpc.StatusCode.PERMISSION_DENIED
                 assert "tenant" in ei.value.details()
+
+    run(scenario())
+
+
+def test_registry_rejects_station_squatting_bad_enums_and_non_finite_numbers(tmp_path: Path) -> None:
+    async def scenario() -> None:
+        async with running_server(tmp_path) as srv:
+            tok_a, _ = create_token(srv.engine, "owner", "tenant-a")
+            tok_b, _ = create_token(srv.engine, "owner", "tenant-b")
+            async with AsyncClient(srv.address, tok_a) as a:
+                await register(a, "a-bridge", 3)
+                r = await a.registry.GetStructure(registry_pb2.GetStructureRequest(structure_id="a-bridge"))
+                net, sta = r.structure.network_code, r.structure.station_code
+            async with AsyncClient(srv.address, tok_b) as b:
+                cases = [
+                    # B may not take A's SDS station (its data would land in A's directory)
+                    (registry_pb2.PutStructureRequest(structure=registry_pb2.Structure(structure_id="b-1", network_code=net, station_code=sta)), "PutStructure", grpc.StatusCode.ALREADY_EXISTS, "station_code"),
+                    (registry_pb2.PutStructureRequest(structure=registry_pb2.Structure(structure_id="b-2", kind=99)), "PutStructure", grpc.StatusCode.INVALID_ARGUMENT, "structure.kind"),
+                ]
+                for req, method, code, field in cases:
+                    with pytest.raises(grpc.aio.AioRpcError) as ei:
+                        await getattr(b.registry, method)(req)
+                    assert ei.value.code() == code and field in ei.value.details(), ei.value.details()
+                await b.registry.PutStructure(registry_pb2.PutStructureRequest(structure=registry_pb2.Structure(structure_id="b-3")))
+                bad_channels = [
+                    (registry_pb2.Channel(channel_id="x", seed_id=f"{net}.{sta}.00.HNZ"), "seed_id"),  # A's station
+                    (registry_pb2.Channel(channel_id="x", units=42), "units"),
+                    (registry_pb2.Channel(channel_id="x", clip_level=float("nan")), "clip_level"),
+                    (registry_pb2.Channel(channel_id="x", sample_rate_hz=float("inf")), "sample_rate_hz"),
+                    (registry_pb2.Channel(channel_id="x", orientation="NORTH"), "orientation"),
+                ]
+                for ch, field in bad_channels:
+                    with pytest.raises(grpc.aio.AioRpcError) as ei:
+                        await b.registry.PutChannels(registry_pb2.PutChannelsRequest(structure_id="b-3", channels=[ch]))
+                    assert ei.value.code() == grpc.StatusCode.INVALID_ARGUMENT and field in ei.value.details(), (field, ei.value.details())
+
+    run(scenario())
+
+
+def test_revoked_token_ends_an_open_stream(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from quakewatch.server.api.ingest import IngestServicer
+    from quakewatch.server.storage.tokens import revoke_token
+
+    monkeypatch.setattr(IngestServicer, "TOKEN_RECHECK_S", 0.0)
+
+    async def scenario() -> None:
+        async with running_server(tmp_path) as srv:
+            tok, p = create_token(srv.engine, "gateway", "t")
+            async with AsyncClient(srv.address, tok) as c:
+                await register(c, "s1", 1)
+                t0 = time.time_ns() - 100_000_000_000
+                revoked = asyncio.Event()
+
+                async def gen() -> object:
+                    yield block("s1", 1, t0, ["c00"], np.zeros((1, 200), np.float32))
+                    await revoked.wait()
+                    yield block("s1", 2, t0 + 1_000_000_000, ["c00"], np.zeros((1, 200), np.float32))
+
+                call = c.ingest.Stream(gen())
+                first = await call.read()
+                assert first.status == ingest_pb2.INGEST_STATUS_ACCEPTED
+                revoke_token(srv.engine, p.token_id)
+                revoked.set()
+                with pytest.raises(grpc.aio.AioRpcError) as ei:
+                    await call.read()
+                assert ei.value.code() == grpc.StatusCode.UNAUTHENTICATED
 
     run(scenario())

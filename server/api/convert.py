@@ -8,6 +8,7 @@ from google.protobuf.timestamp_pb2 import Timestamp
 
 from quakewatch.v1 import common_pb2, registry_pb2
 
+from ..errors import InvalidInput
 from ..storage.models import Channel, Structure
 
 
@@ -35,20 +36,26 @@ def kind_to_pb(kind: str) -> int:
     return int(registry_pb2.StructureKind.Value(_enum_name(kind, "STRUCTURE_KIND")))
 
 
-def kind_from_pb(value: int) -> str:
+def kind_from_pb(value: int, field: str = "structure.kind") -> str:
     if value == registry_pb2.STRUCTURE_KIND_UNSPECIFIED:
         return "other"
-    return registry_pb2.StructureKind.Name(value).removeprefix("STRUCTURE_KIND_").lower()
+    try:
+        return registry_pb2.StructureKind.Name(value).removeprefix("STRUCTURE_KIND_").lower()
+    except ValueError:
+        raise InvalidInput(f"{field}: {value} is not a StructureKind", field=field) from None
 
 
 def units_to_pb(units: str) -> int:
     return int(registry_pb2.ChannelUnits.Value(_enum_name(units, "CHANNEL_UNITS")))
 
 
-def units_from_pb(value: int) -> str:
+def units_from_pb(value: int, field: str = "channels.units") -> str:
     if value == registry_pb2.CHANNEL_UNITS_UNSPECIFIED:
         return "acceleration_mps2"
-    return registry_pb2.ChannelUnits.Name(value).removeprefix("CHANNEL_UNITS_").lower()
+    try:
+        return registry_pb2.ChannelUnits.Name(value).removeprefix("CHANNEL_UNITS_").lower()
+    except ValueError:
+        raise InvalidInput(f"{field}: {value} is not a ChannelUnits value", field=field) from None
 
 
 def structure_to_pb(s: Structure) -> registry_pb2.Structure:
@@ -77,7 +84,7 @@ def channel_to_pb(c: Channel) -> registry_pb2.Channel:
 
 
 def channel_from_pb(m: registry_pb2.Channel, structure_id: str) -> Channel:
-    c = Channel(structure_id=structure_id, channel_id=m.channel_id, units=units_from_pb(m.units))
+    c = Channel(structure_id=structure_id, channel_id=m.channel_id, units=units_from_pb(m.units, f"channels[{m.channel_id}].units"))
     for f in _CHANNEL_FIELDS:
         setattr(c, f, getattr(m, f))
     if not m.sensitivity:

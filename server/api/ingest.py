@@ -10,14 +10,17 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import AsyncIterator
 from typing import cast
 
 import grpc
+from sqlalchemy.engine import Engine
 
 from quakewatch.v1 import ingest_pb2, ingest_pb2_grpc
 
-from ..errors import QuakeWatchError, Unavailable
+from ..errors import QuakeWatchError, Unauthenticated, Unavailable
+from ..storage.tokens import is_active
 from ..ingest.manager import IngestManager, Outcome
 from .context import current_principal
 
@@ -26,9 +29,12 @@ log = logging.getLogger(__name__)
 
 
 class IngestServicer(ingest_pb2_grpc.IngestServiceServicer):
-    def __init__(self, manager: IngestManager, max_inflight: int) -> None:
+    TOKEN_RECHECK_S = 60.0
+
+    def __init__(self, manager: IngestManager, max_inflight: int, engine: Engine) -> None:
         self.manager = manager
         self.max_inflight = max_inflight
+        self.engine = engine
 
     async def Stream(self, request_iterator: AsyncIterator[ingest_pb2.SampleBlock], context: grpc.aio.ServicerContext) -> AsyncIterator[ingest_pb2.IngestAck]:
         principal = current_principal()
@@ -36,8 +42,14 @@ class IngestServicer(ingest_pb2_grpc.IngestServiceServicer):
         manager = self.manager
 
         async def read() -> None:
+            checked = time.monotonic()
             try:
                 async for block in request_iterator:
+                    if time.monotonic() - checked > self.TOKEN_RECHECK_S:
+                        # a stream lives for months: a revoked token must not keep it open
+                        if not await asyncio.to_thread(is_active, self.engine, principal.token_id):
+                            raise Unauthenticated("authorization: the token was revoked")
+                        checked = time.monotonic()
                     if block.structure_id not in manager.runtimes:
                         await manager.load_runtime(block.structure_id)
                     outcome = manager.submit(principal, block)

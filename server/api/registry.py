@@ -59,7 +59,7 @@ class RegistryServicer(registry_pb2_grpc.RegistryServiceServicer):
         return registry_pb2.GetStructureResponse(structure=structure_to_pb(row), channels=[channel_to_pb(c) for c in chans])
 
     async def ListStructures(self, request: registry_pb2.ListStructuresRequest, context: grpc.aio.ServicerContext) -> registry_pb2.ListStructuresResponse:
-        kind = kind_from_pb(request.kind) if request.kind else ""
+        kind = kind_from_pb(request.kind, "kind") if request.kind else ""
         rows = await asyncio.to_thread(registry.list_structures, self.engine, current_principal(), kind, request.tenant)
         return registry_pb2.ListStructuresResponse(structures=[structure_to_pb(r) for r in rows])
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Column, DateTime, Index, Text
+from sqlalchemy import Column, DateTime, Index, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 
@@ -35,6 +35,8 @@ class StructureBase(SQLModel):
 
 class Structure(StructureBase, table=True):
     __tablename__ = "structure"
+    # one SDS station directory per structure (archive/YEAR/NET/STA/...)
+    __table_args__ = (UniqueConstraint("network_code", "station_code", name="uq_structure_network_station"),)
     structure_id: str = Field(primary_key=True, max_length=64)
     created_at: datetime = _ts()
     updated_at: datetime = _ts()

@@ -98,3 +98,10 @@ def list_tokens(engine: Engine) -> list[ApiToken]:
     never shown either."""
     with Session(engine) as s:
         return list(s.exec(select(ApiToken).order_by(ApiToken.created_at)))  # type: ignore[arg-type]
+
+
+def is_active(engine: Engine, token_id: str) -> bool:
+    """True while the token exists and is not revoked (long-lived streams re-check)."""
+    with Session(engine) as s:
+        row = s.get(ApiToken, token_id)
+    return row is not None and row.revoked_at is None
