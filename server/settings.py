@@ -22,7 +22,7 @@ class IngestLimits(BaseModel):
     max_future_s: float = Field(30.0, ge=0, description="how far a block's end may lie ahead of the server clock")
     max_past_days: float = Field(20_000.0, gt=0, description="how far in the past a block may start (default reaches 1971: real archives replay)")
     max_samples_per_s: float = Field(
-        2_000_000.0, gt=0, description="sustained samples/s per stream (token bucket, burst = 10 s)"
+        2_000_000.0, gt=0, description="sustained samples/s per structure, all its streams together (token bucket, burst = 10 s)"
     )
     overlap_tolerance_samples: float = Field(0.5, ge=0, description="allowed overlap with the previous block")
     max_inflight_blocks: int = Field(1024, gt=0, description="accepted blocks awaiting durability per stream")

@@ -124,3 +124,15 @@ def test_resent_block_is_acknowledged_as_duplicate_and_stored_once(tmp_path: Pat
         st += obspy.read(str(f))
     st.merge(method=-1)
     assert sorted(tr.stats.npts for tr in st) == [400, 400, 400]
+
+
+def test_rate_limit_is_per_structure_not_per_stream(tmp_path: Path) -> None:
+    limits = IngestLimits(max_samples_per_s=600.0)  # burst 6000 samples = 10 blocks of 3 x 200
+    t0 = time.time_ns() - 600 * NS
+    ids = ["c00", "c01", "c02"]
+    # the two streams carry different channels' worth of the same structure: 12 blocks in all
+    blocks = [block("s1", i + 1, t0 + i * NS, ids, _good(seed=i), stream_id=f"gw-{i % 2}") for i in range(12)]
+    acks, _ = run(_run(tmp_path, None, blocks, limits=limits))
+    rejected = [a for a in acks if a.status == REJ]
+    assert rejected and rejected[0].field == "data" and rejected[0].retry_after_ms > 0
+    assert sum(a.status == ACC for a in acks) == 10

@@ -56,8 +56,6 @@ class StreamState:
     durable_sequence: int = 0
     durable_end_ns: int = 0
     pending: dict[int, asyncio.Future[None]] = field(default_factory=dict)
-    tokens: float = -1.0  # token bucket of samples; -1 = full
-    refilled_ns: int = 0
     drift: ClockDriftEstimator = field(default_factory=ClockDriftEstimator)
     # Set when a block of the stream could not be stored (failed commit) or was refused
     # for a while (rate limit): later blocks are refused, retryably, until the gateway
@@ -90,6 +88,10 @@ class StructureRuntime:
         self.infos: list[ChannelInfo] = []  # by index
         self.counters = Counters()
         self.n_streams = 0
+        # token bucket of samples, shared by all streams of the structure (so that
+        # opening more streams does not raise the limit); -1 = full
+        self.tokens = -1.0
+        self.refilled_ns = 0
         self._idx: dict[tuple[str, ...], ChannelSet] = {}
         self.update_channels(channels, durable_ends, rates)
 
@@ -314,7 +316,7 @@ class IngestManager:
         self._check_rate(rt, d, idx)
         self._check_time(rt, d, idx)
         n_total = d.samples.size
-        self._take_tokens(st, n_total, now_ns)
+        self._take_tokens(rt, st, n_total, now_ns)
         q = block_quality(d.samples, rt.clip[idx], rt.qa.carry(idx), self.quality.spike_factor)
         bad = np.flatnonzero(q.first_nonfinite >= 0)
         if bad.size:
@@ -324,7 +326,7 @@ class IngestManager:
                 field="data",
             )
         # -- accepted: commit the in-memory state, then hand over to the archive --
-        st.tokens -= n_total
+        rt.tokens -= n_total
         prev_end = rt.end_ns[idx].copy()
         rt.qa.fold(idx, q, d.samples.shape[1], d.start_ns, d.end_ns, prev_end, d.rate_hz, now_ns, d.timing_quality, self.quality.gap_tolerance_samples)
         rt.end_ns[idx] = d.end_ns
@@ -381,19 +383,19 @@ class IngestManager:
                 field="start_time_ns",
             )
 
-    def _take_tokens(self, st: StreamState, n: int, now_ns: int) -> None:
+    def _take_tokens(self, rt: StructureRuntime, st: StreamState, n: int, now_ns: int) -> None:
         rate = self.limits.max_samples_per_s
         cap = 10.0 * rate
-        if st.tokens < 0:
-            st.tokens, st.refilled_ns = cap, now_ns
-        st.tokens = min(cap, st.tokens + (now_ns - st.refilled_ns) / NS * rate)
-        st.refilled_ns = now_ns
-        if n > st.tokens:
+        if rt.tokens < 0:
+            rt.tokens, rt.refilled_ns = cap, now_ns
+        rt.tokens = min(cap, rt.tokens + (now_ns - rt.refilled_ns) / NS * rate)
+        rt.refilled_ns = now_ns
+        if n > rt.tokens:
             st.resume_required = True  # later blocks wait too, so that order is kept
             raise RetryLater(
-                f"data: rate limit, {n} samples exceed the stream's budget (max_samples_per_s={rate:g}, burst 10 s)",
+                f"data: rate limit, {n} samples exceed the structure's budget (max_samples_per_s={rate:g}, burst 10 s)",
                 field="data",
-                retry_after_ms=int(1000 * (n - st.tokens) / rate) + 1,
+                retry_after_ms=int(1000 * (n - rt.tokens) / rate) + 1,
             )
 
     async def durable(self, outcome: Outcome) -> None:
