@@ -78,8 +78,10 @@ def run_demo(data_dir: Path | None, as_json: bool, duration_s: float = 30.0) -> 
     if data_dir is None:
         with tempfile.TemporaryDirectory(prefix="quakewatch-demo-") as tmp:
             out = asyncio.run(_demo(Path(tmp), duration_s))
+        out["archive"]["kept"] = False
     else:
         out = asyncio.run(_demo(data_dir, duration_s))
+        out["archive"]["kept"] = True
     if as_json:
         print_json(out)
     else:
@@ -100,6 +102,7 @@ def _print(out: dict[str, Any]) -> None:
         t.add_row(s["structure_id"], s["kind"], s["tenant"], str(s["channels"]), f"{s['sample_rate_hz']:g}", str(s["blocks_acked"]), f"{s['samples_acked']}/{s['samples_expected']}", s["state"])
     con.print(t)
     a = out["archive"]
-    con.print(f"Archive: {a['files']} miniSEED day files, {a['bytes']} bytes, SDS layout under {a['root']} (open with obspy.read)")
+    where = f"SDS layout under {a['root']} (open with obspy.read)" if a["kept"] else "SDS layout in a temporary directory, now removed (keep it with --data-dir DIR)"
+    con.print(f"Archive: {a['files']} miniSEED day files, {a['bytes']} bytes, {where}")
     con.print(f"Audit trail: {out['audit']['entries']} entries, hash chain {'verified' if out['audit']['ok'] else 'BROKEN'}")
     con.print(f"Done in {out['elapsed_s']} s." + ("" if out["ok"] else " [red]Some data was not acknowledged.[/red]"))
