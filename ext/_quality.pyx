@@ -426,6 +426,17 @@ cdef int _check_lengths(
     return 0
 
 
+cdef tuple _outputs(Py_ssize_t n_channels):
+    """Uninitialised result arrays: (float rows x channels, int rows x channels)."""
+    cdef cnp.npy_intp fdims[2]
+    cdef cnp.npy_intp idims[2]
+    fdims[0] = _N_FROWS
+    fdims[1] = n_channels
+    idims[0] = _N_IROWS
+    idims[1] = n_channels
+    return cnp.PyArray_EMPTY(2, fdims, cnp.NPY_FLOAT64, 0), cnp.PyArray_EMPTY(2, idims, cnp.NPY_INT64, 0)
+
+
 # One plain ``def`` per dtype: each is a compile-time specialisation, so there is
 # no run-time fused-type dispatch on the hot path.  The front-end picks one and
 # validates; lengths are checked again here because the nogil loop trusts them.
@@ -446,14 +457,7 @@ def quality_float32(
     """
     cdef bint per_channel = clip_levels is not None
     _check_lengths(data.shape[0], clip_levels, per_channel, last, last2, run)
-    cdef cnp.npy_intp fdims[2]
-    cdef cnp.npy_intp idims[2]
-    fdims[0] = _N_FROWS
-    fdims[1] = data.shape[0]
-    idims[0] = _N_IROWS
-    idims[1] = data.shape[0]
-    fout = cnp.PyArray_EMPTY(2, fdims, cnp.NPY_FLOAT64, 0)
-    iout = cnp.PyArray_EMPTY(2, idims, cnp.NPY_INT64, 0)
+    fout, iout = _outputs(data.shape[0])
     cdef float64_t[:, ::1] fo = fout
     cdef int64_t[:, ::1] io = iout
     with nogil:
@@ -478,14 +482,7 @@ def quality_float64(
     """
     cdef bint per_channel = clip_levels is not None
     _check_lengths(data.shape[0], clip_levels, per_channel, last, last2, run)
-    cdef cnp.npy_intp fdims[2]
-    cdef cnp.npy_intp idims[2]
-    fdims[0] = _N_FROWS
-    fdims[1] = data.shape[0]
-    idims[0] = _N_IROWS
-    idims[1] = data.shape[0]
-    fout = cnp.PyArray_EMPTY(2, fdims, cnp.NPY_FLOAT64, 0)
-    iout = cnp.PyArray_EMPTY(2, idims, cnp.NPY_INT64, 0)
+    fout, iout = _outputs(data.shape[0])
     cdef float64_t[:, ::1] fo = fout
     cdef int64_t[:, ::1] io = iout
     with nogil:
@@ -510,14 +507,7 @@ def quality_int32(
     """
     cdef bint per_channel = clip_levels is not None
     _check_lengths(data.shape[0], clip_levels, per_channel, last, last2, run)
-    cdef cnp.npy_intp fdims[2]
-    cdef cnp.npy_intp idims[2]
-    fdims[0] = _N_FROWS
-    fdims[1] = data.shape[0]
-    idims[0] = _N_IROWS
-    idims[1] = data.shape[0]
-    fout = cnp.PyArray_EMPTY(2, fdims, cnp.NPY_FLOAT64, 0)
-    iout = cnp.PyArray_EMPTY(2, idims, cnp.NPY_INT64, 0)
+    fout, iout = _outputs(data.shape[0])
     cdef float64_t[:, ::1] fo = fout
     cdef int64_t[:, ::1] io = iout
     with nogil:
