@@ -3,10 +3,13 @@ and SEED codes for the archive."""
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import math
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import ParamSpec, TypeVar
 
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
@@ -15,8 +18,12 @@ from sqlmodel import Session, col, select
 from .auth import Access, check_structure_access, tenant_for_new_structure, visible_tenant
 from .errors import AlreadyExists, InvalidInput, NotFound
 from .ingest.validate import check_id
+from .storage import audit
 from .storage.models import Channel, Structure, utcnow
 from .storage.tokens import Principal
+
+P = ParamSpec("P")
+T = TypeVar("T")
 
 KINDS = ("bridge", "dam", "mine", "building", "tunnel", "other")
 UNITS = ("acceleration_mps2", "velocity_mps", "displacement_m", "strain", "temperature_c", "other")
@@ -75,6 +82,29 @@ class StructureInput:
     description: str = ""
 
 
+def _audit(s: Session, p: Principal, action: str, target: str, details: dict[str, object]) -> None:
+    audit.add(s, actor=p.token_id, role=p.role.value, tenant=p.tenant, action=action, target=target, details=details)
+
+
+def _unit_of_work(fn: Callable[P, T]) -> Callable[P, T]:
+    """Run a registry change (with its audit entry) as one transaction, again from the
+    start when a concurrent writer took what it chose: the audit chain's tip, a station
+    code or a generated SEED id (all unique in the database). Explicit collisions are
+    checked before writing, so an integrity error here is a race."""
+
+    @functools.wraps(fn)
+    def run(*args: P.args, **kwargs: P.kwargs) -> T:
+        for _attempt in range(20):
+            try:
+                return fn(*args, **kwargs)
+            except IntegrityError:
+                continue
+        raise AlreadyExists("registry: the change kept colliding with concurrent changes; try again", field="structure_id")
+
+    return run
+
+
+@_unit_of_work
 def put_structure(engine: Engine, p: Principal, inp: StructureInput, default_network: str) -> tuple[Structure, bool]:
     check_id(inp.structure_id, "structure.structure_id")
     if inp.kind not in KINDS:
@@ -105,10 +135,8 @@ def put_structure(engine: Engine, p: Principal, inp: StructureInput, default_net
         row.description = inp.description
         row.updated_at = utcnow()
         s.add(row)
-        try:
-            s.commit()
-        except IntegrityError:
-            raise AlreadyExists("structure: the structure id or its station code was taken meanwhile", field="structure.structure_id") from None
+        _audit(s, p, "structure.create" if created else "structure.update", row.structure_id, {"kind": row.kind, "tenant": row.tenant})
+        s.commit()
         s.refresh(row)
         return row, created
 
@@ -136,6 +164,7 @@ def list_structures(engine: Engine, p: Principal, kind: str = "", tenant: str = 
         return list(s.exec(q))
 
 
+@_unit_of_work
 def delete_structure(engine: Engine, p: Principal, structure_id: str) -> None:
     with Session(engine) as s:
         row = s.get(Structure, structure_id)
@@ -145,9 +174,11 @@ def delete_structure(engine: Engine, p: Principal, structure_id: str) -> None:
         for ch in s.exec(select(Channel).where(Channel.structure_id == structure_id)):
             s.delete(ch)
         s.delete(row)
+        _audit(s, p, "structure.delete", structure_id, {"tenant": row.tenant})
         s.commit()
 
 
+@_unit_of_work
 def put_channels(engine: Engine, p: Principal, structure_id: str, channels: list[Channel]) -> list[Channel]:
     """Create or replace channels; SEED ids are generated where empty. All or nothing."""
     with Session(engine) as s:
@@ -181,29 +212,28 @@ def put_channels(engine: Engine, p: Principal, structure_id: str, channels: list
             old = existing.get(ch.channel_id)
             if old is not None:
                 used.discard(old.seed_id)
-            if not ch.seed_id:
-                ch.seed_id = old.seed_id if old is not None and old.seed_id else _new_seed_id(st, ch, len(existing) + i, used)
-            check_seed_id(ch.seed_id, f"{f}.seed_id")
+            seed_id = ch.seed_id  # the caller's objects are never modified
+            if not seed_id:
+                seed_id = old.seed_id if old is not None and old.seed_id else _new_seed_id(st, ch, len(existing) + i, used)
+            check_seed_id(seed_id, f"{f}.seed_id")
             own = f"{st.network_code}.{st.station_code}."
-            if not ch.seed_id.startswith(own):
+            if not seed_id.startswith(own):
                 raise InvalidInput(
-                    f"{f}.seed_id: {ch.seed_id!r} must start with {own} (the structure's network and station codes)",
+                    f"{f}.seed_id: {seed_id!r} must start with {own} (the structure's network and station codes)",
                     field=f"{f}.seed_id",
                 )
-            if ch.seed_id in used:
-                raise InvalidInput(f"{f}.seed_id: {ch.seed_id!r} is already used by another channel", field=f"{f}.seed_id")
-            used.add(ch.seed_id)
+            if seed_id in used:
+                raise InvalidInput(f"{f}.seed_id: {seed_id!r} is already used by another channel", field=f"{f}.seed_id")
+            used.add(seed_id)
             row = old or Channel(structure_id=structure_id, channel_id=ch.channel_id)
             for name in Channel.model_fields:
                 if name not in ("structure_id", "channel_id"):
                     setattr(row, name, getattr(ch, name))
+            row.seed_id = seed_id
             s.add(row)
             out.append(row)
-        try:
-            s.commit()
-        except IntegrityError:
-            # another writer took a SEED id meanwhile; say so without naming whose
-            raise AlreadyExists("channels: a SEED id is already used by another channel", field="channels.seed_id") from None
+        _audit(s, p, "channels.put", structure_id, {"channels": [r.channel_id for r in out]})
+        s.commit()
         for row in out:
             s.refresh(row)
         return out

@@ -90,3 +90,41 @@ def test_concurrent_appends_never_fork_the_chain(engine: Any) -> None:
     assert not errors, errors
     rep = audit.verify_chain(engine)
     assert rep.ok and rep.entries == 40
+
+
+def test_registry_changes_and_their_audit_entries_commit_together(engine: Any) -> None:
+    from quakewatch.server import registry
+    from quakewatch.server.errors import InvalidInput
+    from quakewatch.server.storage.models import Channel
+    from quakewatch.server.storage.tokens import Principal, Role
+
+    p = Principal("admin1", Role.ADMIN, None)
+
+    def entries() -> list[AuditEntry]:
+        with Session(engine) as s:
+            return list(s.exec(select(AuditEntry)))
+
+    registry.put_structure(engine, p, registry.StructureInput("s1", tenant="t"), "QW")
+    assert [(e.action, e.target) for e in entries()] == [("structure.create", "s1")]
+    with pytest.raises(InvalidInput, match="channel_id"):
+        registry.put_channels(engine, p, "s1", [Channel(structure_id="s1", channel_id="ok"), Channel(structure_id="s1", channel_id="bad id")])
+    assert len(entries()) == 1  # a rejected change leaves no entry and no channel
+
+    errors: list[BaseException] = []
+
+    def writer(k: int) -> None:
+        try:
+            for i in range(5):
+                registry.put_channels(engine, p, "s1", [Channel(structure_id="s1", channel_id=f"w{k}-{i}", sample_rate_hz=100.0)])
+        except BaseException as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=writer, args=(k,)) for k in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors, errors
+    rep = audit.verify_chain(engine)
+    assert rep.ok and rep.entries == 1 + 20
+    assert sum(e.action == "channels.put" for e in entries()) == 20

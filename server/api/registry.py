@@ -1,11 +1,11 @@
-"""RegistryService servicer. Database work runs in worker threads, never on the
-event loop that carries the ingest streams."""
+"""RegistryService servicer. Database work (each change with its audit entry, in one
+transaction) runs in worker threads, never on the event loop that carries the
+ingest streams."""
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
-from typing import Any
 
 import grpc
 from sqlalchemy.engine import Engine
@@ -13,9 +13,6 @@ from sqlalchemy.engine import Engine
 from quakewatch.v1 import registry_pb2, registry_pb2_grpc
 
 from .. import registry
-from ..storage import audit
-from ..storage.models import Channel, Structure
-from ..storage.tokens import Principal
 from .context import current_principal
 from .convert import channel_from_pb, channel_to_pb, kind_from_pb, structure_to_pb
 
@@ -25,9 +22,6 @@ class RegistryServicer(registry_pb2_grpc.RegistryServiceServicer):
         self.engine = engine
         self.network_code = network_code
         self.on_change = on_change
-
-    def _audit(self, p: Principal, action: str, target: str, details: dict[str, Any]) -> None:
-        audit.append(self.engine, actor=p.token_id, role=p.role.value, tenant=p.tenant, action=action, target=target, details=details)
 
     async def PutStructure(self, request: registry_pb2.PutStructureRequest, context: grpc.aio.ServicerContext) -> registry_pb2.PutStructureResponse:
         s = request.structure
@@ -43,14 +37,7 @@ class RegistryServicer(registry_pb2_grpc.RegistryServiceServicer):
             station_code=s.station_code,
             description=s.description,
         )
-        p = current_principal()
-
-        def work() -> tuple[Structure, bool]:
-            row, created = registry.put_structure(self.engine, p, inp, self.network_code)
-            self._audit(p, "structure.create" if created else "structure.update", row.structure_id, {"kind": row.kind, "tenant": row.tenant})
-            return row, created
-
-        row, created = await asyncio.to_thread(work)
+        row, created = await asyncio.to_thread(registry.put_structure, self.engine, current_principal(), inp, self.network_code)
         await self.on_change(row.structure_id, False)
         return registry_pb2.PutStructureResponse(structure=structure_to_pb(row), created=created)
 
@@ -64,26 +51,13 @@ class RegistryServicer(registry_pb2_grpc.RegistryServiceServicer):
         return registry_pb2.ListStructuresResponse(structures=[structure_to_pb(r) for r in rows])
 
     async def DeleteStructure(self, request: registry_pb2.DeleteStructureRequest, context: grpc.aio.ServicerContext) -> registry_pb2.DeleteStructureResponse:
-        p = current_principal()
-
-        def work() -> None:
-            registry.delete_structure(self.engine, p, request.structure_id)
-            self._audit(p, "structure.delete", request.structure_id, {})
-
-        await asyncio.to_thread(work)
+        await asyncio.to_thread(registry.delete_structure, self.engine, current_principal(), request.structure_id)
         await self.on_change(request.structure_id, True)
         return registry_pb2.DeleteStructureResponse()
 
     async def PutChannels(self, request: registry_pb2.PutChannelsRequest, context: grpc.aio.ServicerContext) -> registry_pb2.PutChannelsResponse:
         chans = [channel_from_pb(c, request.structure_id) for c in request.channels]
-        p = current_principal()
-
-        def work() -> list[Channel]:
-            rows = registry.put_channels(self.engine, p, request.structure_id, chans)
-            self._audit(p, "channels.put", request.structure_id, {"channels": [r.channel_id for r in rows]})
-            return rows
-
-        rows = await asyncio.to_thread(work)
+        rows = await asyncio.to_thread(registry.put_channels, self.engine, current_principal(), request.structure_id, chans)
         await self.on_change(request.structure_id, False)
         return registry_pb2.PutChannelsResponse(channels=[channel_to_pb(r) for r in rows])
 

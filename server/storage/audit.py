@@ -2,19 +2,23 @@
 
 Each entry's ``hash`` is SHA-256 over the previous entry's hash and the entry's
 canonical content, so any edit, deletion or reordering of past entries breaks the
-chain from that point on (:func:`verify_chain`). ``prev_hash`` is unique, so two
-concurrent appends can never fork the chain: the loser gets an integrity error and
-retries on the new tip. On PostgreSQL a transaction-scoped advisory lock serialises
-appends up front so that retries are rare.
+chain from that point on (:func:`verify_chain`). Entries are added inside the
+transaction of the change they record (:func:`add`), so a change is never committed
+without its entry. ``prev_hash`` is unique, so two concurrent writers can never fork
+the chain: the loser's commit fails and the unit of work is retried on the new tip
+(:func:`retry_chain_conflicts`). On PostgreSQL a transaction-scoped advisory lock
+serialises writers up front so that retries are rare.
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, ParamSpec, TypeVar
 
 from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
@@ -22,6 +26,9 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from .models import AuditEntry, utcnow
+
+P = ParamSpec("P")
+T = TypeVar("T")
 
 GENESIS = "0" * 64
 _PG_AUDIT_LOCK = 0x5157_4155  # "QWAU"
@@ -53,6 +60,61 @@ def entry_hash(prev_hash: str, e: AuditEntry) -> str:
     return hashlib.sha256(body.encode()).hexdigest()
 
 
+def add(
+    s: Session,
+    *,
+    actor: str,
+    role: str,
+    tenant: str | None,
+    action: str,
+    target: str = "",
+    details: dict[str, Any] | None = None,
+) -> AuditEntry:
+    """Add an entry to ``s``'s transaction: it commits, or rolls back, with the change
+    it records. A concurrent writer that took the same tip makes the commit fail with
+    a chain conflict (see :func:`is_chain_conflict`); retry the whole unit."""
+    if s.get_bind().dialect.name == "postgresql":
+        s.connection().execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_AUDIT_LOCK})
+    last = s.exec(select(AuditEntry).order_by(col(AuditEntry.id).desc()).limit(1)).first()
+    prev = last.hash if last is not None else GENESIS
+    e = AuditEntry(
+        time=utcnow(),
+        actor=actor,
+        role=role,
+        tenant=tenant or "",
+        action=action,
+        target=target,
+        details_json=canonical_json(details or {}),
+        prev_hash=prev,
+        hash="",
+    )
+    e.hash = entry_hash(prev, e)
+    s.add(e)
+    return e
+
+
+def is_chain_conflict(exc: IntegrityError) -> bool:
+    """True when the error is two writers chaining onto the same audit entry."""
+    return "audit_entry" in str(exc.orig)
+
+
+def retry_chain_conflicts(fn: Callable[P, T]) -> Callable[P, T]:
+    """Run an audited unit of work again when it lost the race for the chain's tip."""
+
+    @functools.wraps(fn)
+    def run(*args: P.args, **kwargs: P.kwargs) -> T:
+        for _attempt in range(19):
+            try:
+                return fn(*args, **kwargs)
+            except IntegrityError as exc:
+                if not is_chain_conflict(exc):
+                    raise
+        return fn(*args, **kwargs)
+
+    return run
+
+
+@retry_chain_conflicts
 def append(
     engine: Engine,
     *,
@@ -63,34 +125,9 @@ def append(
     target: str = "",
     details: dict[str, Any] | None = None,
 ) -> AuditEntry:
-    """Append one entry and return it (with id and hash)."""
-    for _attempt in range(20):
-        try:
-            return _append_once(engine, actor, role, tenant or "", action, target, canonical_json(details or {}))
-        except IntegrityError:
-            continue  # another writer took the tip; chain onto the new one
-    raise RuntimeError("audit: could not append after 20 attempts")
-
-
-def _append_once(engine: Engine, actor: str, role: str, tenant: str, action: str, target: str, details_json: str) -> AuditEntry:
+    """Append one entry on its own (for events that change nothing else)."""
     with Session(engine) as s:
-        if engine.dialect.name == "postgresql":
-            s.connection().execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_AUDIT_LOCK})
-        last = s.exec(select(AuditEntry).order_by(col(AuditEntry.id).desc()).limit(1)).first()
-        prev = last.hash if last is not None else GENESIS
-        e = AuditEntry(
-            time=utcnow(),
-            actor=actor,
-            role=role,
-            tenant=tenant,
-            action=action,
-            target=target,
-            details_json=details_json,
-            prev_hash=prev,
-            hash="",
-        )
-        e.hash = entry_hash(prev, e)
-        s.add(e)
+        e = add(s, actor=actor, role=role, tenant=tenant, action=action, target=target, details=details)
         s.commit()
         s.refresh(e)
         return e
