@@ -3,16 +3,12 @@ and SEED codes for the archive."""
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import math
 import re
-from collections.abc import Callable
 from dataclasses import dataclass
-from typing import ParamSpec, TypeVar
 
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from .auth import Access, check_structure_access, tenant_for_new_structure, visible_tenant
@@ -20,10 +16,8 @@ from .errors import AlreadyExists, InvalidInput, NotFound
 from .ingest.validate import check_id
 from .storage import audit
 from .storage.models import Channel, Structure, utcnow
+from .storage.retry import rerun_on_integrity_error
 from .storage.tokens import Principal
-
-P = ParamSpec("P")
-T = TypeVar("T")
 
 KINDS = ("bridge", "dam", "mine", "building", "tunnel", "other")
 UNITS = ("acceleration_mps2", "velocity_mps", "displacement_m", "strain", "temperature_c", "other")
@@ -86,22 +80,13 @@ def _audit(s: Session, p: Principal, action: str, target: str, details: dict[str
     audit.add(s, actor=p.token_id, role=p.role.value, tenant=p.tenant, action=action, target=target, details=details)
 
 
-def _unit_of_work(fn: Callable[P, T]) -> Callable[P, T]:
-    """Run a registry change (with its audit entry) as one transaction, again from the
-    start when a concurrent writer took what it chose: the audit chain's tip, a station
-    code or a generated SEED id (all unique in the database). Explicit collisions are
-    checked before writing, so an integrity error here is a race."""
-
-    @functools.wraps(fn)
-    def run(*args: P.args, **kwargs: P.kwargs) -> T:
-        for _attempt in range(20):
-            try:
-                return fn(*args, **kwargs)
-            except IntegrityError:
-                continue
-        raise AlreadyExists("registry: the change kept colliding with concurrent changes; try again", field="structure_id")
-
-    return run
+# A registry change (with its audit entry) is one transaction, done again from the
+# start when a concurrent writer took what it chose: the audit chain's tip, a station
+# code or a generated SEED id (all unique in the database). Explicit collisions are
+# checked before writing, so an integrity error here is a race.
+_unit_of_work = rerun_on_integrity_error(
+    exhausted=lambda exc: AlreadyExists("registry: the change kept colliding with concurrent changes; try again", field="structure_id")
+)
 
 
 @_unit_of_work

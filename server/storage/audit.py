@@ -12,13 +12,11 @@ serialises writers up front so that retries are rare.
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import json
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, ParamSpec, TypeVar
+from typing import Any
 
 from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
@@ -26,9 +24,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from .models import AuditEntry, utcnow
-
-P = ParamSpec("P")
-T = TypeVar("T")
+from .retry import rerun_on_integrity_error
 
 GENESIS = "0" * 64
 _PG_AUDIT_LOCK = 0x5157_4155  # "QWAU"
@@ -98,20 +94,8 @@ def is_chain_conflict(exc: IntegrityError) -> bool:
     return "audit_entry" in str(exc.orig)
 
 
-def retry_chain_conflicts(fn: Callable[P, T]) -> Callable[P, T]:
-    """Run an audited unit of work again when it lost the race for the chain's tip."""
-
-    @functools.wraps(fn)
-    def run(*args: P.args, **kwargs: P.kwargs) -> T:
-        for _attempt in range(19):
-            try:
-                return fn(*args, **kwargs)
-            except IntegrityError as exc:
-                if not is_chain_conflict(exc):
-                    raise
-        return fn(*args, **kwargs)
-
-    return run
+retry_chain_conflicts = rerun_on_integrity_error(when=is_chain_conflict)
+"""Run an audited unit of work again when it lost the race for the chain's tip."""
 
 
 @retry_chain_conflicts
