@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import threading
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -13,6 +14,24 @@ from sqlmodel import Session, SQLModel, select
 
 from quakewatch.server.storage import audit, migrate, tokens
 from quakewatch.server.storage.models import ApiToken, AuditEntry
+
+
+def run_concurrently(work: Callable[[int], None], n_threads: int = 4) -> list[BaseException]:
+    """Run ``work(k)`` in ``n_threads`` threads at once; return what they raised."""
+    errors: list[BaseException] = []
+
+    def guarded(k: int) -> None:
+        try:
+            work(k)
+        except BaseException as exc:  # pragma: no cover - reported by the caller
+            errors.append(exc)
+
+    threads = [threading.Thread(target=guarded, args=(k,)) for k in range(n_threads)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return errors
 
 
 def test_migrated_schema_matches_the_models(engine: Any) -> None:
@@ -73,20 +92,11 @@ def test_audit_deletion_is_detected(engine: Any) -> None:
 
 
 def test_concurrent_appends_never_fork_the_chain(engine: Any) -> None:
-    errors: list[BaseException] = []
-
     def writer(k: int) -> None:
-        try:
-            for i in range(10):
-                audit.append(engine, actor=f"w{k}", role="admin", tenant=None, action="concurrent", target=str(i))
-        except BaseException as exc:  # pragma: no cover - reported below
-            errors.append(exc)
+        for i in range(10):
+            audit.append(engine, actor=f"w{k}", role="admin", tenant=None, action="concurrent", target=str(i))
 
-    threads = [threading.Thread(target=writer, args=(k,)) for k in range(4)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    errors = run_concurrently(writer)
     assert not errors, errors
     rep = audit.verify_chain(engine)
     assert rep.ok and rep.entries == 40
@@ -110,20 +120,11 @@ def test_registry_changes_and_their_audit_entries_commit_together(engine: Any) -
         registry.put_channels(engine, p, "s1", [Channel(structure_id="s1", channel_id="ok"), Channel(structure_id="s1", channel_id="bad id")])
     assert len(entries()) == 1  # a rejected change leaves no entry and no channel
 
-    errors: list[BaseException] = []
-
     def writer(k: int) -> None:
-        try:
-            for i in range(5):
-                registry.put_channels(engine, p, "s1", [Channel(structure_id="s1", channel_id=f"w{k}-{i}", sample_rate_hz=100.0)])
-        except BaseException as exc:  # pragma: no cover - reported below
-            errors.append(exc)
+        for i in range(5):
+            registry.put_channels(engine, p, "s1", [Channel(structure_id="s1", channel_id=f"w{k}-{i}", sample_rate_hz=100.0)])
 
-    threads = [threading.Thread(target=writer, args=(k,)) for k in range(4)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    errors = run_concurrently(writer)
     assert not errors, errors
     rep = audit.verify_chain(engine)
     assert rep.ok and rep.entries == 1 + 20
