@@ -53,7 +53,11 @@ channel that has any non-finite sample is expected to be rejected by the caller
 through ``first_nonfinite``.  A channel without finite samples (including
 ``n_samples == 0``) has ``minimum = maximum = NaN`` and ``mean = rms = 0``.
 
-The module imports only NumPy and the compiled kernel ``_quality``.
+:class:`QualityTracker` is the streaming form for a whole sensor array: it keeps
+these statistics, the carry and each channel's time and rate continuity as
+running state, checks each block against them and folds it in, in one call.
+
+The module imports only NumPy and the compiled kernels ``_quality`` and ``_tracker``.
 """
 
 from __future__ import annotations
@@ -67,8 +71,27 @@ import numpy as np
 import numpy.typing as npt
 
 from quakewatch.ext import _quality
+from quakewatch.ext._tracker import (
+    NONFINITE,
+    OK,
+    OVERLAP,
+    RATE_REGISTERED,
+    RATE_STREAMED,
+    QualityTracker,
+)
 
-__all__ = ["QUALITY_ALGORITHM_VERSION", "BlockQuality", "ChannelCarry", "block_quality"]
+__all__ = [
+    "NONFINITE",
+    "OK",
+    "OVERLAP",
+    "QUALITY_ALGORITHM_VERSION",
+    "RATE_REGISTERED",
+    "RATE_STREAMED",
+    "BlockQuality",
+    "ChannelCarry",
+    "QualityTracker",
+    "block_quality",
+]
 
 #: Bump when any definition in the module docstring changes (goes into provenance).
 QUALITY_ALGORITHM_VERSION: Final = "1"

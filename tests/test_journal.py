@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from quakewatch.server.ingest.archive import ArchiveWriter, PendingBlock, SeedId, Segment, merge_contiguous, sds_relpath
+from quakewatch.server.ingest.archive import ArchiveWriter, PendingBlock, SeedId, contiguous_runs, day_pieces, sds_relpath
 from quakewatch.server.ingest.journal import JOURNAL, CommitJournal
 
 NS = 1_000_000_000
@@ -98,9 +98,24 @@ def test_day_boundary_split_matches_sds_convention(tmp_path: Path) -> None:
     assert len(st) == 1 and st[0].stats.npts == 400
 
 
-def test_merge_contiguous_joins_only_contiguous() -> None:
-    a = Segment(SEED, T0, 200.0, np.zeros(200, np.float32))
-    b = Segment(SEED, T0 + NS, 200.0, np.ones(200, np.float32))
-    c = Segment(SEED, T0 + 3 * NS, 200.0, np.ones(200, np.float32))
-    out = merge_contiguous([a, b, c])
-    assert [len(s.samples) for s in out] == [400, 200]
+def _block(seq: int, start_ns: int, seeds: tuple[SeedId, ...] = (SEED,), n: int = 200) -> PendingBlock:
+    data = np.zeros((len(seeds), n), np.float32)
+    return PendingBlock("br1/default", seq, start_ns, start_ns + n * NS // 200, 200.0, seeds, tuple(f"br1/c{i}" for i in range(len(seeds))), data)
+
+
+def test_contiguous_runs_cut_at_gaps_and_channel_lists() -> None:
+    other = (SeedId("QW", "BR1", "00", "HNE"),)
+    a, b, c = _block(1, T0), _block(2, T0 + NS), _block(3, T0 + 3 * NS)  # gap before c
+    d = _block(4, T0 + 4 * NS, other)
+    runs = contiguous_runs([a, b, c, d])
+    assert [[x.sequence for x in r] for r in runs] == [[1, 2], [3], [4]]
+
+
+def test_day_pieces_split_at_utc_midnight() -> None:
+    # 200 Hz from 0.5 s before midnight: 100 samples on the first day, the rest on the next
+    start = T0 - NS // 2
+    assert day_pieces(start, 300, 200.0) == [(0, 100, start), (100, 200, T0)]
+    assert day_pieces(T0, 300, 200.0) == [(0, 300, T0)]
+    # a sample exactly at midnight belongs to the new day
+    assert day_pieces(T0 - NS, 200, 200.0) == [(0, 200, T0 - NS)]
+    assert day_pieces(T0 - NS, 201, 200.0) == [(0, 200, T0 - NS), (200, 1, T0)]

@@ -42,10 +42,11 @@ def structure_status(manager: IngestManager, engine: Engine, cfg: QualitySetting
     now = time.time_ns()
     if rt is not None:
         drift = manager.drift_ppm(rt.structure_id)
-        qa = rt.qa
-        for info in rt.infos:
+        infos = rt.infos  # before the tracker: its arrays cover at least these channels
+        qa = rt.tracker
+        for info in infos:
             i = info.index
-            v = assess(qa, i, float(rt.rate_hz[i]), now, cfg, drift)
+            v = assess(qa, i, float(qa.rate_hz[i]), now, cfg, drift)
             out.channels.append(
                 monitor_pb2.ChannelStatus(
                     channel_id=info.channel_id,
@@ -53,7 +54,7 @@ def structure_status(manager: IngestManager, engine: Engine, cfg: QualitySetting
                     state=_STATE[v.state],
                     reasons=list(v.reasons),
                     samples=int(qa.samples[i]),
-                    last_sample_time=ts_ns(int(rt.end_ns[i])),
+                    last_sample_time=ts_ns(int(qa.end_ns[i])),
                     gaps=int(qa.gaps[i]),
                     gap_total_s=float(qa.gap_total_s[i]),
                     overlaps=int(qa.overlaps[i]),

@@ -35,11 +35,14 @@ from collections import OrderedDict, defaultdict
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from functools import cached_property
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import numpy as np
 from pymseed import DataEncoding, MS3Record
+
+from quakewatch.ext import mseed
 
 from .journal import CommitJournal, StreamMark
 
@@ -86,6 +89,11 @@ class SeedId:
     def __str__(self) -> str:
         return f"{self.network}.{self.station}.{self.location}.{self.channel}"
 
+    @cached_property
+    def header_ident(self) -> bytes:
+        """Station, location, channel and network as the miniSEED 2 fixed header holds them."""
+        return mseed.ident(self.network, self.station, self.location, self.channel)
+
     @property
     def fdsn_source_id(self) -> str:
         """FDSN source identifier with the band/source/subsource split of the channel code."""
@@ -99,16 +107,6 @@ def sds_relpath(seed: SeedId, start_ns: int) -> str:
     doy = t.timetuple().tm_yday
     name = f"{seed}.D.{t.year:04d}.{doy:03d}"
     return f"{t.year:04d}/{seed.network}/{seed.station}/{seed.channel}.D/{name}"
-
-
-@dataclass
-class Segment:
-    """Samples of one channel, contiguous in time."""
-
-    seed: SeedId
-    start_ns: int
-    sample_rate_hz: float
-    samples: np.ndarray  # 1-D, float32 or int32
 
 
 @dataclass
@@ -126,31 +124,37 @@ class PendingBlock:
     owner: object = None  # opaque to the archive: handed back to ``on_settled``
 
 
-def block_segments(batch: list[PendingBlock]) -> list[Segment]:
-    """Per-channel segments of a batch: runs of contiguous blocks with the same channel
-    set are concatenated once along time, then split into rows."""
-    out: list[Segment] = []
-    run: list[PendingBlock] = []
-
-    def flush() -> None:
-        if not run:
-            return
-        data = run[0].samples if len(run) == 1 else np.concatenate([b.samples for b in run], axis=1)
-        first = run[0]
-        out.extend(Segment(seed, first.start_ns, first.rate_hz, data[r]) for r, seed in enumerate(first.seeds))
-        run.clear()
-
-    by_channels: dict[tuple[tuple[SeedId, ...], float, str], list[PendingBlock]] = defaultdict(list)
+def contiguous_runs(batch: list[PendingBlock]) -> list[list[PendingBlock]]:
+    """The batch cut into runs of blocks with the same channels (the same resolved
+    channel list object), rate and sample type, each following the previous within
+    half a sample: each run is packed as one time series per channel."""
+    groups: dict[tuple[int, float, str], list[PendingBlock]] = defaultdict(list)
     for b in batch:
-        by_channels[(b.seeds, b.rate_hz, b.samples.dtype.str)].append(b)
-    for group in by_channels.values():
-        for b in group:
-            if run:
-                prev = run[-1]
-                if abs(b.start_ns - prev.end_time_ns) > 0.5 * NS / b.rate_hz:
-                    flush()
+        groups[(id(b.seeds), b.rate_hz, b.samples.dtype.str)].append(b)
+    runs: list[list[PendingBlock]] = []
+    for group in groups.values():
+        run = [group[0]]
+        for b in group[1:]:
+            if abs(b.start_ns - run[-1].end_time_ns) > 0.5 * NS / b.rate_hz:
+                runs.append(run)
+                run = []
             run.append(b)
-        flush()
+        runs.append(run)
+    return runs
+
+
+def day_pieces(start_ns: int, n_samples: int, rate_hz: float) -> list[tuple[int, int, int]]:
+    """``(first sample, samples, start_ns)`` of each UTC day's part of a series, so
+    that each part lands in its own day file."""
+    out: list[tuple[int, int, int]] = []
+    period_ns = NS / rate_hz
+    first, start = 0, start_ns
+    while first < n_samples:
+        next_day = (start // DAY_NS + 1) * DAY_NS
+        n_fit = min(n_samples - first, int(np.ceil((next_day - start) / period_ns)))
+        out.append((first, n_fit, start))
+        first += n_fit
+        start = start_ns + int(round(first * period_ns))
     return out
 
 
@@ -159,61 +163,14 @@ HEADER_BYTES = 64  # fixed header + blockette 1000 + blockette 1001
 
 
 def record_length_for(n_samples: int, max_length: int) -> int:
-    """miniSEED 2 record length for a segment: the smallest power of two that holds it
-    whole (4 bytes a sample, the uncompressed worst case), at most ``max_length``.
-
-    A one-second block then fills one small record instead of being padded to a large
-    one, while a large group commit uses few large records (per-record packing cost
-    dominates: 25,000 float32 samples pack in 0.17 ms as 512-byte records, 0.04 ms as
-    4096-byte records, measured with pymseed 1.0). libmseed and ObsPy read files whose
-    records differ in length.
-    """
+    """miniSEED 2 record length for a series packed by libmseed: the smallest power
+    of two that holds it whole (4 bytes a sample, the uncompressed worst case), at
+    most ``max_length`` (the same rule as :func:`quakewatch.ext.mseed.pack_float32`)."""
     need = HEADER_BYTES + 4 * n_samples
     length = MIN_RECORD_LENGTH
     while length < need and length < max_length:
         length *= 2
     return length
-
-
-def _split_at_days(seg: Segment) -> list[Segment]:
-    """Split a segment at UTC midnights so each piece lands in its own day file."""
-    out: list[Segment] = []
-    start, x = seg.start_ns, seg.samples
-    period_ns = NS / seg.sample_rate_hz
-    while len(x):
-        next_day = (start // DAY_NS + 1) * DAY_NS
-        n_fit = int(np.ceil((next_day - start) / period_ns))
-        out.append(Segment(seg.seed, start, seg.sample_rate_hz, x[:n_fit]))
-        x = x[n_fit:]
-        start = start + int(round(n_fit * period_ns))
-    return out
-
-
-def merge_contiguous(segments: list[Segment]) -> list[Segment]:
-    """Concatenate segments of the same channel that follow each other within half a sample."""
-    by_seed: dict[SeedId, list[Segment]] = defaultdict(list)
-    for s in segments:
-        by_seed[s.seed].append(s)
-    merged: list[Segment] = []
-    for group in by_seed.values():
-        run: list[Segment] = [group[0]]
-        for s in group[1:]:
-            last = run[-1]
-            expected = last.start_ns + len(last.samples) * NS / last.sample_rate_hz
-            same = s.sample_rate_hz == last.sample_rate_hz and s.samples.dtype == last.samples.dtype
-            if same and abs(s.start_ns - expected) <= 0.5 * NS / s.sample_rate_hz:
-                run.append(s)
-            else:
-                merged.append(_concat(run))
-                run = [s]
-        merged.append(_concat(run))
-    return merged
-
-
-def _concat(run: list[Segment]) -> Segment:
-    if len(run) == 1:
-        return run[0]
-    return Segment(run[0].seed, run[0].start_ns, run[0].sample_rate_hz, np.concatenate([s.samples for s in run]))
 
 
 class ArchiveWriter:
@@ -234,6 +191,7 @@ class ArchiveWriter:
         self.record_length = record_length
         self.journal = CommitJournal(journal_dir, self.root)
         self._fds: OrderedDict[str, int] = OrderedDict()
+        self._sizes: dict[str, int] = {}  # size of each open file (this writer is its only writer)
         self._max_open = max_open_files
         self._pending: list[PendingBlock] = []
         self._batch_future: asyncio.Future[None] | None = None
@@ -320,7 +278,12 @@ class ArchiveWriter:
         t0 = time.perf_counter()
         error: BaseException | None = None
         try:
-            await asyncio.to_thread(self._commit, batch)
+            # Packing runs here, on the event loop: it needs the GIL anyway, and the
+            # commit thread would have to win it back from the busy loop after every
+            # system call. The thread then only does the I/O.
+            payloads = self._pack_batch(batch)
+            self._phase_s[0] += time.perf_counter() - t0
+            await asyncio.to_thread(self._commit, batch, payloads)
         except Exception as exc:  # disk full, I/O error: nothing in the batch is durable
             log.exception("archive commit failed; %d blocks not acknowledged", len(batch))
             error = exc
@@ -346,22 +309,27 @@ class ArchiveWriter:
                 f.exception()  # retrieved here; awaiting streams re-raise it
         self.last_commit_s = time.perf_counter() - t0
 
-    def _commit(self, batch: list[PendingBlock]) -> None:
-        with self._io_lock:
-            self._commit_locked(batch)
-
-    def _commit_locked(self, batch: list[PendingBlock]) -> None:
-        t0 = time.perf_counter()
+    def _pack_batch(self, batch: list[PendingBlock]) -> dict[str, bytes]:
+        """The records of a batch, by day file (relative path)."""
         records: dict[str, list[bytes]] = defaultdict(list)
-        for seg in merge_contiguous(block_segments(batch)):
-            for piece in _split_at_days(seg):
-                records[sds_relpath(piece.seed, piece.start_ns)].extend(self._pack(piece))
-        sizes = {rel: self._size(rel) for rel in records}
+        for run in contiguous_runs(batch):
+            self._pack_run(run, records)
+        return {rel: recs[0] if len(recs) == 1 else b"".join(recs) for rel, recs in records.items()}
+
+    def _commit(self, batch: list[PendingBlock], payloads: dict[str, bytes]) -> None:
+        with self._io_lock:
+            self._commit_locked(batch, payloads)
+
+    def _commit_locked(self, batch: list[PendingBlock], payloads: dict[str, bytes]) -> None:
         t1 = time.perf_counter()
+        sizes = {rel: self._size(rel) for rel in payloads}
         commit_id = self.journal.begin(sizes)
         t2 = time.perf_counter()
         try:
-            fds = [self._write(rel, b"".join(recs)) for rel, recs in records.items()]
+            fds = [self._open(rel) for rel in payloads]
+            mseed.write_all(fds, list(payloads.values()))
+            for rel, payload in payloads.items():
+                self._sizes[rel] += len(payload)
             t3 = time.perf_counter()
             self._flush(fds)
             t4 = time.perf_counter()
@@ -371,7 +339,7 @@ class ArchiveWriter:
             raise
         finally:
             self._evict()  # only now: fds of this commit stay open until it is synced
-        self._phase_s += (t1 - t0, t2 - t1, t3 - t2, t4 - t3, time.perf_counter() - t4)
+        self._phase_s[1:] += (t2 - t1, t3 - t2, t4 - t3, time.perf_counter() - t4)
         self._phase_n += 1
         self._phase_blocks += len(batch)
         if time.monotonic() - self._phase_since >= self.report_every_s:
@@ -390,18 +358,25 @@ class ArchiveWriter:
 
     def _end(self, commit_id: int, batch: list[PendingBlock]) -> None:
         streams: dict[str, StreamMark] = {}
-        channels: dict[str, int] = {}
-        rates: dict[str, float] = {}
+        latest: dict[int, PendingBlock] = {}  # per channel list: its block ending last
         for b in batch:
             streams[b.stream_key] = StreamMark(b.sequence, b.end_time_ns)
+            prev = latest.get(id(b.channel_keys))
+            if prev is None or b.end_time_ns > prev.end_time_ns:
+                latest[id(b.channel_keys)] = b
+        channels: dict[str, int] = {}
+        rates: dict[str, float] = {}
+        for b in latest.values():
             for key in b.channel_keys:
-                channels[key] = b.end_time_ns
-                rates[key] = b.rate_hz
+                if b.end_time_ns > channels.get(key, 0):
+                    channels[key] = b.end_time_ns
+                    rates[key] = b.rate_hz
         self.journal.end(commit_id, streams, channels, rates)
 
     def _evict(self) -> None:
         while len(self._fds) > self._max_open:
-            _, fd = self._fds.popitem(last=False)
+            rel, fd = self._fds.popitem(last=False)
+            self._sizes.pop(rel, None)
             os.close(fd)
 
     def _flush(self, fds: list[int]) -> None:
@@ -413,33 +388,57 @@ class ArchiveWriter:
         elif self._sync_pool is not None:
             list(self._sync_pool.map(os.fdatasync, fds))
 
-    def _pack(self, seg: Segment) -> list[bytes]:
+    def _pack_run(self, run: list[PendingBlock], records: dict[str, list[bytes]]) -> None:
+        """Append the records of every channel of a run to ``records`` (by day file)."""
+        first = run[0]
+        seeds, rate = first.seeds, first.rate_hz
+        blocks = [b.samples for b in run]
+        n = sum(int(x.shape[1]) for x in blocks)
+        native = blocks[0].dtype == np.float32 and mseed.supports_rate(rate)
+        joined = None if native else np.concatenate(blocks, axis=1)
+        for skip, count, start in day_pieces(first.start_ns, n, rate):
+            if native:
+                idents = [seed.header_ident for seed in seeds]
+                packed = mseed.pack_float32(blocks, start, rate, idents, skip=skip, count=count, max_record_length=self.record_length)
+            else:
+                assert joined is not None
+                packed = [self._pack_libmseed(seed, start, rate, joined[r, skip : skip + count]) for r, seed in enumerate(seeds)]
+            for seed, data in zip(seeds, packed):
+                records[sds_relpath(seed, start)].append(data)
+
+    def _pack_libmseed(self, seed: SeedId, start_ns: int, rate_hz: float, samples: np.ndarray) -> bytes:
+        """Records of one channel through libmseed: integer counts (STEIM2) and rates
+        that are not a whole number of Hz."""
         msr = MS3Record()
-        msr.sourceid = seg.seed.fdsn_source_id
-        msr.reclen = record_length_for(len(seg.samples), self.record_length)
+        msr.sourceid = seed.fdsn_source_id
+        msr.reclen = record_length_for(len(samples), self.record_length)
         msr.formatversion = 2
-        msr.samprate = seg.sample_rate_hz
-        msr.starttime = seg.start_ns
-        if seg.samples.dtype == np.int32:
+        msr.samprate = rate_hz
+        msr.starttime = start_ns
+        if samples.dtype == np.int32:
             msr.encoding = DataEncoding.STEIM2
-            data, kind = np.ascontiguousarray(seg.samples, dtype=np.int32), "i"
+            data, kind = np.ascontiguousarray(samples, dtype=np.int32), "i"
         else:
             msr.encoding = DataEncoding.FLOAT32
-            data, kind = np.ascontiguousarray(seg.samples, dtype=np.float32), "f"
+            data, kind = np.ascontiguousarray(samples, dtype=np.float32), "f"
         with msr.with_datasamples(data, kind) as m:
-            return list(m.generate())
+            return b"".join(m.generate())
 
     # -- files ------------------------------------------------------------------------
     def _size(self, rel: str) -> int:
-        fd = self._fds.get(rel)
-        if fd is not None:
-            return os.fstat(fd).st_size
+        # Open files: the size kept in memory, no system call (every call releases the
+        # GIL, and getting it back behind a busy event loop costs up to the switch
+        # interval).
+        size = self._sizes.get(rel)
+        if size is not None:
+            return size
         try:
             return (self.root / rel).stat().st_size
         except FileNotFoundError:
             return 0
 
-    def _write(self, rel: str, payload: bytes) -> int:
+    def _open(self, rel: str) -> int:
+        """The open descriptor of an archive file (appending), opened when needed."""
         fd = self._fds.get(rel)
         if fd is None:
             path = self.root / rel
@@ -449,12 +448,9 @@ class ArchiveWriter:
             if created and self._syncfs is None:
                 self._sync_dirs(path.parent)  # the new name must be durable too
             self._fds[rel] = fd
+            self._sizes[rel] = os.fstat(fd).st_size
         else:
             self._fds.move_to_end(rel)
-        view = memoryview(payload)
-        while view:
-            n = os.write(fd, view)
-            view = view[n:]
         return fd
 
     def _sync_dirs(self, d: Path) -> None:
@@ -475,6 +471,13 @@ class ArchiveWriter:
                 os.truncate(self.root / rel, size)
             except OSError:
                 log.exception("could not truncate %s after a failed commit", rel)
+                fd = self._fds.pop(rel, None)  # its size is unknown now: reopen and stat
+                self._sizes.pop(rel, None)
+                if fd is not None:
+                    os.close(fd)
+            else:
+                if rel in self._sizes:
+                    self._sizes[rel] = size
 
     def _close_files(self) -> None:
         with self._io_lock:
@@ -485,6 +488,7 @@ class ArchiveWriter:
         for fd in self._fds.values():
             os.close(fd)
         self._fds.clear()
+        self._sizes.clear()
         self.journal.close()
         if self._sync_pool is not None:
             self._sync_pool.shutdown()
@@ -507,6 +511,7 @@ class ArchiveWriter:
                 rel = str(f.relative_to(self.root))
                 with self._io_lock:
                     fd = self._fds.pop(rel, None)
+                    self._sizes.pop(rel, None)
                     if fd is not None:
                         os.close(fd)
                     f.unlink(missing_ok=True)

@@ -82,6 +82,7 @@ class CommitJournal:
         self.dir.mkdir(parents=True, exist_ok=True)
         self.state = DurableState()
         self._fd = -1
+        self._bytes = 0  # journal size while open
         self._commit_id = 0
 
     # -- start-up -----------------------------------------------------------------
@@ -161,12 +162,14 @@ class CommitJournal:
     def _open(self) -> int:
         if self._fd < 0:
             self._fd = os.open(self.dir / JOURNAL, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+            self._bytes = os.fstat(self._fd).st_size  # then kept in memory: one system call less per record
         return self._fd
 
     def _append(self, rec: dict[str, Any]) -> None:
         fd = self._open()
-        size = os.fstat(fd).st_size
-        view = memoryview((json.dumps(rec, separators=(",", ":")) + "\n").encode())
+        size = self._bytes
+        data = (json.dumps(rec, separators=(",", ":")) + "\n").encode()
+        view = memoryview(data)
         try:
             while view:
                 view = view[os.write(fd, view) :]
@@ -174,9 +177,10 @@ class CommitJournal:
         except BaseException:
             os.ftruncate(fd, size)  # never leave a partial record in the middle of the journal
             raise
+        self._bytes = size + len(data)
 
     def _size(self) -> int:
-        return os.fstat(self._fd).st_size if self._fd >= 0 else 0
+        return self._bytes if self._fd >= 0 else 0
 
     def _compact(self) -> None:
         """Fold the journal into the snapshot, then start an empty journal."""

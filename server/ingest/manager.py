@@ -15,7 +15,7 @@ import numpy as np
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
-from quakewatch.ext.quality import block_quality
+from quakewatch.ext import quality as q
 
 from ..auth import Access, check_structure_access
 from ..errors import InvalidInput, NotFound, Unavailable
@@ -23,7 +23,7 @@ from ..settings import Settings
 from ..storage.models import Channel, Structure
 from ..storage.tokens import Principal
 from .archive import ArchiveWriter, PendingBlock, SeedId
-from .quality import ClockDriftEstimator, QualityArrays
+from .quality import ClockDriftEstimator
 from .validate import DecodedBlock, decode
 
 log = logging.getLogger(__name__)
@@ -79,12 +79,8 @@ class StructureRuntime:
         self.structure_id = structure.structure_id
         self.tenant = structure.tenant
         self.channels: dict[str, ChannelInfo] = {}
-        self.qa = QualityArrays(0)
-        self.end_ns = np.zeros(0, dtype=np.int64)
-        self.durable_end_ns = np.zeros(0, dtype=np.int64)
-        self.rate_hz = np.zeros(0, dtype=np.float64)
-        self.clip = np.zeros(0, dtype=np.float64)
-        self.registered_rate_hz = np.zeros(0, dtype=np.float64)
+        # continuity and quality state of every channel, by channel index
+        self.tracker = q.QualityTracker(0)
         self.infos: list[ChannelInfo] = []  # by index
         self.counters = Counters()
         self.n_streams = 0
@@ -106,25 +102,19 @@ class StructureRuntime:
             if old is not None and old.registered_rate_hz != ch.sample_rate_hz:
                 reset.append(index)  # the owner changed the rate: the next block may use it
             self.channels[ch.channel_id] = ChannelInfo(ch.channel_id, index, SeedId.parse(ch.seed_id), ch.sample_rate_hz, ch.clip_level)
-        n = len(self.channels)
-        if n > self.qa.n:
-            self.qa.grow(n)
-            self.end_ns = np.concatenate([self.end_ns, np.zeros(n - len(self.end_ns), dtype=np.int64)])
-            self.durable_end_ns = np.concatenate([self.durable_end_ns, np.zeros(n - len(self.durable_end_ns), dtype=np.int64)])
-            self.rate_hz = np.concatenate([self.rate_hz, np.zeros(n - len(self.rate_hz))])
-            self.clip = np.concatenate([self.clip, np.zeros(n - len(self.clip))])
-            self.registered_rate_hz = np.concatenate([self.registered_rate_hz, np.zeros(n - len(self.registered_rate_hz))])
+        t = self.tracker
+        t.grow(len(self.channels))
         for info in self.channels.values():
             key = f"{self.structure_id}/{info.channel_id}"
-            if key in durable_ends and self.end_ns[info.index] == 0:
-                self.end_ns[info.index] = self.durable_end_ns[info.index] = durable_ends[key]
+            if key in durable_ends and t.end_ns[info.index] == 0:
+                t.end_ns[info.index] = t.durable_end_ns[info.index] = durable_ends[key]
                 rate = rates.get(key, 0.0)
                 if info.registered_rate_hz <= 0 or rate == info.registered_rate_hz:
-                    self.rate_hz[info.index] = rate
-            self.clip[info.index] = info.clip_level
-            self.registered_rate_hz[info.index] = info.registered_rate_hz
+                    t.rate_hz[info.index] = rate
+            t.clip_level[info.index] = info.clip_level
+            t.registered_rate_hz[info.index] = info.registered_rate_hz
         for i in reset:
-            self.rate_hz[i] = 0.0
+            t.rate_hz[i] = 0.0
         self.infos = sorted(self.channels.values(), key=lambda c: c.index)
         self._idx.clear()
 
@@ -312,32 +302,24 @@ class IngestManager:
                 field="sequence",
             )
         cs = rt.channel_set(d.channel_ids)
-        idx = cs.idx
-        self._check_rate(rt, d, idx)
-        self._check_time(rt, d, idx)
         n_total = d.samples.size
         self._take_tokens(rt, st, n_total, now_ns)
-        q = block_quality(d.samples, rt.clip[idx], rt.qa.carry(idx), self.quality.spike_factor)
-        bad = np.flatnonzero(q.first_nonfinite >= 0)
-        if bad.size:
-            c = int(bad[0])
-            raise InvalidInput(
-                f"data: channel {d.channel_ids[c]!r} sample {int(q.first_nonfinite[c])} is NaN or infinite",
-                field="data",
-            )
-        # -- accepted: commit the in-memory state, then hand over to the archive --
+        qs = self.quality
+        status, row, detail = rt.tracker.update(
+            d.samples, cs.idx, d.start_ns, d.end_ns, d.rate_hz, now_ns, d.timing_quality,
+            qs.spike_factor, qs.gap_tolerance_samples, self.limits.overlap_tolerance_samples,
+        )
+        if status != q.OK:
+            raise self._refusal(rt, d, cs.idx[row], d.channel_ids[row], status, detail)
+        # -- accepted: the tracker holds the new state; hand over to the archive --
         rt.tokens -= n_total
-        prev_end = rt.end_ns[idx].copy()
-        rt.qa.fold(idx, q, d.samples.shape[1], d.start_ns, d.end_ns, prev_end, d.rate_hz, now_ns, d.timing_quality, self.quality.gap_tolerance_samples)
-        rt.end_ns[idx] = d.end_ns
-        rt.rate_hz[idx] = d.rate_hz
         st.drift.add(now_ns, now_ns - d.end_ns)
         counters = rt.counters
         counters.blocks_accepted += 1
         counters.samples_accepted += n_total
         counters.last_block_ns = now_ns
         st.last_sequence = d.sequence
-        fut = self.archive.submit(PendingBlock(key, d.sequence, d.start_ns, d.end_ns, d.rate_hz, cs.seeds, cs.keys, d.samples, (st, rt, idx)))
+        fut = self.archive.submit(PendingBlock(key, d.sequence, d.start_ns, d.end_ns, d.rate_hz, cs.seeds, cs.keys, d.samples, (st, rt, cs.idx)))
         st.pending[d.sequence] = fut
         return Outcome(d.sequence, True, durable=fut)
 
@@ -352,36 +334,30 @@ class IngestManager:
                 # gateway resumes (the archive also failed every block queued behind).
                 st.last_sequence = st.durable_sequence
                 st.resume_required = True
-                rt.end_ns[idx] = rt.durable_end_ns[idx]
+                rt.tracker.rollback(idx)
                 continue
             if b.sequence > st.durable_sequence:
                 st.durable_sequence = b.sequence
                 st.durable_end_ns = max(st.durable_end_ns, b.end_time_ns)
-            rt.durable_end_ns[idx] = np.maximum(rt.durable_end_ns[idx], b.end_time_ns)
+            rt.tracker.mark_durable(idx, b.end_time_ns)
 
-    def _check_rate(self, rt: StructureRuntime, d: DecodedBlock, idx: np.ndarray) -> None:
-        for rates, what in ((rt.registered_rate_hz[idx], "registered at"), (rt.rate_hz[idx], "streamed so far at")):
-            bad = np.flatnonzero((rates > 0) & (np.abs(rates - d.rate_hz) > 1e-9 * d.rate_hz))
-            if bad.size:
-                c = int(bad[0])
-                raise InvalidInput(
-                    f"sample_rate_hz: {d.rate_hz:g} Hz differs from channel {d.channel_ids[c]!r} {what} {rates[c]:g} Hz",
-                    field="sample_rate_hz",
-                )
-
-    def _check_time(self, rt: StructureRuntime, d: DecodedBlock, idx: np.ndarray) -> None:
-        prev = rt.end_ns[idx]
-        tol = self.limits.overlap_tolerance_samples * NS / d.rate_hz
-        over = np.flatnonzero((prev > 0) & (d.start_ns < prev - tol))
-        if over.size:
-            c = int(over[0])
-            rt.qa.overlaps[idx[c]] += 1
-            overlap_s = (int(prev[c]) - d.start_ns) / NS
-            raise InvalidInput(
-                f"start_time_ns: block overlaps channel {d.channel_ids[c]!r} by {overlap_s:.6f} s "
-                f"(previous block ended at {int(prev[c])} ns); timestamps must not go backwards",
+    def _refusal(self, rt: StructureRuntime, d: DecodedBlock, index: int, channel_id: str, status: int, detail: int) -> InvalidInput:
+        """The error for a block the tracker refused at channel ``index`` (see QualityTracker.update)."""
+        t = rt.tracker
+        if status in (q.RATE_REGISTERED, q.RATE_STREAMED):
+            what, rate = ("registered at", t.registered_rate_hz[index]) if status == q.RATE_REGISTERED else ("streamed so far at", t.rate_hz[index])
+            return InvalidInput(
+                f"sample_rate_hz: {d.rate_hz:g} Hz differs from channel {channel_id!r} {what} {rate:g} Hz",
+                field="sample_rate_hz",
+            )
+        if status == q.OVERLAP:
+            prev = int(t.end_ns[index])
+            return InvalidInput(
+                f"start_time_ns: block overlaps channel {channel_id!r} by {(prev - d.start_ns) / NS:.6f} s "
+                f"(previous block ended at {prev} ns); timestamps must not go backwards",
                 field="start_time_ns",
             )
+        return InvalidInput(f"data: channel {channel_id!r} sample {detail} is NaN or infinite", field="data")
 
     def _take_tokens(self, rt: StructureRuntime, st: StreamState, n: int, now_ns: int) -> None:
         rate = self.limits.max_samples_per_s

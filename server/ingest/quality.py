@@ -1,19 +1,17 @@
-"""Running data-quality state of every channel of one structure.
+"""Judging the running data-quality state of a structure's channels.
 
-State lives in arrays indexed by the structure's channel index, so a block's
-statistics (one call of :func:`quakewatch.ext.quality.block_quality`) are folded in
-with a handful of vectorised operations, whatever the channel count. Soft failure:
-a channel that is flat, clipped, spiky, late or gappy is marked with reasons; the
-stream goes on.
+The state itself is a :class:`quakewatch.ext.quality.QualityTracker` per structure,
+updated by the ingest path once per block. Soft failure: a channel that is flat,
+clipped, spiky, late or gappy is marked with reasons; the stream goes on.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
-from quakewatch.ext.quality import BlockQuality, ChannelCarry
+from quakewatch.ext.quality import QualityTracker
 
 from ..settings import QualitySettings
 
@@ -59,113 +57,6 @@ class ClockDriftEstimator:
         self.drift_ppm = None if abs(slope) > 0.01 else -slope * 1e6
 
 
-@dataclass
-class QualityArrays:
-    """Per-channel running quality state of one structure (arrays of length n_channels)."""
-
-    n: int
-    samples: np.ndarray = field(init=False)
-    gaps: np.ndarray = field(init=False)
-    gap_total_s: np.ndarray = field(init=False)
-    last_gap_ns: np.ndarray = field(init=False)
-    overlaps: np.ndarray = field(init=False)
-    clipped: np.ndarray = field(init=False)
-    last_clip_ns: np.ndarray = field(init=False)
-    spikes: np.ndarray = field(init=False)
-    last_spike_ns: np.ndarray = field(init=False)
-    carry_last: np.ndarray = field(init=False)
-    carry_last2: np.ndarray = field(init=False)
-    carry_run: np.ndarray = field(init=False)
-    latency_s: np.ndarray = field(init=False)
-    max_latency_s: np.ndarray = field(init=False)
-    last_recv_ns: np.ndarray = field(init=False)
-    rms: np.ndarray = field(init=False)
-    mean: np.ndarray = field(init=False)
-    minimum: np.ndarray = field(init=False)
-    maximum: np.ndarray = field(init=False)
-    timing_quality: np.ndarray = field(init=False)
-
-    def __post_init__(self) -> None:
-        n = self.n
-        for name, dtype, fill in (
-            ("samples", np.int64, 0),
-            ("gaps", np.int64, 0),
-            ("gap_total_s", np.float64, 0.0),
-            ("last_gap_ns", np.int64, 0),
-            ("overlaps", np.int64, 0),
-            ("clipped", np.int64, 0),
-            ("last_clip_ns", np.int64, 0),
-            ("spikes", np.int64, 0),
-            ("last_spike_ns", np.int64, 0),
-            ("carry_last", np.float64, np.nan),
-            ("carry_last2", np.float64, np.nan),
-            ("carry_run", np.int64, 0),
-            ("latency_s", np.float64, 0.0),
-            ("max_latency_s", np.float64, 0.0),
-            ("last_recv_ns", np.int64, 0),
-            ("rms", np.float64, 0.0),
-            ("mean", np.float64, 0.0),
-            ("minimum", np.float64, 0.0),
-            ("maximum", np.float64, 0.0),
-            ("timing_quality", np.int32, -1),
-        ):
-            setattr(self, name, np.full(n, fill, dtype=dtype))
-
-    def grow(self, n: int) -> None:
-        """Add channels (registered after the state was created) with fresh state."""
-        if n <= self.n:
-            return
-        fresh = QualityArrays(n)
-        for name in fresh.__dataclass_fields__:
-            if name == "n":
-                continue
-            arr = getattr(fresh, name)
-            arr[: self.n] = getattr(self, name)
-            setattr(self, name, arr)
-        self.n = n
-
-    def carry(self, idx: np.ndarray) -> ChannelCarry:
-        return ChannelCarry(last=self.carry_last[idx], last2=self.carry_last2[idx], run=self.carry_run[idx])
-
-    def fold(
-        self,
-        idx: np.ndarray,
-        q: BlockQuality,
-        n_samples: int,
-        start_ns: int,
-        end_ns: int,
-        prev_end_ns: np.ndarray,
-        rate_hz: float,
-        recv_ns: int,
-        timing_quality: int,
-        gap_tolerance_samples: float,
-    ) -> None:
-        """Fold an accepted block's statistics into the running state."""
-        self.samples[idx] += n_samples
-        has_prev = prev_end_ns > 0
-        gap_s = (start_ns - prev_end_ns) / NS
-        is_gap = has_prev & (gap_s > gap_tolerance_samples / rate_hz)
-        self.gaps[idx] += is_gap
-        self.gap_total_s[idx] += np.where(is_gap, gap_s, 0.0)
-        self.last_gap_ns[idx] = np.where(is_gap, start_ns, self.last_gap_ns[idx])
-        self.clipped[idx] += q.n_clipped
-        self.last_clip_ns[idx] = np.where(q.n_clipped > 0, end_ns, self.last_clip_ns[idx])
-        self.spikes[idx] += q.n_spikes
-        self.last_spike_ns[idx] = np.where(q.n_spikes > 0, end_ns, self.last_spike_ns[idx])
-        self.carry_last[idx] = q.carry.last
-        self.carry_last2[idx] = q.carry.last2
-        self.carry_run[idx] = q.carry.run
-        lat = (recv_ns - end_ns) / NS
-        self.latency_s[idx] = lat
-        self.max_latency_s[idx] = np.maximum(self.max_latency_s[idx], lat)
-        self.last_recv_ns[idx] = recv_ns
-        self.rms[idx] = q.rms
-        self.mean[idx] = q.mean
-        self.minimum[idx] = q.minimum
-        self.maximum[idx] = q.maximum
-        self.timing_quality[idx] = timing_quality
-
-
 @dataclass(frozen=True)
 class ChannelVerdict:
     state: str  # "NO_DATA" | "OK" | "DEGRADED" | "FAILED"
@@ -174,7 +65,7 @@ class ChannelVerdict:
 
 
 def assess(
-    qa: QualityArrays,
+    qa: QualityTracker,
     i: int,
     rate_hz: float,
     now_ns: int,
