@@ -38,7 +38,7 @@ import numpy as np
 
 from quakewatch.ext import _mseed
 
-__all__ = ["IDENT_BYTES", "ident", "pack_float32", "plan_records", "supports_rate", "write_all"]
+__all__ = ["IDENT_BYTES", "ident", "pack_float32", "plan_records", "supports_rate", "write_all", "checksum"]
 
 #: Length of a channel identity in the fixed header (station, location, channel, network).
 IDENT_BYTES: int = _mseed.IDENT_BYTES
@@ -111,11 +111,11 @@ def pack_float32(
     return list(_mseed.pack_float32_rows(list(blocks), skip, n, start_ns, rate_hz, list(idents), max_record_length))
 
 
-def write_all(fds: Sequence[int], payloads: Sequence[bytes]) -> None:
+def write_all(fds: Sequence[int], payloads: Sequence[bytes]) -> list[int]:
     """Append ``payloads[i]`` to the open file descriptor ``fds[i]``, whole, for
     every i, with one release of the GIL for all of them (a thread writing many
     files behind a busy event loop would otherwise wait for the GIL after every
-    write).
+    write). Returns :func:`checksum` of each payload, computed on the way.
 
     Raises
     ------
@@ -123,4 +123,10 @@ def write_all(fds: Sequence[int], payloads: Sequence[bytes]) -> None:
         The first failed write (with its errno); earlier files were written,
         later ones were not.
     """
-    _mseed.write_all(list(fds), list(payloads))
+    return list(_mseed.write_all(list(fds), list(payloads)))
+
+
+def checksum(data: bytes | bytearray | memoryview) -> int:
+    """64-bit FNV-1a over 64-bit words, seeded with the length: finds missing, zeroed
+    or stale bytes in a file after a crash. Not a cryptographic hash."""
+    return int(_mseed.checksum(data))

@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 from quakewatch.server.ingest.archive import ArchiveWriter, PendingBlock, SeedId, contiguous_runs, day_pieces, sds_relpath
+from quakewatch.ext.mseed import checksum
 from quakewatch.server.ingest.journal import JOURNAL, CommitJournal
 
 NS = 1_000_000_000
@@ -26,6 +27,68 @@ def _commit(w: ArchiveWriter, seq: int, start_ns: int, n: int = 200) -> None:
         await w.close()
 
     asyncio.run(go())
+
+
+def _end_record(jdir: Path, **fields: object) -> None:
+    with open(jdir / JOURNAL, "a") as fh:
+        fh.write(json.dumps({"t": "E", "id": 100, "streams": {}, "channels": {}, "rates": {}, **fields}) + "\n")
+
+
+def test_last_end_without_its_data_is_dropped(tmp_path: Path) -> None:
+    """The END reached the disk, the data did not (the crash came during the flush)."""
+    root, jdir = tmp_path / "archive", tmp_path / "journal"
+    w = ArchiveWriter(root, jdir)
+    w.recover()
+    _commit(w, 1, T0)
+    rel = sds_relpath(SEED, T0)
+    f = root / rel
+    size = f.stat().st_size
+    intended = b"\x01" * 512
+    with open(f, "ab") as fh:  # what reached the disk: zeros where the records should be
+        fh.write(b"\x00" * 512)
+    _end_record(jdir, streams={"br1/default": [2, T0 + 2 * NS]}, files={rel: [size, size + 512, checksum(intended)]})
+    w2 = ArchiveWriter(root, jdir)
+    repaired = w2.recover()
+    assert any("dropped commit" in r for r in repaired)
+    assert f.stat().st_size == size and w2.journal.state.streams["br1/default"].sequence == 1
+    assert w2.journal.durable_size(rel) == size
+
+
+def test_last_end_with_its_data_stands_and_later_bytes_go(tmp_path: Path) -> None:
+    """A complete commit survives; bytes of the next commit (written, no END yet) are cut."""
+    root, jdir = tmp_path / "archive", tmp_path / "journal"
+    w = ArchiveWriter(root, jdir)
+    w.recover()
+    _commit(w, 1, T0)
+    rel = sds_relpath(SEED, T0)
+    f = root / rel
+    size = f.stat().st_size
+    second = b"\x02" * 512
+    with open(f, "ab") as fh:
+        fh.write(second + b"\x03" * 256)  # commit 2, then commit 3's data without its END
+    _end_record(jdir, streams={"br1/default": [2, T0 + 2 * NS]}, files={rel: [size, size + 512, checksum(second)]})
+    w2 = ArchiveWriter(root, jdir)
+    repaired = w2.recover()
+    assert f.stat().st_size == size + 512 and repaired
+    assert w2.journal.state.streams["br1/default"].sequence == 2
+
+
+def test_steady_commits_skip_begin_new_files_do_not(tmp_path: Path) -> None:
+    root, jdir = tmp_path / "archive", tmp_path / "journal"
+    w = ArchiveWriter(root, jdir)
+    w.recover()
+
+    async def go() -> None:
+        w.start()
+        for seq in range(1, 4):
+            start = T0 + (seq - 1) * NS
+            data = np.full((1, 200), seq, np.float32)
+            await w.submit(PendingBlock("br1/default", seq, start, start + NS, 200.0, (SEED,), ("br1/c0",), data))
+        await w.close()
+
+    asyncio.run(go())
+    kinds = [json.loads(line)["t"] for line in (jdir / JOURNAL).read_text().splitlines()]
+    assert kinds == ["B", "E", "E", "E"]  # the day file is new once, then known
 
 
 def test_torn_commit_is_truncated_and_completed_ones_survive(tmp_path: Path) -> None:
@@ -53,8 +116,8 @@ def test_torn_commit_is_truncated_and_completed_ones_survive(tmp_path: Path) -> 
 def test_torn_last_line_is_ignored(tmp_path: Path) -> None:
     j = CommitJournal(tmp_path / "j", tmp_path / "a")
     j.recover()
-    cid = j.begin({})
-    j.end(cid, {}, {"s/c": 5}, {})
+    j.begin({})
+    j.confirm(j.write_end({}, {"s/c": 5}, {}, {}))
     j.close()
     with open(tmp_path / "j" / JOURNAL, "a") as fh:
         fh.write('{"t":"E","id":7,"streams":{"s/x":[9,')  # no newline: never synced
@@ -69,7 +132,7 @@ def test_compaction_keeps_state(tmp_path: Path) -> None:
     from quakewatch.server.ingest.journal import StreamMark
 
     for i in range(1, 50):
-        j.end(j.begin({}), {"s/default": StreamMark(i, i * 10)}, {}, {})
+        j.confirm(j.write_end({"s/default": StreamMark(i, i * 10)}, {}, {}, {}))
     j.close()
     assert (tmp_path / "j" / JOURNAL).stat().st_size < 1000
     j2 = CommitJournal(tmp_path / "j", tmp_path / "a")
