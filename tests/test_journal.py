@@ -34,15 +34,19 @@ def _end_record(jdir: Path, **fields: object) -> None:
         fh.write(json.dumps({"t": "E", "id": 100, "streams": {}, "channels": {}, "rates": {}, **fields}) + "\n")
 
 
-def test_last_end_without_its_data_is_dropped(tmp_path: Path) -> None:
-    """The END reached the disk, the data did not (the crash came during the flush)."""
+def _one_commit(tmp_path: Path) -> tuple[Path, Path, str, Path, int]:
+    """An archive with one committed block: (root, journal dir, file, its path, its size)."""
     root, jdir = tmp_path / "archive", tmp_path / "journal"
     w = ArchiveWriter(root, jdir)
     w.recover()
     _commit(w, 1, T0)
     rel = sds_relpath(SEED, T0)
-    f = root / rel
-    size = f.stat().st_size
+    return root, jdir, rel, root / rel, (root / rel).stat().st_size
+
+
+def test_last_end_without_its_data_is_dropped(tmp_path: Path) -> None:
+    """The END reached the disk, the data did not (the crash came during the flush)."""
+    root, jdir, rel, f, size = _one_commit(tmp_path)
     intended = b"\x01" * 512
     with open(f, "ab") as fh:  # what reached the disk: zeros where the records should be
         fh.write(b"\x00" * 512)
@@ -56,13 +60,7 @@ def test_last_end_without_its_data_is_dropped(tmp_path: Path) -> None:
 
 def test_last_end_with_its_data_stands_and_later_bytes_go(tmp_path: Path) -> None:
     """A complete commit survives; bytes of the next commit (written, no END yet) are cut."""
-    root, jdir = tmp_path / "archive", tmp_path / "journal"
-    w = ArchiveWriter(root, jdir)
-    w.recover()
-    _commit(w, 1, T0)
-    rel = sds_relpath(SEED, T0)
-    f = root / rel
-    size = f.stat().st_size
+    root, jdir, rel, f, size = _one_commit(tmp_path)
     second = b"\x02" * 512
     with open(f, "ab") as fh:
         fh.write(second + b"\x03" * 256)  # commit 2, then commit 3's data without its END
