@@ -3,13 +3,14 @@ gRPC loopback baseline measured in the same run with the same client.
 
 * baseline: a server process whose IngestService.Stream acknowledges every block
   at once (no validation, no quality, no disk);
-* quakewatch: ``quakewatch serve`` (validation, data quality, miniSEED archive with
-  fdatasync before every ACK).
+* quakewatch: ``quakewatch serve`` (validation, data quality, miniSEED archive, each
+  ACK only once its commit is flushed to disk).
 
 Both are driven by the same client: ``--streams`` concurrent gateways, each sending
 ``--blocks`` blocks of ``--channels`` x ``--samples`` float32 with a window of
-``--window`` unacknowledged blocks. The figure is samples acknowledged per second
-of wall time. Acceptance: quakewatch >= 50 % of the baseline.
+``--window`` unacknowledged blocks (default: the gateway's, ``DEFAULT_WINDOW``). The figure is samples acknowledged per second
+of wall time; the ratio is the median over repeats of quakewatch / baseline, each
+repeat running both back to back. Acceptance: >= 50 %.
 
     python benchmarks/ingest.py [--json]
 """
@@ -21,6 +22,7 @@ import asyncio
 import json
 import os
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -31,6 +33,7 @@ from typing import Any
 import grpc
 import numpy as np
 
+from quakewatch.clients.gateway import DEFAULT_WINDOW
 from quakewatch.v1 import ingest_pb2, ingest_pb2_grpc
 
 NS = 1_000_000_000
@@ -138,12 +141,15 @@ def measure(blocks: int, streams: int, channels: int, samples: int, window: int,
                 proc.terminate()
                 proc.wait()
             archived = sum(p.stat().st_size for p in (data / "archive").rglob("*.D.*"))
-    base, qw = max(results["baseline"]), max(results["quakewatch"])
+    # Each repeat runs the two servers back to back; the machine's speed drifts between
+    # repeats (shared host), so the figure is the median of the per-repeat ratios.
+    ratios = [q / b for b, q in zip(results["baseline"], results["quakewatch"])]
     return {
         "config": {"blocks_per_stream": blocks, "streams": streams, "channels": channels, "samples_per_block": samples, "window": window, "repeats": repeats, "cpus": os.cpu_count()},
-        "baseline_samples_per_s": base,
-        "quakewatch_samples_per_s": qw,
-        "ratio": qw / base,
+        "baseline_samples_per_s": statistics.median(results["baseline"]),
+        "quakewatch_samples_per_s": statistics.median(results["quakewatch"]),
+        "ratio": statistics.median(ratios),
+        "ratios": ratios,
         "runs": results,
         "archive_bytes_last_run": archived,
         "target_ratio": 0.5,
@@ -157,9 +163,9 @@ def main() -> int:
     ap.add_argument("--streams", type=int, default=4)
     ap.add_argument("--channels", type=int, default=32)
     ap.add_argument("--samples", type=int, default=200)
-    ap.add_argument("--window", type=int, default=64)
+    ap.add_argument("--window", type=int, default=DEFAULT_WINDOW, help="blocks in flight per stream (default: the gateway's)")
     ap.add_argument("--rate", type=float, default=200.0)
-    ap.add_argument("--repeats", type=int, default=2)
+    ap.add_argument("--repeats", type=int, default=5)
     ap.add_argument("--json", action="store_true")
     a = ap.parse_args()
     if a.serve_bare:
@@ -169,8 +175,9 @@ def main() -> int:
     if a.json:
         print(json.dumps(out, indent=2))
     else:
-        print(f"bare gRPC loopback: {out['baseline_samples_per_s'] / 1e6:8.2f} M samples/s")
-        print(f"quakewatch ingest:  {out['quakewatch_samples_per_s'] / 1e6:8.2f} M samples/s  ({out['ratio']:.0%} of baseline, target >= 50 %)")
+        print(f"bare gRPC loopback: {out['baseline_samples_per_s'] / 1e6:8.2f} M samples/s (median of {a.repeats})")
+        print(f"quakewatch ingest:  {out['quakewatch_samples_per_s'] / 1e6:8.2f} M samples/s (median of {a.repeats})")
+        print(f"ratio per repeat: {', '.join(f'{r:.0%}' for r in out['ratios'])}; median {out['ratio']:.0%} (target >= 50 %)")
     return 0 if out["ratio"] >= out["target_ratio"] else 1
 
 

@@ -70,8 +70,16 @@ def make_block(structure_id: str, stream_id: str, sequence: int, start_ns: int, 
     )
 
 
+#: Blocks in flight (sent, not yet acknowledged) per stream. An ACK comes only after
+#: the server's group commit is on disk (tens of ms), so a stream needs this many
+#: blocks in flight to keep the server busy while it catches up (backfill, replay,
+#: reconnection); the bandwidth-delay product of one-second blocks at ~5,000 blocks/s
+#: and ~50 ms is ~250. A live stream has one block in flight whatever the window.
+DEFAULT_WINDOW = 256
+
+
 class Gateway:
-    def __init__(self, client: AsyncClient, structure_id: str, stream_id: str = "default", *, window: int = 64, max_outbox: int = 100_000, retry_timeout_s: float = 120.0) -> None:
+    def __init__(self, client: AsyncClient, structure_id: str, stream_id: str = "default", *, window: int = DEFAULT_WINDOW, max_outbox: int = 100_000, retry_timeout_s: float = 120.0) -> None:
         self.client = client
         self.structure_id = structure_id
         self.stream_id = stream_id

@@ -17,7 +17,7 @@ from typing import Any
 from quakewatch.v1 import registry_pb2
 
 from .client import AsyncClient
-from .gateway import Gateway
+from .gateway import DEFAULT_WINDOW, Gateway
 
 NS = 1_000_000_000
 FULL_SCALE_MPS2 = 2 * 9.80665  # +/- 2 g strong-motion accelerometer
@@ -37,6 +37,7 @@ class SimulateOptions:
     stream_id: str = "default"
     retry_timeout_s: float = 120.0
     tenant: str = ""
+    window: int = DEFAULT_WINDOW  # blocks in flight
 
 
 async def register(client: AsyncClient, o: SimulateOptions) -> list[str]:
@@ -84,7 +85,7 @@ async def simulate(client: AsyncClient, o: SimulateOptions) -> dict[str, Any]:
             raise SystemExit(f"--channels: structure {o.structure_id!r} has {len(channel_ids)} registered channels; use --register")
     model, _ = structure_model(o.kind, len(channel_ids), seed=o.seed, fs_hz=o.rate_hz)
     source = AmbientVibration(model, o.rate_hz, seed=o.seed)
-    gw = Gateway(client, o.structure_id, o.stream_id, retry_timeout_s=o.retry_timeout_s)
+    gw = Gateway(client, o.structure_id, o.stream_id, window=o.window, retry_timeout_s=o.retry_timeout_s)
     last_seq, last_end_ns = await gw.resume_point()
     gw.next_sequence = last_seq + 1
     n_total = int(round(o.duration_s * o.rate_hz))

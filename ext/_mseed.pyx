@@ -184,6 +184,118 @@ def plan_records(int64_t start_ns, float64_t rate_hz, Py_ssize_t count, int max_
         PyMem_Free(recs)
 
 
+cdef class _Job:
+    """One series of rows to pack: its block pointers, record plan and outputs (C
+    arrays owned here, freed with the object)."""
+
+    cdef const float32_t** ptr
+    cdef Py_ssize_t* cols
+    cdef Py_ssize_t n_blocks, n_rows, skip, n_rec
+    cdef Record* recs
+    cdef char** outp
+    cdef const char** idp
+    cdef int16_t factor
+    cdef list out
+    cdef list keep  # the arrays and idents the pointers point into
+
+    def __cinit__(self):
+        self.ptr = NULL
+        self.cols = NULL
+        self.recs = NULL
+        self.outp = NULL
+        self.idp = NULL
+
+    def __dealloc__(self):
+        PyMem_Free(self.ptr)
+        PyMem_Free(self.cols)
+        PyMem_Free(self.recs)
+        PyMem_Free(self.outp)
+        PyMem_Free(self.idp)
+
+
+cdef _Job _prepare(list blocks, Py_ssize_t skip, Py_ssize_t count, int64_t start_ns, float64_t rate_hz, list idents, int max_record_length):
+    cdef _Job job = _Job()
+    cdef Py_ssize_t n_rows = len(idents), n_blocks = len(blocks), b, r, total_cols = 0
+    cdef cnp.ndarray arr
+    if not (1.0 <= rate_hz <= 32767.0 and rate_hz == <float64_t><int16_t>rate_hz):
+        raise ValueError(f"rate_hz: {rate_hz!r} is not a whole number of Hz in 1..32767")
+    if not (MIN_RECORD <= max_record_length <= MAX_RECORD and (max_record_length & (max_record_length - 1)) == 0):
+        raise ValueError(f"max_record_length: {max_record_length} is not a power of two in 256..65536")
+    for ident in idents:
+        if not isinstance(ident, bytes) or len(<bytes>ident) != IDENT_BYTES:
+            raise ValueError(f"idents: each must be {IDENT_BYTES} bytes, got {ident!r}")
+    job.factor = <int16_t>rate_hz
+    job.n_rows, job.n_blocks, job.skip = n_rows, n_blocks, skip
+    job.keep = [blocks, idents]
+    job.ptr = <const float32_t**>PyMem_Malloc(max(1, n_blocks) * sizeof(void*))
+    job.cols = <Py_ssize_t*>PyMem_Malloc(max(1, n_blocks) * sizeof(Py_ssize_t))
+    if job.ptr == NULL or job.cols == NULL:
+        raise MemoryError()
+    for b in range(n_blocks):
+        arr = blocks[b]
+        if (cnp.PyArray_TYPE(arr) != cnp.NPY_FLOAT32 or arr.ndim != 2
+                or not cnp.PyArray_IS_C_CONTIGUOUS(arr) or arr.shape[0] != n_rows
+                or not cnp.PyArray_ISNOTSWAPPED(arr)):
+            raise ValueError(f"blocks[{b}]: must be a C-contiguous native float32 array with {n_rows} rows")
+        job.ptr[b] = <const float32_t*>cnp.PyArray_DATA(arr)
+        job.cols[b] = arr.shape[1]
+        total_cols += job.cols[b]
+    if skip < 0 or count < 0 or skip + count > total_cols:
+        raise ValueError(f"skip={skip}, count={count}: outside the blocks' {total_cols} samples")
+    job.recs = <Record*>PyMem_Malloc(max(1, _n_records(count, max_record_length)) * sizeof(Record))
+    if job.recs == NULL:
+        raise MemoryError()
+    job.n_rec = _plan(start_ns, rate_hz, count, max_record_length, job.recs)
+    job.out = [_new_row(job.recs, job.n_rec) for r in range(n_rows)]
+    job.outp = <char**>PyMem_Malloc(max(1, n_rows) * sizeof(char*))
+    job.idp = <const char**>PyMem_Malloc(max(1, n_rows) * sizeof(char*))
+    if job.outp == NULL or job.idp == NULL:
+        raise MemoryError()
+    for r in range(n_rows):
+        job.outp[r] = PyBytes_AS_STRING(job.out[r])
+        job.idp[r] = PyBytes_AS_STRING(idents[r])
+    return job
+
+
+cdef struct JobView:
+    const float32_t** ptr
+    Py_ssize_t* cols
+    Py_ssize_t n_blocks, n_rows, skip, n_rec
+    Record* recs
+    char** outp
+    const char** idp
+    int16_t factor
+
+
+def pack_float32_many(list jobs, int max_record_length):
+    """Pack several series at once: ``jobs`` holds ``(blocks, skip, count, start_ns,
+    rate_hz, idents)`` tuples (see :func:`pack_float32_rows`); returns, per job, one
+    bytes object per row.  The GIL is released once for all of them: a commit
+    thread must not queue for it behind a busy event loop once per series."""
+    cdef list prepared = []
+    for blocks, skip, count, start_ns, rate_hz, idents in jobs:
+        prepared.append(_prepare(blocks, skip, count, start_ns, rate_hz, idents, max_record_length))
+    cdef Py_ssize_t n_jobs = len(prepared), k, r
+    cdef _Job job
+    cdef JobView* views = <JobView*>PyMem_Malloc(max(1, n_jobs) * sizeof(JobView))
+    if views == NULL:
+        raise MemoryError()
+    try:
+        for k in range(n_jobs):
+            job = prepared[k]
+            views[k].ptr, views[k].cols, views[k].recs = job.ptr, job.cols, job.recs
+            views[k].n_blocks, views[k].n_rows, views[k].skip, views[k].n_rec = job.n_blocks, job.n_rows, job.skip, job.n_rec
+            views[k].outp, views[k].idp, views[k].factor = job.outp, job.idp, job.factor
+        with nogil:
+            for k in range(n_jobs):
+                for r in range(views[k].n_rows):
+                    _pack_row(views[k].ptr, views[k].cols, views[k].n_blocks, r, views[k].skip,
+                              views[k].recs, views[k].n_rec, views[k].idp[r], views[k].factor, views[k].outp[r])
+    finally:
+        PyMem_Free(views)
+    return [(<_Job>j).out for j in prepared]
+
+
 def pack_float32_rows(
     list blocks,
     Py_ssize_t skip,
@@ -195,61 +307,7 @@ def pack_float32_rows(
 ):
     """Records of each row of ``blocks`` (2-D float32, same rows, joined along
     time) from column ``skip``, ``count`` samples; one bytes object per row."""
-    cdef Py_ssize_t n_rows = len(idents), n_blocks = len(blocks), b, r, n_rec, total_cols = 0
-    cdef cnp.ndarray arr
-    cdef int16_t factor
-    if not (1.0 <= rate_hz <= 32767.0 and rate_hz == <float64_t><int16_t>rate_hz):
-        raise ValueError(f"rate_hz: {rate_hz!r} is not a whole number of Hz in 1..32767")
-    if not (MIN_RECORD <= max_record_length <= MAX_RECORD and (max_record_length & (max_record_length - 1)) == 0):
-        raise ValueError(f"max_record_length: {max_record_length} is not a power of two in 256..65536")
-    factor = <int16_t>rate_hz
-    for ident in idents:
-        if not isinstance(ident, bytes) or len(<bytes>ident) != IDENT_BYTES:
-            raise ValueError(f"idents: each must be {IDENT_BYTES} bytes, got {ident!r}")
-    cdef const float32_t** ptr = <const float32_t**>PyMem_Malloc(max(1, n_blocks) * sizeof(void*))
-    cdef Py_ssize_t* cols = <Py_ssize_t*>PyMem_Malloc(max(1, n_blocks) * sizeof(Py_ssize_t))
-    cdef Record* recs = NULL
-    cdef char** outp = NULL
-    cdef const char** idp = NULL
-    try:
-        if ptr == NULL or cols == NULL:
-            raise MemoryError()
-        for b in range(n_blocks):
-            arr = blocks[b]
-            if (cnp.PyArray_TYPE(arr) != cnp.NPY_FLOAT32 or arr.ndim != 2
-                    or not cnp.PyArray_IS_C_CONTIGUOUS(arr) or arr.shape[0] != n_rows
-                    or not cnp.PyArray_ISNOTSWAPPED(arr)):
-                raise ValueError(f"blocks[{b}]: must be a C-contiguous native float32 array with {n_rows} rows")
-            ptr[b] = <const float32_t*>cnp.PyArray_DATA(arr)
-            cols[b] = arr.shape[1]
-            total_cols += cols[b]
-        if skip < 0 or count < 0 or skip + count > total_cols:
-            raise ValueError(f"skip={skip}, count={count}: outside the blocks' {total_cols} samples")
-        n_rec = _n_records(count, max_record_length)
-        recs = <Record*>PyMem_Malloc(max(1, n_rec) * sizeof(Record))
-        if recs == NULL:
-            raise MemoryError()
-        n_rec = _plan(start_ns, rate_hz, count, max_record_length, recs)
-        out = [_new_row(recs, n_rec) for r in range(n_rows)]
-        outp = <char**>PyMem_Malloc(max(1, n_rows) * sizeof(char*))
-        idp = <const char**>PyMem_Malloc(max(1, n_rows) * sizeof(char*))
-        if outp == NULL or idp == NULL:
-            raise MemoryError()
-        for r in range(n_rows):
-            outp[r] = PyBytes_AS_STRING(out[r])
-            idp[r] = PyBytes_AS_STRING(idents[r])
-        # one GIL release for the whole call: the commit thread must not queue
-        # for the GIL once per channel behind the event loop
-        with nogil:
-            for r in range(n_rows):
-                _pack_row(ptr, cols, n_blocks, r, skip, recs, n_rec, idp[r], factor, outp[r])
-        return out
-    finally:
-        PyMem_Free(ptr)
-        PyMem_Free(cols)
-        PyMem_Free(recs)
-        PyMem_Free(outp)
-        PyMem_Free(idp)
+    return pack_float32_many([(blocks, skip, count, start_ns, rate_hz, idents)], max_record_length)[0]
 
 
 cdef bytes _new_row(Record* recs, Py_ssize_t n_rec):

@@ -38,7 +38,7 @@ import numpy as np
 
 from quakewatch.ext import _mseed
 
-__all__ = ["IDENT_BYTES", "ident", "pack_float32", "plan_records", "supports_rate", "write_all", "checksum"]
+__all__ = ["IDENT_BYTES", "checksum", "ident", "pack_float32", "pack_float32_many", "plan_records", "supports_rate", "write_all"]
 
 #: Length of a channel identity in the fixed header (station, location, channel, network).
 IDENT_BYTES: int = _mseed.IDENT_BYTES
@@ -109,6 +109,16 @@ def pack_float32(
     total = sum(int(b.shape[1]) for b in blocks)
     n = total - skip if count is None else count
     return list(_mseed.pack_float32_rows(list(blocks), skip, n, start_ns, rate_hz, list(idents), max_record_length))
+
+
+#: One series for :func:`pack_float32_many`: (blocks, skip, count, start_ns, rate_hz, idents).
+PackJob = tuple[Sequence[np.ndarray], int, int, int, float, Sequence[bytes]]
+
+
+def pack_float32_many(jobs: Sequence[PackJob], max_record_length: int = 4096) -> list[list[bytes]]:
+    """:func:`pack_float32` for several series at once (each job as its arguments,
+    ``count`` explicit), with one release of the GIL for all of them."""
+    return [list(rows) for rows in _mseed.pack_float32_many([(list(b), s, c, t, r, list(i)) for b, s, c, t, r, i in jobs], max_record_length)]
 
 
 def write_all(fds: Sequence[int], payloads: Sequence[bytes]) -> list[int]:

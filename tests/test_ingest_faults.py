@@ -59,7 +59,7 @@ def test_failed_commit_mid_stream_leaves_no_hole_and_no_duplicate(tmp_path: Path
         async with running_server(tmp_path) as srv:
             tok, _ = create_token(srv.engine, "gateway", "t")
             async with AsyncClient(srv.address, tok) as c:
-                return await simulate(c, SimulateOptions("b1", "building", channels=3, rate_hz=100.0, duration_s=40.0, block_s=0.5, register=True, retry_timeout_s=30))
+                return await simulate(c, SimulateOptions("b1", "building", channels=3, rate_hz=100.0, duration_s=40.0, block_s=0.5, register=True, retry_timeout_s=30, window=8))
 
     s = run(scenario())
     assert calls["n"] > 3

@@ -9,8 +9,9 @@ in ``pending`` and go out together in the next one, so both the per-record packi
 and the flush are amortised over many blocks. Float samples are stored as FLOAT32
 records by the native writer (:mod:`quakewatch.ext.mseed`), integer counts as
 STEIM2 (and rates that are not a whole number of Hz) through libmseed (pymseed).
-Packing runs on the event loop; the commit thread only does the I/O, with as few
-system calls as possible (each one hands the GIL back and must win it again).
+The commit thread packs and writes with as few GIL releases as possible (one for
+all packing, one for all writes, one flush): each release hands the GIL to the
+busy event loop, and winning it back can take up to the switch interval.
 The commit protocol (what an ACK guarantees) is in ``journal.py``.
 
 Making a commit's data durable (``sync_mode``):
@@ -287,12 +288,7 @@ class ArchiveWriter:
         t0 = time.perf_counter()
         error: BaseException | None = None
         try:
-            # Packing runs here, on the event loop: it needs the GIL anyway, and the
-            # commit thread would have to win it back from the busy loop after every
-            # system call. The thread then only does the I/O.
-            payloads = self._pack_batch(batch)
-            self._phase_s[0] += time.perf_counter() - t0
-            await asyncio.to_thread(self._commit, batch, payloads)
+            await asyncio.to_thread(self._commit, batch)
         except Exception as exc:  # disk full, I/O error: nothing in the batch is durable
             log.exception("archive commit failed; %d blocks not acknowledged", len(batch))
             error = exc
@@ -319,13 +315,37 @@ class ArchiveWriter:
         self.last_commit_s = time.perf_counter() - t0
 
     def _pack_batch(self, batch: list[PendingBlock]) -> dict[str, bytes]:
-        """The records of a batch, by day file (relative path)."""
-        records: dict[str, list[bytes]] = defaultdict(list)
+        """The records of a batch, by day file (relative path). Float series are packed
+        natively, all in one call that releases the GIL once; the rest by libmseed."""
+        parts: dict[str, list[bytes | tuple[int, int]]] = defaultdict(list)
+        jobs: list[mseed.PackJob] = []
         for run in contiguous_runs(batch):
-            self._pack_run(run, records)
-        return {rel: recs[0] if len(recs) == 1 else b"".join(recs) for rel, recs in records.items()}
+            first = run[0]
+            seeds, rate = first.seeds, first.rate_hz
+            blocks = [b.samples for b in run]
+            n = sum(int(x.shape[1]) for x in blocks)
+            native = blocks[0].dtype == np.float32 and mseed.supports_rate(rate)
+            joined = None if native else np.concatenate(blocks, axis=1)
+            for skip, count, start in day_pieces(first.start_ns, n, rate):
+                if native:
+                    for r, seed in enumerate(seeds):
+                        parts[sds_relpath(seed, start)].append((len(jobs), r))
+                    jobs.append((blocks, skip, count, start, rate, [seed.header_ident for seed in seeds]))
+                else:
+                    assert joined is not None
+                    for r, seed in enumerate(seeds):
+                        parts[sds_relpath(seed, start)].append(self._pack_libmseed(seed, start, rate, joined[r, skip : skip + count]))
+        packed = mseed.pack_float32_many(jobs, self.record_length)
+        out: dict[str, bytes] = {}
+        for rel, items in parts.items():
+            chunks = [packed[p[0]][p[1]] if isinstance(p, tuple) else p for p in items]
+            out[rel] = chunks[0] if len(chunks) == 1 else b"".join(chunks)
+        return out
 
-    def _commit(self, batch: list[PendingBlock], payloads: dict[str, bytes]) -> None:
+    def _commit(self, batch: list[PendingBlock]) -> None:
+        t0 = time.perf_counter()
+        payloads = self._pack_batch(batch)  # before the lock: retention may run meanwhile
+        self._phase_s[0] += time.perf_counter() - t0
         with self._io_lock:
             self._commit_locked(batch, payloads)
 
@@ -414,24 +434,6 @@ class ArchiveWriter:
                 os.fdatasync(self.journal.fd)
         elif self._sync_pool is not None:
             list(self._sync_pool.map(os.fdatasync, [*fds, self.journal.fd]))
-
-    def _pack_run(self, run: list[PendingBlock], records: dict[str, list[bytes]]) -> None:
-        """Append the records of every channel of a run to ``records`` (by day file)."""
-        first = run[0]
-        seeds, rate = first.seeds, first.rate_hz
-        blocks = [b.samples for b in run]
-        n = sum(int(x.shape[1]) for x in blocks)
-        native = blocks[0].dtype == np.float32 and mseed.supports_rate(rate)
-        joined = None if native else np.concatenate(blocks, axis=1)
-        for skip, count, start in day_pieces(first.start_ns, n, rate):
-            if native:
-                idents = [seed.header_ident for seed in seeds]
-                packed = mseed.pack_float32(blocks, start, rate, idents, skip=skip, count=count, max_record_length=self.record_length)
-            else:
-                assert joined is not None
-                packed = [self._pack_libmseed(seed, start, rate, joined[r, skip : skip + count]) for r, seed in enumerate(seeds)]
-            for seed, data in zip(seeds, packed):
-                records[sds_relpath(seed, start)].append(data)
 
     def _pack_libmseed(self, seed: SeedId, start_ns: int, rate_hz: float, samples: np.ndarray) -> bytes:
         """Records of one channel through libmseed: integer counts (STEIM2) and rates
