@@ -24,7 +24,7 @@ from ..storage.models import Channel, Structure
 from ..storage.tokens import Principal
 from .archive import ArchiveWriter, PendingBlock, SeedId
 from .quality import ClockDriftEstimator
-from .validate import DecodedBlock, decode
+from .validate import DecodedBlock, check_id, check_unique, decode
 
 log = logging.getLogger(__name__)
 NS = 1_000_000_000
@@ -121,6 +121,7 @@ class StructureRuntime:
     def channel_set(self, channel_ids: tuple[str, ...]) -> ChannelSet:
         cs = self._idx.get(channel_ids)
         if cs is None:
+            check_unique(channel_ids)
             missing = [c for c in channel_ids if c not in self.channels]
             if missing:
                 pos = channel_ids.index(missing[0])
@@ -264,6 +265,7 @@ class IngestManager:
             d = decode(block, self.limits, now_ns)  # type: ignore[arg-type]
             rt = self.runtime(d.structure_id)
             if rt is None:
+                check_id(d.structure_id, "structure_id")
                 raise InvalidInput(f"structure_id: {d.structure_id!r} is not registered", field="structure_id")
             check_structure_access(principal, rt.tenant, Access.INGEST, d.structure_id)
             return self._accept(rt, d, now_ns)
@@ -277,6 +279,7 @@ class IngestManager:
         key = f"{d.structure_id}/{d.stream_id}"
         st = self.streams.get(key)
         if st is None:
+            check_id(d.stream_id, "stream_id")
             if rt.n_streams >= self.limits.max_streams_per_structure:
                 raise InvalidInput(
                     f"stream_id: structure {rt.structure_id!r} already has {rt.n_streams} streams "
@@ -376,14 +379,22 @@ class IngestManager:
 
     async def durable(self, outcome: Outcome) -> None:
         """Wait for the block's commit; an archive failure becomes Unavailable."""
-        if outcome.durable is None:
+        fut = outcome.durable
+        if fut is None:
             return
         try:
-            # shielded: the future is shared by every block of a commit, and a stream
-            # that goes away must not cancel it for the others
-            await asyncio.shield(outcome.durable)
+            if fut.done():  # the other blocks of a commit: no waiting machinery
+                fut.result()
+            else:
+                # shielded: the future is shared by every block of a commit, and a
+                # stream that goes away must not cancel it for the others
+                await asyncio.shield(fut)
         except OSError as exc:
             code = errno.errorcode.get(exc.errno or 0, "EIO")
             raise Unavailable(f"archive: block {outcome.sequence} could not be stored ({code}); resend after GetResumePoint") from exc
+        except asyncio.CancelledError:
+            if fut.cancelled():  # the commit itself, not this stream, was cancelled
+                raise Unavailable(f"archive: block {outcome.sequence} could not be stored; resend after GetResumePoint") from None
+            raise
         except Exception as exc:
             raise Unavailable(f"archive: block {outcome.sequence} could not be stored; resend after GetResumePoint") from exc

@@ -40,11 +40,18 @@ def check_id(value: str, field: str) -> None:
         raise InvalidInput(f"{field}: {value!r} must be 1..64 characters of [A-Za-z0-9_.-]", field=field)
 
 
+def check_unique(channel_ids: tuple[str, ...]) -> None:
+    if len(set(channel_ids)) != len(channel_ids):
+        dup = next(c for c in channel_ids if channel_ids.count(c) > 1)
+        raise InvalidInput(f"channel_ids: {dup!r} appears more than once", field="channel_ids")
+
+
 def decode(block: ingest_pb2.SampleBlock, limits: IngestLimits, now_ns: int) -> DecodedBlock:
-    """Check the block against the static limits and view its samples as an array."""
-    check_id(block.structure_id, "structure_id")
+    """Check the block against the static limits and view its samples as an array.
+
+    Identifiers are checked where they are first seen (an unknown structure, a new
+    stream, a new channel list), not on every block: see ``IngestManager``."""
     stream_id = block.stream_id or "default"
-    check_id(stream_id, "stream_id")
     if block.sequence < 1:
         raise InvalidInput("sequence: must be >= 1", field="sequence")
     rate = block.sample_rate_hz
@@ -59,9 +66,6 @@ def decode(block: ingest_pb2.SampleBlock, limits: IngestLimits, now_ns: int) -> 
         raise InvalidInput("channel_ids: at least one channel is required", field="channel_ids")
     if n_ch > limits.max_channels:
         raise InvalidInput(f"channel_ids: {n_ch} channels exceeds max_channels={limits.max_channels}", field="channel_ids")
-    if len(set(channel_ids)) != n_ch:
-        dup = next(c for c in channel_ids if channel_ids.count(c) > 1)
-        raise InvalidInput(f"channel_ids: {dup!r} appears more than once", field="channel_ids")
     dtype = _DTYPES.get(block.encoding)
     if dtype is None:
         raise InvalidInput(
