@@ -109,13 +109,24 @@ cdef tuple _outputs(Py_ssize_t n_channels):
     return cnp.PyArray_EMPTY(2, fdims, cnp.NPY_FLOAT64, 0), cnp.PyArray_EMPTY(2, idims, cnp.NPY_INT64, 0)
 
 
-# One plain ``def`` per dtype: each is a compile-time specialisation, so there is
-# no run-time fused-type dispatch on the hot path.  The front-end picks one and
-# validates; lengths are checked again here because the nogil loop trusts them.
+cdef void _run(
+    const sample_t[:, ::1] data,
+    float64_t clip_level,
+    const float64_t[::1] clip_levels,
+    bint per_channel,
+    const float64_t[::1] last,
+    const float64_t[::1] last2,
+    const int64_t[::1] run,
+    float64_t spike_factor,
+    float64_t[:, ::1] fo,
+    int64_t[:, ::1] io,
+):
+    with nogil:
+        _block_quality(data, clip_level, clip_levels, per_channel, last, last2, run, spike_factor, fo, io)
 
 
-def quality_float32(
-    const float32_t[:, ::1] data,
+def quality(
+    cnp.ndarray data not None,
     float64_t clip_level,
     const float64_t[::1] clip_levels,
     const float64_t[::1] last,
@@ -123,67 +134,27 @@ def quality_float32(
     const int64_t[::1] run,
     float64_t spike_factor,
 ):
-    """Kernel for float32 blocks; returns ``(fout, iout)``, see module docstring.
+    """Kernel for a C-contiguous 2-D float32, float64 or int32 block (native byte
+    order); returns ``(fout, iout)``, see module docstring.  The front-end
+    validates; lengths are checked again here because the nogil loop trusts them.
+    One compile-time specialisation per dtype, chosen by the array's type number.
 
     ``clip_levels`` (per channel) replaces the scalar ``clip_level`` unless None.
     """
+    if data.ndim != 2:
+        raise ValueError(f"data must have 2 dimensions, got {data.ndim}")
     cdef bint per_channel = clip_levels is not None
     _check_lengths(data.shape[0], clip_levels, per_channel, last, last2, run)
     fout, iout = _outputs(data.shape[0])
     cdef float64_t[:, ::1] fo = fout
     cdef int64_t[:, ::1] io = iout
-    with nogil:
-        _block_quality(
-            data, clip_level, clip_levels, per_channel, last, last2, run, spike_factor, fo, io
-        )
-    return fout, iout
-
-
-def quality_float64(
-    const float64_t[:, ::1] data,
-    float64_t clip_level,
-    const float64_t[::1] clip_levels,
-    const float64_t[::1] last,
-    const float64_t[::1] last2,
-    const int64_t[::1] run,
-    float64_t spike_factor,
-):
-    """Kernel for float64 blocks; returns ``(fout, iout)``, see module docstring.
-
-    ``clip_levels`` (per channel) replaces the scalar ``clip_level`` unless None.
-    """
-    cdef bint per_channel = clip_levels is not None
-    _check_lengths(data.shape[0], clip_levels, per_channel, last, last2, run)
-    fout, iout = _outputs(data.shape[0])
-    cdef float64_t[:, ::1] fo = fout
-    cdef int64_t[:, ::1] io = iout
-    with nogil:
-        _block_quality(
-            data, clip_level, clip_levels, per_channel, last, last2, run, spike_factor, fo, io
-        )
-    return fout, iout
-
-
-def quality_int32(
-    const int32_t[:, ::1] data,
-    float64_t clip_level,
-    const float64_t[::1] clip_levels,
-    const float64_t[::1] last,
-    const float64_t[::1] last2,
-    const int64_t[::1] run,
-    float64_t spike_factor,
-):
-    """Kernel for int32 blocks; returns ``(fout, iout)``, see module docstring.
-
-    ``clip_levels`` (per channel) replaces the scalar ``clip_level`` unless None.
-    """
-    cdef bint per_channel = clip_levels is not None
-    _check_lengths(data.shape[0], clip_levels, per_channel, last, last2, run)
-    fout, iout = _outputs(data.shape[0])
-    cdef float64_t[:, ::1] fo = fout
-    cdef int64_t[:, ::1] io = iout
-    with nogil:
-        _block_quality(
-            data, clip_level, clip_levels, per_channel, last, last2, run, spike_factor, fo, io
-        )
+    cdef int typenum = cnp.PyArray_TYPE(data)
+    if typenum == cnp.NPY_FLOAT32:
+        _run[float32_t](data, clip_level, clip_levels, per_channel, last, last2, run, spike_factor, fo, io)
+    elif typenum == cnp.NPY_FLOAT64:
+        _run[float64_t](data, clip_level, clip_levels, per_channel, last, last2, run, spike_factor, fo, io)
+    elif typenum == cnp.NPY_INT32:
+        _run[int32_t](data, clip_level, clip_levels, per_channel, last, last2, run, spike_factor, fo, io)
+    else:
+        raise TypeError(f"data must have dtype float32, float64 or int32, got {data.dtype}")
     return fout, iout

@@ -118,7 +118,7 @@ PackJob = tuple[Sequence[np.ndarray], int, int, int, float, Sequence[bytes]]
 def pack_float32_many(jobs: Sequence[PackJob], max_record_length: int = 4096) -> list[list[bytes]]:
     """:func:`pack_float32` for several series at once (each job as its arguments,
     ``count`` explicit), with one release of the GIL for all of them."""
-    return [list(rows) for rows in _mseed.pack_float32_many([(list(b), s, c, t, r, list(i)) for b, s, c, t, r, i in jobs], max_record_length)]
+    return _mseed.pack_float32_many([(list(b), s, c, t, r, list(i)) for b, s, c, t, r, i in jobs], max_record_length)
 
 
 def write_all(fds: Sequence[int], payloads: Sequence[bytes]) -> list[int]:

@@ -65,7 +65,7 @@ from __future__ import annotations
 import math
 import numbers
 from dataclasses import dataclass
-from typing import Callable, Final
+from typing import Final
 
 import numpy as np
 import numpy.typing as npt
@@ -96,12 +96,9 @@ __all__ = [
 #: Bump when any definition in the module docstring changes (goes into provenance).
 QUALITY_ALGORITHM_VERSION: Final = "1"
 
-_Kernel = Callable[..., tuple[npt.NDArray[np.float64], npt.NDArray[np.int64]]]
-_KERNELS: Final[dict[np.dtype[np.generic], _Kernel]] = {
-    np.dtype(np.float32): _quality.quality_float32,
-    np.dtype(np.float64): _quality.quality_float64,
-    np.dtype(np.int32): _quality.quality_int32,
-}
+_DTYPES: Final[frozenset[np.dtype[np.generic]]] = frozenset(
+    {np.dtype(np.float32), np.dtype(np.float64), np.dtype(np.int32)}
+)
 _F64: Final = np.dtype(np.float64)
 _I64: Final = np.dtype(np.int64)
 # Rows of the kernel's two output arrays.
@@ -249,11 +246,9 @@ def block_quality(
         data = data.reshape(1, -1)
     elif data.ndim != 2:
         raise ValueError(f"data must have shape (n_channels, n_samples), got shape {data.shape}")
-    kernel = _KERNELS.get(data.dtype)
-    if kernel is None:
+    if data.dtype not in _DTYPES:
         native = data.dtype.newbyteorder("=")
-        kernel = _KERNELS.get(native)
-        if kernel is None:
+        if native not in _DTYPES:
             raise TypeError(f"data must have dtype float32, float64 or int32, got {data.dtype}")
         data = data.astype(native)
     if not data.flags.c_contiguous:
@@ -271,7 +266,7 @@ def block_quality(
     if type(spike_factor) is not float or not 0.0 < spike_factor < math.inf:
         spike_factor = _spike_factor(spike_factor)
 
-    fout, iout = kernel(
+    fout, iout = _quality.quality(
         data, clip_scalar, clip_levels, carry.last, carry.last2, carry.run, spike_factor
     )
     return BlockQuality(

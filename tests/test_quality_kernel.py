@@ -678,11 +678,11 @@ def test_private_kernel_checks_lengths() -> None:
     # the nogil loop indexes per-channel arrays by row: a short one must not be read
     short = np.zeros(1)
     with pytest.raises(ValueError, match="one entry per row of data"):
-        _quality.quality_float64(np.zeros((2, 3)), 0.0, None, short, short,
-                                 np.zeros(1, dtype=np.int64), 20.0)
+        _quality.quality(np.zeros((2, 3)), 0.0, None, short, short,
+                         np.zeros(1, dtype=np.int64), 20.0)
     with pytest.raises(ValueError, match="one entry per row of data"):
-        _quality.quality_float64(np.zeros((2, 3)), 0.0, short, np.zeros(2), np.zeros(2),
-                                 np.zeros(2, dtype=np.int64), 20.0)
+        _quality.quality(np.zeros((2, 3)), 0.0, short, np.zeros(2), np.zeros(2),
+                         np.zeros(2, dtype=np.int64), 20.0)
 
 
 # --------------------------------------------------------------------------
