@@ -38,6 +38,14 @@ def _options(a: argparse.Namespace) -> Any:
     return ClientOptions(a.server, a.token, a.tls_ca, a.tls_cert, a.tls_key)
 
 
+def _quake_arg(text: str) -> tuple[float, float]:
+    try:
+        m, d = (float(v) for v in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected M,DIST_KM such as 6.0,30; got {text!r}") from None
+    return m, d
+
+
 def build_parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(prog="quakewatch", description="Structural-health monitoring and earthquake emergency decision support.")
     ap.add_argument("-v", "--verbose", action="count", default=0)
@@ -83,6 +91,9 @@ def build_parser() -> argparse.ArgumentParser:
     m.add_argument("--seed", type=int, default=0)
     m.add_argument("--stream-id", default="default")
     m.add_argument("--retry-timeout", type=float, default=120.0, help="give up after this long without a connection, s")
+    m.add_argument("--quake", type=_quake_arg, metavar="M,DIST_KM", help="add an earthquake: moment magnitude and epicentral distance, e.g. 6.0,30")
+    m.add_argument("--quake-at", type=float, metavar="S", help="P arrival, seconds into the record (default: the middle)")
+    m.add_argument("--quake-depth", type=float, default=10.0, metavar="KM", help="hypocentre depth, km")
 
     r = sub.add_parser("replay", help="stream miniSEED files through the ingest path")
     _client_args(r)
@@ -109,13 +120,25 @@ def build_parser() -> argparse.ArgumentParser:
     ls = sub.add_parser("structures", help="list the structures this token can see")
     _client_args(ls)
 
+    ev = sub.add_parser("events", help="detected events, newest first")
+    _client_args(ev)
+    ev.add_argument("--structure-id", default="", help="only this structure")
+    ev.add_argument("--limit", type=int, default=50, help="at most this many events (1..1000)")
+
+    w = sub.add_parser("watch", help="follow events live: opened, updated (intensity), closed")
+    _client_args(w)
+    w.add_argument("--structure-id", default="", help="only this structure")
+    w.add_argument("--count", type=int, default=0, help="stop after this many messages (0 = never)")
+    w.add_argument("--until-closed", type=int, default=0, metavar="N", help="stop after N events have closed")
+    w.add_argument("--timeout", type=float, default=0.0, help="stop after this many seconds (0 = never)")
+
     au = sub.add_parser("audit", help="verify the audit trail's hash chain (admin)")
     _client_args(au)
 
     d = sub.add_parser("demo", help="run a server in-process, stream a demo bridge, dam and mine, show the results")
     d.add_argument("--data-dir", type=Path, help="keep the demo's data here (default: a temporary directory)")
     d.add_argument("--json", action="store_true")
-    d.add_argument("--duration", type=float, default=30.0, help="seconds of data per structure")
+    d.add_argument("--duration", type=float, default=60.0, help="seconds of data per structure (>= 45 for the earthquake)")
     return ap
 
 
@@ -150,6 +173,14 @@ def _dispatch(a: argparse.Namespace) -> int | None:
         return _structures(a)
     if a.command == "audit":
         return _audit(a)
+    if a.command == "events":
+        from .events import events_command
+
+        return events_command(a, _options(a))
+    if a.command == "watch":
+        from .events import watch_command
+
+        return watch_command(a, _options(a))
     if a.command == "demo":
         from .demo import run_demo
 
@@ -236,7 +267,8 @@ def _simulate(a: argparse.Namespace) -> int:
 
     if a.channels < 1 or a.rate <= 0 or a.duration <= 0 or a.block <= 0:
         raise SystemExit("--channels, --rate, --duration and --block must be positive")
-    o = SimulateOptions(a.structure_id, a.kind, a.channels, a.rate, a.duration, a.block, a.register, a.speed, a.seed, a.stream_id, a.retry_timeout)
+    o = SimulateOptions(a.structure_id, a.kind, a.channels, a.rate, a.duration, a.block, a.register, a.speed, a.seed, a.stream_id, a.retry_timeout,
+                        quake=a.quake, quake_at_s=a.quake_at, quake_depth_km=a.quake_depth)
 
     async def run() -> dict[str, Any]:
         async with AsyncClient(_options(a)) as c:

@@ -1,7 +1,7 @@
 """Python clients for the QuakeWatch gRPC API.
 
 ``Client`` (blocking) and ``AsyncClient`` (asyncio) expose one attribute per service
-(``registry``, ``ingest``, ``monitor``, ``audit``) whose methods are the generated
+(``registry``, ``ingest``, ``monitor``, ``audit``, ``events``) whose methods are the generated
 stub methods with the bearer token attached::
 
     with Client("127.0.0.1:50051", token) as qw:
@@ -19,7 +19,7 @@ from typing import Any
 
 import grpc
 
-from quakewatch.v1 import audit_pb2_grpc, ingest_pb2_grpc, monitor_pb2_grpc, registry_pb2_grpc
+from quakewatch.v1 import audit_pb2_grpc, events_pb2_grpc, ingest_pb2_grpc, monitor_pb2_grpc, registry_pb2_grpc
 
 MAX_MESSAGE_BYTES = 64 * 1024 * 1024
 
@@ -60,7 +60,7 @@ class _Authed:
 
     def __getattr__(self, name: str) -> Any:
         fn = getattr(self._stub, name)
-        streaming = name in ("Stream",)
+        streaming = name in ("Stream", "Watch")
 
         @functools.wraps(fn)
         def call(request: Any, *, metadata: tuple[tuple[str, str], ...] = (), **kw: Any) -> Any:
@@ -76,12 +76,14 @@ class _Services:
     ingest: Any
     monitor: Any
     audit: Any
+    events: Any
 
     def _bind(self, channel: Any, o: ClientOptions) -> None:
         self.registry = _Authed(registry_pb2_grpc.RegistryServiceStub(channel), o.token, o.timeout_s)
         self.ingest = _Authed(ingest_pb2_grpc.IngestServiceStub(channel), o.token, o.timeout_s)
         self.monitor = _Authed(monitor_pb2_grpc.MonitorServiceStub(channel), o.token, o.timeout_s)
         self.audit = _Authed(audit_pb2_grpc.AuditServiceStub(channel), o.token, o.timeout_s)
+        self.events = _Authed(events_pb2_grpc.EventServiceStub(channel), o.token, o.timeout_s)
 
 
 class Client(_Services):

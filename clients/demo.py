@@ -1,7 +1,9 @@
 """``quakewatch demo``: a real server in-process on embedded defaults (SQLite, local
 archive), three demo structures streamed through real gRPC by simulated gateways,
 and what a newcomer should see: acknowledged data, per-channel quality, the
-archive on disk and a verified audit trail."""
+archive on disk, a verified audit trail, and the earthquake the three structures
+felt: a M5.5 at 20, 35 and 50 km, detected in each stream, with its GB/T 17742
+intensity and ground-motion metrics."""
 
 from __future__ import annotations
 
@@ -11,17 +13,40 @@ import time
 from pathlib import Path
 from typing import Any
 
-from quakewatch.v1 import audit_pb2, monitor_pb2
+from quakewatch.v1 import audit_pb2, events_pb2, monitor_pb2
 
 from .client import AsyncClient
 from .output import print_json, state_name, to_dict
 from .simulate import SimulateOptions, simulate
 
+QUAKE_MW = 5.5
+QUAKE_ORIGIN_S = 15.0  # origin time, seconds into the record
+VP_KMPS = 6.0
 DEMO_STRUCTURES = (
-    SimulateOptions("demo-bridge", kind="bridge", channels=12, rate_hz=200.0, register=True, tenant="bridge-co"),
-    SimulateOptions("demo-dam", kind="dam", channels=9, rate_hz=100.0, register=True, tenant="reservoir-authority", seed=1),
-    SimulateOptions("demo-mine", kind="mine", channels=6, rate_hz=500.0, register=True, tenant="coal-mine", seed=2),
+    SimulateOptions("demo-bridge", kind="bridge", channels=12, rate_hz=200.0, register=True, tenant="bridge-co", quake=(QUAKE_MW, 20.0)),
+    SimulateOptions("demo-dam", kind="dam", channels=9, rate_hz=100.0, register=True, tenant="reservoir-authority", seed=1, quake=(QUAKE_MW, 35.0)),
+    SimulateOptions("demo-mine", kind="mine", channels=6, rate_hz=500.0, register=True, tenant="coal-mine", seed=2, quake=(QUAKE_MW, 50.0)),
 )
+MIN_DURATION_S = 45.0  # detector warm-up (10 s) + the origin time + shaking + close-out
+
+
+def _with_quake(o: SimulateOptions, duration_s: float) -> SimulateOptions:
+    """The options for this run: the quake only when the record is long enough to hold it."""
+    if duration_s < MIN_DURATION_S or o.quake is None:
+        return SimulateOptions(**{**o.__dict__, "duration_s": duration_s, "quake": None})
+    hypo_km = (o.quake[1] ** 2 + o.quake_depth_km ** 2) ** 0.5
+    return SimulateOptions(**{**o.__dict__, "duration_s": duration_s, "quake_at_s": QUAKE_ORIGIN_S + hypo_km / VP_KMPS})
+
+
+async def _closed_events(c: AsyncClient, structure_ids: list[str], timeout_s: float = 15.0) -> list[events_pb2.Event]:
+    """Wait (briefly) until each structure's event has closed: detection runs behind the ACKs."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        r = await c.events.ListEvents(events_pb2.ListEventsRequest(page_size=100))
+        closed = [e for e in r.events if e.state == events_pb2.EVENT_STATE_CLOSED]
+        if {e.structure_id for e in closed} >= set(structure_ids) or time.monotonic() > deadline:
+            return closed
+        await asyncio.sleep(0.2)
 
 
 async def _demo(data_dir: Path, duration_s: float) -> dict[str, Any]:
@@ -42,7 +67,7 @@ async def _demo(data_dir: Path, duration_s: float) -> dict[str, Any]:
 
         async def one(o: SimulateOptions, token: str) -> dict[str, Any]:
             async with AsyncClient(addr, token) as c:
-                return await simulate(c, SimulateOptions(**{**o.__dict__, "duration_s": duration_s}))
+                return await simulate(c, _with_quake(o, duration_s))
 
         summaries = await asyncio.gather(*(one(o, tok) for o, tok in results))
         out: dict[str, Any] = {"server": addr, "data_dir": str(data_dir), "structures": []}
@@ -64,17 +89,34 @@ async def _demo(data_dir: Path, duration_s: float) -> dict[str, Any]:
                     }
                 )
             chain = await c.audit.VerifyAuditChain(audit_pb2.VerifyAuditChainRequest())
+            quaked = [o.structure_id for o in DEMO_STRUCTURES if _with_quake(o, duration_s).quake is not None]
+            events = await _closed_events(c, quaked) if quaked else []
+        out["events"] = [
+            {
+                "structure_id": e.structure_id,
+                "classification": events_pb2.EventClass.Name(e.classification).removeprefix("EVENT_CLASS_").lower(),
+                "max_intensity": e.max_intensity,
+                "max_degree": e.max_degree,
+                "max_pga_mps2": round(e.max_pga_mps2, 4),
+                "duration_s": round(e.duration_s, 1),
+                "channels_triggered": len(e.triggered_channel_ids),
+                "event_id": e.event_id,
+            }
+            for e in sorted(events, key=lambda e: e.trigger_time_ns)
+        ]
+        out["quake"] = {"magnitude": QUAKE_MW, "distances_km": {o.structure_id: o.quake[1] for o in DEMO_STRUCTURES if o.quake}} if quaked else None
         files = sorted(p for p in server.settings.archive_dir.rglob("*.D.*") if p.is_file())
         out["archive"] = {"root": str(server.settings.archive_dir), "files": len(files), "bytes": sum(p.stat().st_size for p in files), "layout": "SDS miniSEED"}
         out["audit"] = {"ok": chain.ok, "entries": chain.entries}
-        out["ok"] = chain.ok and all(s["samples_acked"] == s["samples_expected"] for s in out["structures"])
+        detected = {e["structure_id"] for e in out["events"]}
+        out["ok"] = chain.ok and all(s["samples_acked"] == s["samples_expected"] for s in out["structures"]) and detected >= set(quaked)
     finally:
         await server.stop(grace=1.0)
     out["elapsed_s"] = round(time.monotonic() - t0, 2)
     return out
 
 
-def run_demo(data_dir: Path | None, as_json: bool, duration_s: float = 30.0) -> int:
+def run_demo(data_dir: Path | None, as_json: bool, duration_s: float = 60.0) -> int:
     if data_dir is None:
         with tempfile.TemporaryDirectory(prefix="quakewatch-demo-") as tmp:
             out = asyncio.run(_demo(Path(tmp), duration_s))
@@ -104,5 +146,16 @@ def _print(out: dict[str, Any]) -> None:
     a = out["archive"]
     where = f"SDS layout under {a['root']} (open with obspy.read)" if a["kept"] else "SDS layout in a temporary directory, now removed (keep it with --data-dir DIR)"
     con.print(f"Archive: {a['files']} miniSEED day files, {a['bytes']} bytes, {where}")
+    if out["quake"]:
+        e = Table(title=f"Events detected: a M{out['quake']['magnitude']} earthquake felt by the three structures (GB/T 17742-2020 intensity)")
+        for col in ("structure", "class", "intensity", "PGA m/s2", "duration s", "channels triggered"):
+            e.add_column(col)
+        for ev in out["events"]:
+            e.add_row(ev["structure_id"], ev["classification"], f"{ev['max_intensity']:.1f} ({ev['max_degree']})" if ev["max_degree"] else "-",
+                      f"{ev['max_pga_mps2']:.3g}", f"{ev['duration_s']:.1f}", str(ev["channels_triggered"]))
+        con.print(e)
+        con.print("Follow events live with 'quakewatch watch', list them with 'quakewatch events'.")
+    else:
+        con.print(f"No earthquake injected: records shorter than {MIN_DURATION_S:g} s (--duration).")
     con.print(f"Audit trail: {out['audit']['entries']} entries, hash chain {'verified' if out['audit']['ok'] else 'BROKEN'}")
-    con.print(f"Done in {out['elapsed_s']} s." + ("" if out["ok"] else " [red]Some data was not acknowledged.[/red]"))
+    con.print(f"Done in {out['elapsed_s']} s." + ("" if out["ok"] else " [red]Some data was not acknowledged, or an event was missed.[/red]"))

@@ -5,6 +5,14 @@ damped oscillator driven by broadband excitation, plus sensor noise. With
 ``--speed realtime`` a block leaves when its last sample has been "recorded";
 with ``--speed max`` the record is generated as fast as the server acknowledges it,
 ending at the present (so it is never in the future).
+
+With ``SimulateOptions.quake = (M, distance_km)`` an earthquake is added: a stochastic
+point-source ground motion (``quakewatch.ext.stochastic``) is passed through the
+structure's modal model once, before streaming, and its response is added to the
+ambient blocks it overlaps, with the P onset ``quake_at_s`` seconds into the record
+(default: the middle of the record). The part of the response that would fall after
+the end of the record is dropped; samples are clipped at the sensor's full scale
+(+/- 2 g), as a real accelerometer would. Without a quake the record is unchanged.
 """
 
 from __future__ import annotations
@@ -12,12 +20,17 @@ from __future__ import annotations
 import asyncio
 import time
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
 
 from quakewatch.v1 import registry_pb2
 
 from .client import AsyncClient
 from .gateway import DEFAULT_WINDOW, Gateway
+
+if TYPE_CHECKING:
+    from quakewatch.ext.synthetic import ChannelLayout, ModalModel
 
 NS = 1_000_000_000
 FULL_SCALE_MPS2 = 2 * 9.80665  # +/- 2 g strong-motion accelerometer
@@ -38,6 +51,60 @@ class SimulateOptions:
     retry_timeout_s: float = 120.0
     tenant: str = ""
     window: int = DEFAULT_WINDOW  # blocks in flight
+    quake: tuple[float, float] | None = None  # (moment magnitude, epicentral distance km)
+    quake_at_s: float | None = None  # P onset, s from the record start; None = middle
+    quake_depth_km: float = 10.0
+
+
+class QuakeInjection:
+    """A precomputed structural earthquake response, added to the blocks it overlaps.
+
+    ``response`` (n_channels, n) starts at record sample ``start``; ``add`` is
+    independent of how the record is split into blocks.
+    """
+
+    def __init__(self, response: np.ndarray, start: int, clip_mps2: float) -> None:
+        self.response, self.start, self.clip_mps2 = response, start, clip_mps2
+
+    def add(self, data: np.ndarray, first: int) -> np.ndarray:
+        """Add the response to ``data`` (n_channels, n) holding record samples from ``first``."""
+        lo, hi = max(first, self.start), min(first + data.shape[1], self.start + self.response.shape[1])
+        if lo < hi:
+            data[:, lo - first:hi - first] += self.response[:, lo - self.start:hi - self.start]
+            np.clip(data[:, lo - first:hi - first], -self.clip_mps2, self.clip_mps2,
+                    out=data[:, lo - first:hi - first])
+        return data
+
+
+def prepare_quake(o: SimulateOptions, quake: tuple[float, float], model: ModalModel, layout: list[ChannelLayout],
+                  n_total: int) -> tuple[QuakeInjection, dict[str, Any]]:
+    """The structure's response to ``quake`` = (M, km) and its summary (times relative to the record, ns)."""
+    from quakewatch.ext.stochastic import stochastic_ground_motion, structure_response
+
+    magnitude, distance_km = quake
+    at_s = o.duration_s / 2 if o.quake_at_s is None else o.quake_at_s
+    if not (0 <= at_s < n_total / o.rate_hz):
+        raise SystemExit(f"--quake-at: must be within [0, {o.duration_s:g}) s, got {at_s:g}")
+    try:
+        motion = stochastic_ground_motion(magnitude, distance_km, o.rate_hz, depth_km=o.quake_depth_km,
+                                          seed=o.seed, pre_event_s=0.0)
+    except ValueError as exc:
+        raise SystemExit(f"--quake: {exc}") from None
+    response = structure_response(model, layout, motion.acc_mps2, o.rate_hz)
+    start = int(round(at_s * o.rate_hz))
+    visible = response[:, : max(0, n_total - start)]
+    summary = {
+        "magnitude": motion.magnitude,
+        "distance_km": motion.distance_km,
+        "depth_km": motion.depth_km,
+        "p_arrival_offset_ns": round(start * NS / o.rate_hz),
+        "s_arrival_offset_ns": round((start + round(motion.s_arrival_s * o.rate_hz)) * NS / o.rate_hz),
+        "pga_mps2": float(np.abs(visible).max()) if visible.size else 0.0,
+        "ground_pga_mps2": float(np.abs(motion.acc_mps2).max()),
+        "clipped": bool(visible.size and np.abs(visible).max() > FULL_SCALE_MPS2),
+        "provenance": motion.provenance(),
+    }
+    return QuakeInjection(visible, start, FULL_SCALE_MPS2), summary
 
 
 async def register(client: AsyncClient, o: SimulateOptions) -> list[str]:
@@ -83,13 +150,14 @@ async def simulate(client: AsyncClient, o: SimulateOptions) -> dict[str, Any]:
         channel_ids = [c.channel_id for c in r.channels][: o.channels]
         if len(channel_ids) < o.channels:
             raise SystemExit(f"--channels: structure {o.structure_id!r} has {len(channel_ids)} registered channels; use --register")
-    model, _ = structure_model(o.kind, len(channel_ids), seed=o.seed, fs_hz=o.rate_hz)
+    model, layout = structure_model(o.kind, len(channel_ids), seed=o.seed, fs_hz=o.rate_hz)
     source = AmbientVibration(model, o.rate_hz, seed=o.seed)
     gw = Gateway(client, o.structure_id, o.stream_id, window=o.window, retry_timeout_s=o.retry_timeout_s)
     last_seq, last_end_ns = await gw.resume_point()
     gw.next_sequence = last_seq + 1
     n_total = int(round(o.duration_s * o.rate_hz))
     n_block = max(1, int(round(o.block_s * o.rate_hz)))
+    quake, quake_summary = (None, None) if o.quake is None else prepare_quake(o, o.quake, model, layout, n_total)
     now = time.time_ns()
     start_ns = now if o.speed == "realtime" else now - int(o.duration_s * NS)
     start_ns = max(start_ns, last_end_ns)  # never overlap what the server already holds
@@ -102,6 +170,8 @@ async def simulate(client: AsyncClient, o: SimulateOptions) -> dict[str, Any]:
             if o.speed == "realtime":
                 await asyncio.sleep(max(0.0, wall0 + (done + n) / o.rate_hz - time.monotonic()))
             data = source.next_block(n)
+            if quake is not None:
+                data = quake.add(data, done)
             await gw.put(start_ns + round(done * NS / o.rate_hz), o.rate_hz, channel_ids, data)
             done += n
         gw.producer_done()
@@ -112,7 +182,7 @@ async def simulate(client: AsyncClient, o: SimulateOptions) -> dict[str, Any]:
     finally:
         producer.cancel()
     lat = sorted(stats.ack_latency_s)
-    return {
+    summary: dict[str, Any] = {
         "structure_id": o.structure_id,
         "stream_id": o.stream_id,
         "channels": len(channel_ids),
@@ -136,3 +206,7 @@ async def simulate(client: AsyncClient, o: SimulateOptions) -> dict[str, Any]:
         "ack_latency_p99_s": lat[min(len(lat) - 1, int(0.99 * len(lat)))] if lat else None,
         "wall_time_s": time.monotonic() - wall0,
     }
+    if quake_summary is not None:
+        p_off, s_off = quake_summary.pop("p_arrival_offset_ns"), quake_summary.pop("s_arrival_offset_ns")
+        summary["quake"] = {"p_arrival_time_ns": start_ns + p_off, "s_arrival_time_ns": start_ns + s_off, **quake_summary}
+    return summary

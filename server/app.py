@@ -22,9 +22,11 @@ from grpc_health.v1.health import aio as health_aio
 from grpc_reflection.v1alpha import reflection
 from sqlmodel import Session, select
 
-from quakewatch.v1 import audit_pb2, audit_pb2_grpc, ingest_pb2, ingest_pb2_grpc, monitor_pb2, monitor_pb2_grpc, registry_pb2, registry_pb2_grpc
+from quakewatch.v1 import audit_pb2, audit_pb2_grpc, events_pb2, events_pb2_grpc, ingest_pb2, ingest_pb2_grpc, monitor_pb2, monitor_pb2_grpc, registry_pb2, registry_pb2_grpc
 
+from .analysis.events import EventEngine
 from .api.audit import AuditServicer
+from .api.events import EventServicer
 from .api.ingest import IngestServicer
 from .api.interceptors import ServiceInterceptor, TokenCache
 from .api.monitor import MonitorServicer, structure_status
@@ -46,6 +48,7 @@ SERVICE_NAMES = (
     registry_pb2.DESCRIPTOR.services_by_name["RegistryService"].full_name,
     monitor_pb2.DESCRIPTOR.services_by_name["MonitorService"].full_name,
     audit_pb2.DESCRIPTOR.services_by_name["AuditService"].full_name,
+    events_pb2.DESCRIPTOR.services_by_name["EventService"].full_name,
 )
 
 
@@ -90,6 +93,12 @@ class QuakeWatchServer:
             self.archive.recover()
             self.ingest = IngestManager(self.engine, settings, self.archive)
             self.ingest.load_durable_state()
+            self.events = EventEngine(self.engine, settings.events)
+            stale = self.events.close_stale()
+            if stale:
+                log.warning("closed %d event(s) left open by the previous run", stale)
+            self.ingest.on_block = self.events.submit
+            self.ingest.on_registry_change = self.events.registry_changed
             self.health = health_aio.HealthServicer()
             self.grpc = grpc.aio.server(
                 interceptors=[ServiceInterceptor(TokenCache(self.engine))],
@@ -103,6 +112,7 @@ class QuakeWatchServer:
             registry_pb2_grpc.add_RegistryServiceServicer_to_server(RegistryServicer(self.engine, settings.network_code, self.ingest.registry_changed), self.grpc)
             monitor_pb2_grpc.add_MonitorServiceServicer_to_server(MonitorServicer(self.engine, self.ingest, settings.quality), self.grpc)
             audit_pb2_grpc.add_AuditServiceServicer_to_server(AuditServicer(self.engine), self.grpc)
+            events_pb2_grpc.add_EventServiceServicer_to_server(EventServicer(self.engine, self.events.hub), self.grpc)
             health_pb2_grpc.add_HealthServicer_to_server(self.health, self.grpc)
             reflection.enable_server_reflection((*SERVICE_NAMES, reflection.SERVICE_NAME, "grpc.health.v1.Health"), self.grpc)
             self.port = self._bind()
@@ -145,7 +155,9 @@ class QuakeWatchServer:
         if self._stopped.is_set():
             return
         await self.health.enter_graceful_shutdown()
+        self.events.hub.close_all()  # Watch streams end; ingest streams drain
         await self.grpc.stop(self.settings.grace_s if grace is None else grace)
+        await asyncio.to_thread(self.events.shutdown)
         await self.scheduler.stop()  # first: the retention job shares the archive's files
         await self.archive.close()
         self.engine.dispose()

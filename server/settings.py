@@ -40,6 +40,44 @@ class QualitySettings(BaseModel):
     clip_window_s: float = Field(600.0, gt=0, description="clipping seen this recently marks the channel FAILED")
 
 
+class EventSettings(BaseModel):
+    """Event detection on every structure's stream (``analysis/detector.py``).
+
+    Each channel is band-passed (causal Butterworth, ``band_hz``), its recursive
+    STA/LTA is computed, and a channel triggers when the ratio rises above
+    ``trigger_on`` and releases below ``trigger_off``. An event opens when the number
+    of triggered channels reaches ``max(coincidence_min_channels, ceil(coincidence_fraction
+    * n))`` (capped at ``n``, the channels streamed); it closes ``post_event_s`` after the
+    count falls below that again, or after ``max_event_s``.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    enabled: bool = True
+    sta_s: float = Field(0.5, gt=0, description="short-term average window")
+    lta_s: float = Field(10.0, gt=0, description="long-term average window (also the warm-up after a gap)")
+    trigger_on: float = Field(5.0, gt=1, description="STA/LTA ratio that switches a channel on")
+    trigger_off: float = Field(1.5, gt=0, description="ratio below which it switches off")
+    band_hz: tuple[float, float] = Field((0.5, 20.0), description="trigger band-pass corners; the upper is capped at 0.45 fs")
+    coincidence_min_channels: int = Field(2, ge=1)
+    coincidence_fraction: float = Field(0.25, gt=0, le=1)
+    pre_event_s: float = Field(20.0, ge=0, description="samples kept before the trigger for metrics")
+    post_event_s: float = Field(5.0, ge=0, description="quiet time after the coincidence ends before the event closes")
+    max_event_s: float = Field(300.0, gt=0)
+    update_interval_s: float = Field(1.0, gt=0, description="period of intensity updates while an event is open")
+
+    @model_validator(mode="after")
+    def _check(self) -> EventSettings:
+        if self.sta_s >= self.lta_s:
+            raise ValueError(f"sta_s ({self.sta_s}) must be shorter than lta_s ({self.lta_s})")
+        if self.trigger_off >= self.trigger_on:
+            raise ValueError(f"trigger_off ({self.trigger_off}) must be below trigger_on ({self.trigger_on})")
+        lo, hi = self.band_hz
+        if not 0 < lo < hi:
+            raise ValueError(f"band_hz must satisfy 0 < low < high, got {self.band_hz}")
+        return self
+
+
 class Settings(BaseModel):
     """Everything a server needs. ``data_dir`` holds the SQLite database (unless ``db_url``
     is given), the miniSEED archive (``archive/``, SDS layout) and the ingest journal."""
@@ -65,6 +103,7 @@ class Settings(BaseModel):
     grace_s: float = Field(10.0, ge=0, description="drain time on SIGTERM")
     limits: IngestLimits = IngestLimits()
     quality: QualitySettings = QualitySettings()
+    events: EventSettings = EventSettings()
 
     @model_validator(mode="after")
     def _check(self) -> Settings:

@@ -15,7 +15,8 @@ from helpers import block, register
 
 from quakewatch.clients import AsyncClient
 from quakewatch.server.storage.tokens import create_token
-from quakewatch.v1 import audit_pb2, ingest_pb2, monitor_pb2, registry_pb2
+from quakewatch.server.analysis import store
+from quakewatch.v1 import audit_pb2, events_pb2, ingest_pb2, monitor_pb2, registry_pb2
 
 pytestmark = pytest.mark.e2e
 
@@ -30,7 +31,15 @@ def test_other_tenant_is_denied_everywhere(tmp_path: Path, db_url: str | None) -
             async with AsyncClient(srv.address, tok_a) as a:
                 await register(a, "a-bridge", 3)
             sid = "a-bridge"
+            store.save(srv.engine, "tenant-a", events_pb2.Event(event_id="e" * 32, structure_id=sid, state=events_pb2.EVENT_STATE_CLOSED, trigger_time_ns=time.time_ns()))
+
+            async def watch(c: AsyncClient) -> object:
+                return [m async for m in c.events.Watch(events_pb2.WatchRequest(structure_id=sid))]
+
             calls = {
+                "EventService.ListEvents": lambda c: c.events.ListEvents(events_pb2.ListEventsRequest(structure_id=sid)),
+                "EventService.GetEvent": lambda c: c.events.GetEvent(events_pb2.GetEventRequest(event_id="e" * 32)),
+                "EventService.Watch": watch,
                 "RegistryService.GetStructure": lambda c: c.registry.GetStructure(registry_pb2.GetStructureRequest(structure_id=sid)),
                 "RegistryService.ListChannels": lambda c: c.registry.ListChannels(registry_pb2.ListChannelsRequest(structure_id=sid)),
                 "RegistryService.PutStructure": lambda c: c.registry.PutStructure(registry_pb2.PutStructureRequest(structure=registry_pb2.Structure(structure_id=sid, kind=registry_pb2.STRUCTURE_KIND_DAM))),
@@ -52,6 +61,8 @@ def test_other_tenant_is_denied_everywhere(tmp_path: Path, db_url: str | None) -
                     assert sid not in [s.structure_id for s in ls.structures]
                     st = await b.monitor.ListStructureStatuses(monitor_pb2.ListStructureStatusesRequest())
                     assert sid not in [s.structure_id for s in st.statuses]
+                    evs = await b.events.ListEvents(events_pb2.ListEventsRequest())
+                    assert not evs.events
                     # writing samples into A's structure ends the stream with PERMISSION_DENIED
                     data = np.zeros((1, 200), dtype=np.float32)
                     blk = block(sid, 1, time.time_ns() - 5_000_000_000, ["c00"], data)
@@ -64,6 +75,8 @@ def test_other_tenant_is_denied_everywhere(tmp_path: Path, db_url: str | None) -
                     assert ei.value.code() == grpc.StatusCode.PERMISSION_DENIED
             # A's structure is untouched and A still sees it
             async with AsyncClient(srv.address, tok_a) as a:
+                evs = await a.events.ListEvents(events_pb2.ListEventsRequest())
+                assert [e.event_id for e in evs.events] == ["e" * 32]
                 r = await a.registry.GetStructure(registry_pb2.GetStructureRequest(structure_id=sid))
                 assert r.structure.kind == registry_pb2.STRUCTURE_KIND_BRIDGE and len(r.channels) == 3
                 res = await a.ingest.GetResumePoint(ingest_pb2.GetResumePointRequest(structure_id=sid))

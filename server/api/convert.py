@@ -28,6 +28,11 @@ def ts_ns(ns: int) -> Timestamp:
     return out
 
 
+def ns_of(t: Timestamp) -> int:
+    """Nanoseconds since the epoch of a Timestamp; 0 when it is unset."""
+    return t.ToNanoseconds() if (t.seconds or t.nanos) else 0
+
+
 def _enum_name(value: str, prefix: str) -> str:
     return f"{prefix}_{value.upper()}"
 

@@ -9,6 +9,7 @@ import errno
 import logging
 import time
 from dataclasses import dataclass, field
+from collections.abc import Callable
 from typing import cast
 
 import numpy as np
@@ -172,6 +173,10 @@ class IngestManager:
         self.streams: dict[str, StreamState] = {}
         self._unknown: dict[str, float] = {}  # structure id -> monotonic time it was found missing
         archive.on_settled = self.settled
+        # Called with every accepted block (structure id, channel ids, start ns, rate, samples),
+        # before it is durable: event detection (analysis/events.py) must not wait for the disk.
+        self.on_block: Callable[[str, tuple[str, ...], int, float, np.ndarray], None] | None = None
+        self.on_registry_change: Callable[[str, bool], None] | None = None
 
     # -- start-up -------------------------------------------------------------------
     def load_durable_state(self) -> None:
@@ -219,6 +224,8 @@ class IngestManager:
     async def registry_changed(self, structure_id: str, deleted: bool = False) -> None:
         """Called by the registry servicer after a structure or its channels changed."""
         self._unknown.pop(structure_id, None)
+        if self.on_registry_change is not None:
+            self.on_registry_change(structure_id, deleted)
         if deleted:
             self.runtimes.pop(structure_id, None)
             for key in [k for k in self.streams if k.startswith(structure_id + "/")]:
@@ -324,6 +331,8 @@ class IngestManager:
         st.last_sequence = d.sequence
         fut = self.archive.submit(PendingBlock(key, d.sequence, d.start_ns, d.end_ns, d.rate_hz, cs.seeds, cs.keys, d.samples, (st, rt, cs.idx)))
         st.pending[d.sequence] = fut
+        if self.on_block is not None:
+            self.on_block(d.structure_id, d.channel_ids, d.start_ns, d.rate_hz, d.samples)
         return Outcome(d.sequence, True, durable=fut)
 
     def settled(self, batch: list[PendingBlock], error: BaseException | None) -> None:

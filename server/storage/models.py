@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Column, DateTime, Index, Text, UniqueConstraint
+from sqlalchemy import BigInteger, Column, DateTime, Index, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 
@@ -104,3 +104,24 @@ class ChannelStatusSnapshot(SQLModel, table=True):
     channel_id: str = Field(primary_key=True, max_length=64)
     status_json: str = Field(sa_column=Column(Text, nullable=False))
     updated_at: datetime = _ts()
+
+
+class EventRecord(SQLModel, table=True):
+    """A detected event (``analysis/events.py``). The whole ``quakewatch.v1.Event``
+    message, provenance included, is kept as protobuf JSON in ``event_json``; the
+    columns beside it are what queries filter and sort on."""
+
+    __tablename__ = "event"
+    __table_args__ = (Index("ix_event_structure_trigger", "structure_id", "trigger_time_ns"),)
+    event_id: str = Field(primary_key=True, max_length=32)
+    structure_id: str = Field(foreign_key="structure.structure_id", max_length=64, ondelete="CASCADE")
+    tenant: str = Field(max_length=64, index=True)
+    state: str = Field(max_length=8)
+    classification: str = Field(default="unknown", max_length=16)
+    trigger_time_ns: int = Field(sa_column=Column(BigInteger, nullable=False, index=True))
+    end_time_ns: int = Field(default=0, sa_column=Column(BigInteger, nullable=False))
+    max_intensity: float = 0.0
+    max_pga_mps2: float = 0.0
+    event_json: str = Field(sa_column=Column(Text, nullable=False))
+    opened_at: datetime = _ts()
+    closed_at: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True), nullable=True))

@@ -1,0 +1,1 @@
+"""Analyses of the ingested streams: event detection and characterisation."""
