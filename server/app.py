@@ -20,7 +20,7 @@ from google.protobuf import json_format
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_health.v1.health import aio as health_aio
 from grpc_reflection.v1alpha import reflection
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from quakewatch.v1 import audit_pb2, audit_pb2_grpc, events_pb2, events_pb2_grpc, ingest_pb2, ingest_pb2_grpc, monitor_pb2, monitor_pb2_grpc, registry_pb2, registry_pb2_grpc
 
@@ -29,7 +29,7 @@ from .api.audit import AuditServicer
 from .api.events import EventServicer
 from .api.ingest import IngestServicer
 from .api.interceptors import ServiceInterceptor, TokenCache
-from .api.monitor import MonitorServicer, structure_status
+from .api.monitor import MonitorServicer, live_status
 from .api.registry import RegistryServicer
 from .errors import FailedPrecondition
 from .ingest.archive import ArchiveWriter
@@ -38,7 +38,7 @@ from .jobs.lock import SchedulerLock
 from .jobs.scheduler import Scheduler
 from .settings import Settings
 from .storage import migrate
-from .storage.engine import make_engine
+from .storage.engine import make_engine, upsert
 from .storage.models import Channel, ChannelStatusSnapshot, Structure, utcnow
 
 log = logging.getLogger(__name__)
@@ -98,7 +98,7 @@ class QuakeWatchServer:
             if stale:
                 log.warning("closed %d event(s) left open by the previous run", stale)
             self.ingest.on_block = self.events.submit
-            self.ingest.on_registry_change = self.events.registry_changed
+            self.ingest.on_structure = self.events.structure_loaded
             self.health = health_aio.HealthServicer()
             self.grpc = grpc.aio.server(
                 interceptors=[ServiceInterceptor(TokenCache(self.engine))],
@@ -171,24 +171,31 @@ class QuakeWatchServer:
     # -- jobs -------------------------------------------------------------------------
     async def snapshot_status(self) -> None:
         """Persist the status of every structure that received data since the last
-        snapshot, so that it survives a restart (worker thread: database I/O)."""
-        await asyncio.to_thread(self._snapshot_status)
-
-    def _snapshot_status(self) -> None:
+        snapshot, so that it survives a restart. Built on the event loop one structure
+        at a time (memory only, yielding in between); written by one bulk upsert in a
+        worker thread. A long GIL-holding job in a thread would stall the loop's I/O."""
         since, self._snapshot_ns = self._snapshot_ns, time.time_ns()
+        rows: list[dict[str, object]] = []
+        now = utcnow()
+        for sid, rt in list(self.ingest.runtimes.items()):
+            if rt.counters.last_block_ns < since:
+                continue
+            status = live_status(self.ingest, self.settings.quality, rt, time.time_ns())
+            rows += [
+                {"structure_id": sid, "channel_id": c.channel_id, "status_json": json_format.MessageToJson(c, indent=None), "updated_at": now}
+                for c in status.channels
+            ]
+            await asyncio.sleep(0)
+        if rows:
+            await asyncio.to_thread(self._write_snapshots, rows)
+
+    def _write_snapshots(self, rows: list[dict[str, object]]) -> None:
         with Session(self.engine) as s:
-            for sid, rt in list(self.ingest.runtimes.items()):
-                if rt.counters.last_block_ns < since:
-                    continue
-                st = s.get(Structure, sid)
-                if st is None:
-                    continue
-                seeds = {c.channel_id: c.seed_id for c in s.exec(select(Channel).where(Channel.structure_id == sid))}
-                status = structure_status(self.ingest, self.engine, self.settings.quality, st, seeds)
-                now = utcnow()
-                for c in status.channels:
-                    s.merge(ChannelStatusSnapshot(structure_id=sid, channel_id=c.channel_id, status_json=json_format.MessageToJson(c), updated_at=now))
-            s.commit()
+            live = set(s.exec(select(Structure.structure_id).where(col(Structure.structure_id).in_({r["structure_id"] for r in rows}))))
+            rows = [r for r in rows if r["structure_id"] in live]  # deleted meanwhile: nothing to keep
+            if rows:
+                upsert(s, ChannelStatusSnapshot, rows, ["structure_id", "channel_id"], ["status_json", "updated_at"])
+                s.commit()
 
     async def apply_retention(self) -> None:
         days = self.settings.retention_days

@@ -65,6 +65,7 @@ class EventSettings(BaseModel):
     post_event_s: float = Field(5.0, ge=0, description="quiet time after the coincidence ends before the event closes")
     max_event_s: float = Field(300.0, gt=0)
     update_interval_s: float = Field(1.0, gt=0, description="period of intensity updates while an event is open")
+    max_backlog_blocks: int = Field(1_000, gt=0, description="tasks waiting in the event worker beyond which intensity updates are skipped")
 
     @model_validator(mode="after")
     def _check(self) -> EventSettings:

@@ -38,8 +38,9 @@ import uuid
 from dataclasses import dataclass, field
 
 import numpy as np
-from scipy.signal import butter, sosfilt, sosfilt_zi
+from scipy.signal import butter
 
+from quakewatch.ext.filters import sos_filter
 from quakewatch.ext.trigger import RecursiveStaLta, TriggerOnset
 
 from ..settings import EventSettings
@@ -138,7 +139,7 @@ class _Group:
         n_m = self.motion.size
         self.origin_ns = start_ns
         self.n_seen = 0
-        self.zi: np.ndarray | None = None
+        self.filter = sos_filter(self.sos, max(n_m, 1))  # primed from the first sample
         self.sta = RecursiveStaLta(self.nsta, self.nlta, max(n_m, 1))
         self.onset = TriggerOnset(self.cfg.trigger_on, self.cfg.trigger_off, max(n_m, 1))
         self.ring_fill = 0
@@ -175,11 +176,8 @@ class _Group:
         """Characteristic function and (sample index, on?, channel) transitions in time order."""
         if self.motion.size == 0:
             return np.zeros((0, phys.shape[1])), []
-        x = phys[self.motion]
-        if self.zi is None:
-            self.zi = sosfilt_zi(self.sos)[:, None, :] * x[None, :, :1]
-        y, self.zi = sosfilt(self.sos, x, axis=1, zi=self.zi)
-        cf = self.sta.process(y)
+        x = phys if self.motion.size == phys.shape[0] else phys[self.motion]
+        cf = self.sta.process(self.filter.process(x))
         upd = self.onset.process(cf)
         trans = [(int(i), True, int(c)) for c, i in upd.on] + [(int(i), False, int(c)) for c, i in upd.off]
         trans.sort(key=lambda t: (t[0], t[1]))

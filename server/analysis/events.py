@@ -1,14 +1,20 @@
-"""The event pipeline of a server: detection off the event loop, persistence, live feed.
+"""The event pipeline of a server: detection on the event loop, characterisation and
+persistence on a worker thread, live feed.
 
 :class:`EventEngine` receives every accepted ingest block (``IngestManager`` calls
-:meth:`EventEngine.submit` on the event loop, right after validation, before the block is
-durable: detection is an early-warning product and must not wait for the disk). A single
-worker thread runs the structures' :class:`~.detector.StructureDetector` in arrival
-order, characterises closed events (:mod:`.characterize`), stores them and hands the
-messages to the :class:`EventHub`, which pushes them to ``EventService.Watch`` streams.
+:meth:`EventEngine.submit` on the event loop right after validation, before the block is
+durable: detection is an early-warning product and must not wait for the disk). The
+structure's :class:`~.detector.StructureDetector` runs right there (tens of
+microseconds per block, mostly in compiled kernels), so an OPENED message is on its way
+to every ``EventService.Watch`` stream within the same loop iteration. Everything slow
+goes to one worker thread, in order: storing events, the per-second intensity updates of
+open events, and the characterisation of closed ones (:mod:`.characterize`).
 
-Stored before pushed: a watcher that receives OPENED can already ``GetEvent`` it.
-Events left open by a stopped server are closed at the next start with a reason.
+Watch is the fast path: a watcher may receive OPENED a few milliseconds before
+``GetEvent`` can return it. Events left open by a stopped server are closed at the
+next start with a reason. When the worker falls behind by more than
+``EventSettings.max_backlog_blocks`` tasks, intensity updates are skipped (opening,
+closing and storing never are).
 """
 
 from __future__ import annotations
@@ -16,14 +22,12 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
-import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
 from sqlalchemy.engine import Engine
-from sqlmodel import Session, select
 
 from quakewatch.v1 import events_pb2
 
@@ -32,7 +36,7 @@ from ..storage.models import Channel, Structure
 from ..storage.tokens import Principal
 from . import store
 from .characterize import characterize, station_intensities, summary_fields
-from .detector import Change, ChannelMeta, DetectedEvent, StructureDetector
+from .detector import Change, ChannelMeta, DetectedEvent, StructureDetector, Window
 
 log = logging.getLogger(__name__)
 NS = 1_000_000_000
@@ -69,13 +73,20 @@ class EventHub:
     def publish(self, tenant: str, msg: events_pb2.WatchResponse) -> None:
         with self._lock:
             subs = list(self._subs)
+        try:
+            here: asyncio.AbstractEventLoop | None = asyncio.get_running_loop()
+        except RuntimeError:  # a worker thread
+            here = None
         for sub in subs:
             p = sub.principal
             if p.tenant is not None and p.tenant != tenant:
                 continue
             if sub.structure_id and sub.structure_id != msg.event.structure_id:
                 continue
-            sub.loop.call_soon_threadsafe(self._put, sub, msg)
+            if sub.loop is here:
+                self._put(sub, msg)
+            else:
+                sub.loop.call_soon_threadsafe(self._put, sub, msg)
 
     def _put(self, sub: Subscriber, msg: events_pb2.WatchResponse) -> None:
         if sub.dropped:
@@ -101,17 +112,18 @@ class _Runtime:
 
 
 class EventEngine:
-    """Owns the detectors; all detector work happens on one worker thread."""
+    """Owns the detectors (event-loop thread) and the worker that stores and characterises."""
 
-    def __init__(self, engine: Engine, cfg: EventSettings, *, on_change: Callable[[str, events_pb2.WatchResponse], None] | None = None) -> None:
+    def __init__(self, engine: Engine, cfg: EventSettings) -> None:
         self.engine = engine
         self.cfg = cfg
         self.hub = EventHub()
-        self.on_change = on_change
-        self._runtimes: dict[str, _Runtime | None] = {}  # None = unknown structure
+        self._runtimes: dict[str, _Runtime] = {}
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="qw-events")
-        self.lag_s = 0.0  # how far the worker is behind the arrivals, last block
-        self.blocks = 0
+        # one writer each (event loop / worker), so their difference is the backlog
+        self.submitted = 0
+        self.processed = 0
+        self.skipped_updates = 0
 
     # -- lifecycle -------------------------------------------------------------------
     def close_stale(self) -> int:
@@ -119,80 +131,68 @@ class EventEngine:
         return store.close_stale(self.engine, "the server stopped while the event was open; metrics cover no samples after that")
 
     def shutdown(self) -> None:
-        """Finish queued blocks, then stop the worker (open events stay open until restart)."""
+        """Finish queued work, then stop the worker (open events stay open until restart)."""
         self._pool.shutdown(wait=True)
         self.hub.close_all()
 
+    def _work(self, fn: Callable[..., None], *args: object) -> None:
+        self.submitted += 1
+        self._pool.submit(self._guarded, fn, *args)
+
+    def _guarded(self, fn: Callable[..., None], *args: object) -> None:
+        try:
+            fn(*args)
+        except Exception:  # a bug must not stop the pipeline for every other structure
+            log.exception("event pipeline task %s failed", getattr(fn, "__name__", fn))
+        finally:
+            self.processed += 1
+
     # -- input (event loop) -----------------------------------------------------------
     def submit(self, structure_id: str, channel_ids: tuple[str, ...], start_ns: int, rate_hz: float, samples: np.ndarray) -> None:
-        if not self.cfg.enabled:
+        """Run detection on one accepted block (event-loop thread)."""
+        rt = self._runtimes.get(structure_id) if self.cfg.enabled else None
+        if rt is not None:
+            for change in rt.detector.process(channel_ids, start_ns, rate_hz, samples):
+                self._emit(rt, change)
+
+    def structure_loaded(self, structure_id: str, loaded: tuple[Structure, list[Channel]] | None) -> None:
+        """The ingest cache (re)read a structure, or dropped it (None): event-loop thread,
+        before any block of it is submitted."""
+        if loaded is None:
+            self._runtimes.pop(structure_id, None)
             return
-        self._pool.submit(self._guarded, structure_id, channel_ids, start_ns, rate_hz, samples, time.monotonic())
-
-    def registry_changed(self, structure_id: str, deleted: bool = False) -> None:
-        self._pool.submit(self._reload, structure_id, deleted)
-
-    # -- worker thread ------------------------------------------------------------------
-    def _guarded(self, structure_id: str, channel_ids: tuple[str, ...], start_ns: int, rate_hz: float, samples: np.ndarray, queued: float) -> None:
-        try:
-            self.lag_s = time.monotonic() - queued
-            self.blocks += 1
-            self._process(structure_id, channel_ids, start_ns, rate_hz, samples)
-        except Exception:  # a bug must not stop detection for every other structure
-            log.exception("event detection failed structure=%s", structure_id)
-
-    def _runtime(self, structure_id: str) -> _Runtime | None:
-        if structure_id not in self._runtimes:
-            self._runtimes[structure_id] = self._load(structure_id)
-        return self._runtimes[structure_id]
-
-    def _load(self, structure_id: str) -> _Runtime | None:
-        with Session(self.engine) as s:
-            st = s.get(Structure, structure_id)
-            if st is None:
-                return None
-            chans = list(s.exec(select(Channel).where(Channel.structure_id == structure_id)))
-        return _Runtime(StructureDetector(structure_id, _metas(chans), self.cfg), st.tenant, st.kind)
-
-    def _reload(self, structure_id: str, deleted: bool) -> None:
+        st, chans = loaded
         rt = self._runtimes.get(structure_id)
-        if deleted or rt is None:
-            self._runtimes.pop(structure_id, None)
-            return
-        fresh = self._load(structure_id)
-        if fresh is None:
-            self._runtimes.pop(structure_id, None)
-            return
-        rt.tenant, rt.kind = fresh.tenant, fresh.kind
-        rt.detector.update_channels(fresh.detector.channels)
-
-    def _process(self, structure_id: str, channel_ids: tuple[str, ...], start_ns: int, rate_hz: float, samples: np.ndarray) -> None:
-        rt = self._runtime(structure_id)
         if rt is None:
-            return
-        for change in rt.detector.process(channel_ids, start_ns, rate_hz, samples):
-            self._emit(rt, change)
+            self._runtimes[structure_id] = _Runtime(StructureDetector(structure_id, _metas(chans), self.cfg), st.tenant, st.kind)
+        else:
+            rt.tenant, rt.kind = st.tenant, st.kind
+            rt.detector.update_channels(_metas(chans))
 
     def _emit(self, rt: _Runtime, change: Change) -> None:
         ev = change.event
         if change.kind == "opened":
             msg = event_message(ev, events_pb2.EVENT_STATE_OPEN)
-            store.save(self.engine, rt.tenant, msg)
-            kind = events_pb2.EVENT_CHANGE_OPENED
+            self.hub.publish(rt.tenant, events_pb2.WatchResponse(change=events_pb2.EVENT_CHANGE_OPENED, event=msg))
+            self._work(store.save, self.engine, rt.tenant, msg)
         elif change.kind == "updated":
-            msg = event_message(ev, events_pb2.EVENT_STATE_OPEN)
-            stations = station_intensities(rt.detector.windows(), ev.trigger_time_ns)
-            summary_fields(msg, stations=stations)
-            kind = events_pb2.EVENT_CHANGE_UPDATED
+            if self.submitted - self.processed >= self.cfg.max_backlog_blocks:
+                self.skipped_updates += 1
+                return
+            self._work(self._update, rt.tenant, event_message(ev, events_pb2.EVENT_STATE_OPEN), rt.detector.windows(), ev.trigger_time_ns)
         else:
-            msg = event_message(ev, events_pb2.EVENT_STATE_CLOSED)
-            characterize(msg, ev, rt.kind)
-            store.save(self.engine, rt.tenant, msg)
-            kind = events_pb2.EVENT_CHANGE_CLOSED
-        out = events_pb2.WatchResponse(change=kind, event=msg)
-        self.hub.publish(rt.tenant, out)
-        if self.on_change is not None:
-            self.on_change(rt.tenant, out)
+            self._work(self._close, rt.tenant, rt.kind, ev)
+
+    # -- worker thread ----------------------------------------------------------------
+    def _update(self, tenant: str, msg: events_pb2.Event, windows: list[Window], onset_ns: int) -> None:
+        summary_fields(msg, stations=station_intensities(windows, onset_ns))
+        self.hub.publish(tenant, events_pb2.WatchResponse(change=events_pb2.EVENT_CHANGE_UPDATED, event=msg))
+
+    def _close(self, tenant: str, kind: str, ev: DetectedEvent) -> None:
+        msg = event_message(ev, events_pb2.EVENT_STATE_CLOSED)
+        characterize(msg, ev, kind)
+        store.save(self.engine, tenant, msg)
+        self.hub.publish(tenant, events_pb2.WatchResponse(change=events_pb2.EVENT_CHANGE_CLOSED, event=msg))
 
 
 def _metas(chans: list[Channel]) -> dict[str, ChannelMeta]:

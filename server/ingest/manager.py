@@ -176,7 +176,9 @@ class IngestManager:
         # Called with every accepted block (structure id, channel ids, start ns, rate, samples),
         # before it is durable: event detection (analysis/events.py) must not wait for the disk.
         self.on_block: Callable[[str, tuple[str, ...], int, float, np.ndarray], None] | None = None
-        self.on_registry_change: Callable[[str, bool], None] | None = None
+        # Called with a structure and its channels whenever they are (re)read into the
+        # cache, and with (structure id, None) when the structure is deleted.
+        self.on_structure: Callable[[str, tuple[Structure, list[Channel]] | None], None] | None = None
 
     # -- start-up -------------------------------------------------------------------
     def load_durable_state(self) -> None:
@@ -212,6 +214,8 @@ class IngestManager:
             js = self.archive.journal.state
             rt = self.runtimes[structure_id] = StructureRuntime(loaded[0], loaded[1], js.channels, js.rates)
             rt.n_streams = sum(1 for k in self.streams if k.startswith(structure_id + "/"))
+            if self.on_structure is not None:
+                self.on_structure(structure_id, loaded)
         return rt
 
     def _read_structure(self, structure_id: str) -> tuple[Structure, list[Channel]] | None:
@@ -224,9 +228,9 @@ class IngestManager:
     async def registry_changed(self, structure_id: str, deleted: bool = False) -> None:
         """Called by the registry servicer after a structure or its channels changed."""
         self._unknown.pop(structure_id, None)
-        if self.on_registry_change is not None:
-            self.on_registry_change(structure_id, deleted)
         if deleted:
+            if self.on_structure is not None:
+                self.on_structure(structure_id, None)
             self.runtimes.pop(structure_id, None)
             for key in [k for k in self.streams if k.startswith(structure_id + "/")]:
                 del self.streams[key]
@@ -239,6 +243,8 @@ class IngestManager:
         if loaded is not None:
             rt.tenant = loaded[0].tenant
             rt.update_channels(loaded[1])
+            if self.on_structure is not None:
+                self.on_structure(structure_id, loaded)
 
     # -- queries ------------------------------------------------------------------------
     def resume_point(self, principal: Principal, structure_id: str, stream_id: str) -> tuple[int, int]:

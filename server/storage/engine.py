@@ -50,3 +50,13 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cur.execute("PRAGMA foreign_keys=ON")
     cur.execute("PRAGMA busy_timeout=30000")
     cur.close()
+
+
+def upsert(session: Any, model: Any, rows: list[dict[str, Any]], keys: list[str], update: list[str]) -> None:
+    """Insert ``rows`` into ``model``'s table, updating ``update`` columns where the
+    ``keys`` already exist: one INSERT ... ON CONFLICT DO UPDATE for SQLite and PostgreSQL."""
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+    stmt: Any = insert(model.__table__)
+    session.execute(stmt.on_conflict_do_update(index_elements=keys, set_={c: getattr(stmt.excluded, c) for c in update}), rows)
