@@ -131,3 +131,25 @@ def test_temperature_channels_never_vote() -> None:
     kinds = [c.kind for a in range(0, 3000, 100) for c in det.process(ids, T0_NS + a * NS // 100, FS, x[:, a:a + 100])]
     assert kinds == []
     assert det.threshold() == 2
+
+
+def test_counts_and_physical_units_give_the_same_event() -> None:
+    """int32 counts with a sensitivity and the same motion streamed in m/s^2: same
+    onset, and the event windows come out in m/s^2 either way."""
+    x = _record(3, 50.0, 25.0, 3, seed=9)
+    sens = 4.0e5  # counts per m/s^2
+    counts = np.round(x * sens).astype(np.int32)
+    phys = (counts / sens).astype(np.float64)
+    ids = ("c0", "c1", "c2")
+    out = []
+    for data, s in ((counts, sens), (phys, 1.0)):
+        metas = {c: ChannelMeta(c, sensitivity=s) for c in ids}
+        det = StructureDetector("s", metas, EventSettings())
+        closed = [ch.event for a in range(0, 5000, 100) for ch in det.process(ids, T0_NS + a * NS // 100, FS, data[:, a:a + 100]) if ch.kind == "closed"]
+        assert len(closed) == 1
+        out.append(closed[0])
+    assert out[0].trigger_time_ns == out[1].trigger_time_ns
+    (wc,), (wp,) = out[0].windows, out[1].windows
+    assert wc.start_ns == wp.start_ns
+    np.testing.assert_allclose(wc.data, wp.data, rtol=1e-6, atol=1e-9)  # the ring keeps float32
+    assert 0.04 < np.abs(wc.data).max() < 0.06  # the 0.05 m/s^2 burst, in m/s^2

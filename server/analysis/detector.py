@@ -25,9 +25,10 @@ a failed archive commit) is cut to its new part; a gap restarts the group's filt
 triggers (its triggered channels are released at the gap). The three components of a
 station are expected in one group; groups are not time-aligned with each other.
 
-The detector keeps ``pre_event_s`` of physical samples per channel in a ring buffer
-(float32), and every sample while an event is open, so that the event can be
-characterised on close without reading the archive back.
+The detector keeps ``pre_event_s`` of samples per channel in a ring buffer (float32,
+streamed units), and every block while an event is open, so that the event can be
+characterised on close without reading the archive back; windows are converted to
+physical units when they are taken.
 """
 
 from __future__ import annotations
@@ -139,7 +140,7 @@ class _Group:
         n_m = self.motion.size
         self.origin_ns = start_ns
         self.n_seen = 0
-        self.filter = sos_filter(self.sos, max(n_m, 1))  # primed from the first sample
+        self.filter = sos_filter(self.sos, max(n_m, 1), scale=self.scale[self.motion, 0] if n_m else None)  # primed from the first sample
         self.sta = RecursiveStaLta(self.nsta, self.nlta, max(n_m, 1))
         self.onset = TriggerOnset(self.cfg.trigger_on, self.cfg.trigger_off, max(n_m, 1))
         self.ring_fill = 0
@@ -152,31 +153,32 @@ class _Group:
         return self.time_ns(self.n_seen)
 
     def ring_window(self) -> np.ndarray:
-        """The buffered pre-event samples, oldest first, float64."""
+        """The buffered pre-event samples, oldest first, float64 in streamed units."""
         pos = self.ring_fill % self.n_ring
         if self.ring_fill >= self.n_ring:
             return np.concatenate([self.ring[:, pos:], self.ring[:, :pos]], axis=1).astype(np.float64)
         return self.ring[:, :pos].astype(np.float64)
 
-    def push_ring(self, phys: np.ndarray) -> None:
-        """Append samples; the write position is always ``ring_fill % n_ring`` (the oldest sample)."""
-        n = phys.shape[1]
+    def push_ring(self, x: np.ndarray) -> None:
+        """Append samples (streamed units, stored as float32: exact for 24-bit counts);
+        the write position is always ``ring_fill % n_ring`` (the oldest sample)."""
+        n = x.shape[1]
         if n >= self.n_ring:
             self.ring_fill += n
-            self.ring[:] = np.roll(phys[:, n - self.n_ring:], self.ring_fill % self.n_ring, axis=1)
+            self.ring[:] = np.roll(x[:, n - self.n_ring:], self.ring_fill % self.n_ring, axis=1)
             return
         pos = self.ring_fill % self.n_ring
         first = min(n, self.n_ring - pos)
-        self.ring[:, pos:pos + first] = phys[:, :first]
+        self.ring[:, pos:pos + first] = x[:, :first]
         if first < n:
-            self.ring[:, : n - first] = phys[:, first:]
+            self.ring[:, : n - first] = x[:, first:]
         self.ring_fill += n
 
-    def triggers(self, phys: np.ndarray) -> tuple[np.ndarray, list[tuple[int, bool, int]]]:
+    def triggers(self, samples: np.ndarray) -> tuple[np.ndarray, list[tuple[int, bool, int]]]:
         """Characteristic function and (sample index, on?, channel) transitions in time order."""
         if self.motion.size == 0:
-            return np.zeros((0, phys.shape[1])), []
-        x = phys if self.motion.size == phys.shape[0] else phys[self.motion]
+            return np.zeros((0, samples.shape[1])), []
+        x = samples if self.motion.size == samples.shape[0] else samples[self.motion]
         cf = self.sta.process(self.filter.process(x))
         upd = self.onset.process(cf)
         trans = [(int(i), True, int(c)) for c, i in upd.on] + [(int(i), False, int(c)) for c, i in upd.off]
@@ -241,8 +243,7 @@ class StructureDetector:
         elif skip > 0:
             samples = samples[:, skip:]
             start_ns = group.next_ns
-        phys = samples.astype(np.float64) * group.scale
-        cf, trans = group.triggers(phys)
+        cf, trans = group.triggers(samples)
         motion_ids = [group.metas[i].channel_id for i in group.motion]
         for idx, on, row in trans:
             cid = motion_ids[row]
@@ -254,15 +255,15 @@ class StructureDetector:
             self._count_changed(t, changes)
         ev = self.event
         if ev is not None and ev.is_open:
-            self._append(channel_ids, start_ns, phys)
+            self._append(channel_ids, start_ns, samples)
             if cf.size:
                 peaks = cf.max(axis=1)
                 for row, cid in enumerate(motion_ids):
                     if peaks[row] > ev.peak_sta_lta.get(cid, 0.0):
                         ev.peak_sta_lta[cid] = float(peaks[row])
-        group.n_seen += phys.shape[1]
+        group.n_seen += samples.shape[1]
         end_ns = group.next_ns
-        group.push_ring(phys.astype(np.float32))
+        group.push_ring(samples)
         if ev is not None and ev.is_open:
             closed = self._maybe_close(end_ns)
             if closed is not None:
@@ -301,11 +302,11 @@ class StructureDetector:
             self._event_parts[key] = [pre]
             self._event_starts[key] = g.next_ns - round(pre.shape[1] * g.period_ns)
 
-    def _append(self, key: tuple[str, ...], start_ns: int, phys: np.ndarray) -> None:
+    def _append(self, key: tuple[str, ...], start_ns: int, samples: np.ndarray) -> None:
         parts = self._event_parts.setdefault(key, [])
         if not parts:
             self._event_starts[key] = start_ns
-        parts.append(phys)
+        parts.append(samples)
 
     def _maybe_close(self, end_ns: int) -> DetectedEvent | None:
         ev = self.event
@@ -323,13 +324,14 @@ class StructureDetector:
         return ev
 
     def windows(self) -> list[Window]:
-        """The samples buffered for the open event, per group (pre-event included)."""
+        """The samples buffered for the open event, per group (pre-event included), in
+        physical units (counts divided by the sensitivity)."""
         out = []
         for key, parts in self._event_parts.items():
             g = self.groups.get(key)
             if g is None or not parts:
                 continue
-            data = np.concatenate(parts, axis=1) if len(parts) > 1 else parts[0]
+            data = np.concatenate(parts, axis=1, dtype=np.float64) if len(parts) > 1 else parts[0].astype(np.float64)
             if data.shape[1]:
-                out.append(Window(g.metas, g.rate_hz, self._event_starts[key], data))
+                out.append(Window(g.metas, g.rate_hz, self._event_starts[key], data * g.scale))
         return out
