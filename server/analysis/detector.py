@@ -123,6 +123,7 @@ class _Group:
         self.period_ns = NS / rate_hz
         self.cfg = cfg
         self.motion = np.flatnonzero([m.is_motion for m in metas])
+        self.motion_ids = [metas[i].channel_id for i in self.motion]
         self.scale = np.array([1.0 / m.sensitivity if m.sensitivity else 1.0 for m in metas])[:, None]
         lo, hi = cfg.band_hz
         hi = min(hi, 0.45 * rate_hz)
@@ -181,6 +182,8 @@ class _Group:
         x = samples if self.motion.size == samples.shape[0] else samples[self.motion]
         cf = self.sta.process(self.filter.process(x))
         upd = self.onset.process(cf)
+        if not (upd.on.size or upd.off.size):
+            return cf, []
         trans = [(int(i), True, int(c)) for c, i in upd.on] + [(int(i), False, int(c)) for c, i in upd.off]
         trans.sort(key=lambda t: (t[0], t[1]))
         return cf, trans
@@ -244,7 +247,7 @@ class StructureDetector:
             samples = samples[:, skip:]
             start_ns = group.next_ns
         cf, trans = group.triggers(samples)
-        motion_ids = [group.metas[i].channel_id for i in group.motion]
+        motion_ids = group.motion_ids
         for idx, on, row in trans:
             cid = motion_ids[row]
             t = group.time_ns(idx)
