@@ -25,7 +25,19 @@ Exact window sums of squares (classic STA/LTA, Z-detector, energy ratio)
     ObsPy's C kernel, keep an error of order ``u * burst / noise``).
     Recomputation happens rarely: about once after a burst leaves each window,
     and every ``~C/(w+4) * s/e`` samples in steady noise of energy ``e`` per
-    sample.  A window of exact zeros is recomputed to exactly 0.
+    sample.  A window of exact zeros is recomputed to exactly 0.  Classic
+    STA/LTA also recomputes both sums after every sample ``k = P - 1 (mod P)``,
+    ``P = max(2**16, 16 nlta)`` (cost ``<= (nsta + nlta) / P`` per sample): the
+    state after such a sample depends on the record only, so the batch function
+    runs the chunks ``[cP, (c + 1)P)`` in OpenMP threads and still equals the
+    stream bit for bit, whatever the number of threads.  The batch Z-detector
+    starts each fixed chunk of ``2**18`` samples with an exact window sum, and
+    takes mean and deviation from 256-value block sums [Chan1979].
+Threads
+    Batch functions run independent work items (recursive: groups of four rows;
+    classic: rows x re-anchoring chunks; z_detect: fixed chunks) in OpenMP threads
+    when the input has >= 2**17 samples.  Work items never depend on the thread
+    count, so neither do the results.
 Signed window sums (carl_sta_trig)
     Re-anchored (recomputed with Neumaier summation) every ``16 w`` pushes, at
     absolute element indices ``j = 16 w - 1, 32 w - 1, ...``: absolute error
@@ -33,6 +45,8 @@ Signed window sums (carl_sta_trig)
 """
 
 cimport numpy as cnp
+cimport openmp
+from cython.parallel cimport prange
 from cpython.mem cimport PyMem_Free, PyMem_Malloc, PyMem_Realloc
 from libc.math cimport fabs, floor, log, pow, sqrt
 from libc.string cimport memset
@@ -53,6 +67,90 @@ MAX_WINDOW = 1 << 30
 cdef int64_t ANCHOR_EVERY = 16
 # Blocks smaller than this many samples are processed without releasing the GIL.
 cdef Py_ssize_t NOGIL_MIN = 16384
+# Batch inputs with fewer samples than this run on one thread.
+cdef Py_ssize_t PARALLEL_MIN = 1 << 17
+
+cdef extern from *:
+    """
+    /* Identity that the optimiser cannot see through: keeps a running sum in a
+       scalar register (GCC's SLP vectoriser would otherwise pack two dependent
+       recursions into one vector and chain their latencies).  No arithmetic. */
+    #if defined(__GNUC__) && defined(__x86_64__)
+    static inline double qw_opaque(double v) { __asm__("" : "+x"(v)); return v; }
+    #else
+    static inline double qw_opaque(double v) { return v; }
+    #endif
+    """
+    float64_t _opaque "qw_opaque"(float64_t v) noexcept nogil
+
+
+cdef extern from *:
+    """
+    #include <math.h>
+    #if defined(__SSE2__)
+    #include <emmintrin.h>
+    #endif
+    /* r[i] = 1 / (k1 + i): (k1 + i) is an exact integer (< 2**53), so each value is
+       the correctly rounded 1/(k+1) whatever the vector width. */
+    static void qw_recip_counts(double k1, double* r, Py_ssize_t n) {
+        Py_ssize_t i = 0;
+    #if defined(__SSE2__)
+        const __m128d one = _mm_set1_pd(1.0);
+        __m128d c = _mm_set_pd(k1 + 1.0, k1);
+        const __m128d two = _mm_set1_pd(2.0);
+        for (; i + 2 <= n; i += 2) {
+            _mm_storeu_pd(r + i, _mm_div_pd(one, c));
+            c = _mm_add_pd(c, two);
+        }
+    #endif
+        for (; i < n; i++) r[i] = 1.0 / (k1 + (double)i);
+    }
+    /* out[i] = num[i] / sqrt(var[i]) if var[i] > 0 else 0 (IEEE sqrt and division,
+       packed two at a time: the same bits as the scalar expression). */
+    /* *o0 = s0 / l0 if l0 != 0 else 0, same for o1: one packed division (same bits). */
+    static inline void qw_ratio2(double s0, double l0, double s1, double l1, double* o0, double* o1) {
+    #if defined(__SSE2__)
+        __m128d d = _mm_set_pd(l1, l0);
+        __m128d q = _mm_and_pd(_mm_div_pd(_mm_set_pd(s1, s0), d), _mm_cmpneq_pd(d, _mm_setzero_pd()));
+        _mm_storel_pd(o0, q);
+        _mm_storeh_pd(o1, q);
+    #else
+        *o0 = l0 != 0.0 ? s0 / l0 : 0.0;
+        *o1 = l1 != 0.0 ? s1 / l1 : 0.0;
+    #endif
+    }
+    /* out[i] = num[i] / den[i] if den[i] != 0 else 0 (packed two at a time, same bits). */
+    static void qw_div_nonzero(const double* num, const double* den, double* out, Py_ssize_t n) {
+        Py_ssize_t i = 0;
+    #if defined(__SSE2__)
+        const __m128d zero = _mm_setzero_pd();
+        for (; i + 2 <= n; i += 2) {
+            __m128d d = _mm_loadu_pd(den + i);
+            __m128d q = _mm_div_pd(_mm_loadu_pd(num + i), d);
+            _mm_storeu_pd(out + i, _mm_and_pd(q, _mm_cmpneq_pd(d, zero)));
+        }
+    #endif
+        for (; i < n; i++) out[i] = den[i] != 0.0 ? num[i] / den[i] : 0.0;
+    }
+    static void qw_div_sqrt(const double* num, const double* var, double* out, Py_ssize_t n) {
+        Py_ssize_t i = 0;
+    #if defined(__SSE2__)
+        const __m128d zero = _mm_setzero_pd();
+        for (; i + 2 <= n; i += 2) {
+            __m128d v = _mm_loadu_pd(var + i);
+            __m128d m = _mm_cmpgt_pd(v, zero);
+            __m128d q = _mm_div_pd(_mm_loadu_pd(num + i), _mm_sqrt_pd(v));
+            _mm_storeu_pd(out + i, _mm_and_pd(q, m));
+        }
+    #endif
+        for (; i < n; i++) out[i] = var[i] > 0.0 ? num[i] / sqrt(var[i]) : 0.0;
+    }
+    """
+    void _ratio2 "qw_ratio2"(float64_t s0, float64_t l0, float64_t s1, float64_t l1, float64_t* o0, float64_t* o1) noexcept nogil
+    void _div_nonzero "qw_div_nonzero"(const float64_t* num, const float64_t* den, float64_t* out, Py_ssize_t n) noexcept nogil
+    void _recip_counts "qw_recip_counts"(float64_t k1, float64_t* r, Py_ssize_t n) noexcept nogil
+    void _div_sqrt "qw_div_sqrt"(const float64_t* num, const float64_t* var, float64_t* out, Py_ssize_t n) noexcept nogil
+
 
 cdef enum:
     _EV_ON = 0
@@ -136,6 +234,14 @@ cdef inline void _rows(cnp.ndarray arr, Py_ssize_t* nrows, Py_ssize_t* n):
     else:
         nrows[0] = cnp.PyArray_DIM(arr, 0)
         n[0] = cnp.PyArray_DIM(arr, 1)
+
+
+cdef inline int _n_threads(Py_ssize_t n_items, Py_ssize_t n_samples) noexcept nogil:
+    """OpenMP threads for ``n_items`` independent work items totalling ``n_samples``
+    (every item's result is independent of the thread that computes it)."""
+    if n_items < 2 or n_samples < PARALLEL_MIN:
+        return 1
+    return openmp.omp_get_max_threads()
 
 
 # ---------------------------------------------------------------------------
@@ -259,11 +365,9 @@ cdef void _recursive_row4(
             o1[i] = 0.0
             o2[i] = 0.0
             o3[i] = 0.0
-        else:
-            o0[i] = s0 / l0 if l0 != 0.0 else 0.0
-            o1[i] = s1 / l1 if l1 != 0.0 else 0.0
-            o2[i] = s2 / l2 if l2 != 0.0 else 0.0
-            o3[i] = s3 / l3 if l3 != 0.0 else 0.0
+        else:  # s / l if l != 0 else 0, two rows per packed division
+            _ratio2(s0, l0, s1, l1, o0 + i, o1 + i)
+            _ratio2(s2, l2, s3, l3, o2 + i, o3 + i)
         i += 1
     state[0] = s0
     state[1] = l0
@@ -319,6 +423,9 @@ cdef void _classic_row(
     cdef float64_t v, sq, old_s, old_l
     cdef Py_ssize_t pos = _mod(start, nlta), psta = _mod(start - nsta, nlta)
     cdef Py_ssize_t i = 0, warm = nlta - 1 - start
+    # samples until the next periodic re-anchoring (at k = P - 1 (mod P))
+    cdef int64_t period = _classic_period(nlta)
+    cdef int64_t anchor = _mod(period - 1 - start, period)
     if warm > n:
         warm = n
     while i < n:
@@ -337,7 +444,13 @@ cdef void _classic_row(
         psta += 1
         if psta == nlta:
             psta = 0
-        if ts * ksta > ss or tl * klta > ls:
+        if anchor == 0:
+            ss = _ring_sum(ring, nlta, pos, nsta)
+            ts = ss
+            ls = _ring_sum(ring, nlta, pos, nlta)
+            tl = ls
+            anchor = period
+        elif ts * ksta > ss or tl * klta > ls:
             st[0] = ss
             st[1] = ls
             st[2] = ts
@@ -347,6 +460,7 @@ cdef void _classic_row(
             ls = st[1]
             ts = st[2]
             tl = st[3]
+        anchor -= 1
         if i < warm:
             out[i] = 0.0
         else:
@@ -378,19 +492,36 @@ cdef float64_t _input_sq_sum(const sample_t* x, Py_ssize_t end, Py_ssize_t w) no
     return s + c
 
 
-cdef void _classic_batch_row(
-    const sample_t* x, Py_ssize_t n, Py_ssize_t nsta, Py_ssize_t nlta, float64_t* out,
+cdef inline int64_t _classic_period(Py_ssize_t nlta) noexcept nogil:
+    """Classic STA/LTA window sums are also recomputed exactly after every sample
+    ``k = P - 1 (mod P)``: the state after it depends on the record only, so the batch
+    function runs the chunks ``[cP, (c + 1)P)`` independently (in threads)."""
+    return max(<int64_t>1 << 16, 16 * <int64_t>nlta)
+
+
+cdef void _classic_batch_chunk(
+    const sample_t* x, Py_ssize_t n, Py_ssize_t nsta, Py_ssize_t nlta, Py_ssize_t k0, Py_ssize_t k1,
+    float64_t* out,
 ) noexcept nogil:
-    """``_classic_row`` from a fresh state over a whole record, reading the leaving
+    """``_classic_row`` over samples ``[k0, k1)`` (``k0`` a multiple of the period),
+    starting from the re-anchored state after sample ``k0 - 1`` and reading the leaving
     samples from the input instead of a ring: the same operations on the same values,
     hence the same bits (tested)."""
     cdef float64_t ksta = (nsta + 4.0) / EXACT_C, klta = (nlta + 4.0) / EXACT_C
     cdef float64_t ratio = <float64_t>nlta / <float64_t>nsta
     cdef float64_t ss = 0.0, ls = 0.0, ts = 0.0, tl = 0.0
     cdef float64_t v, sq, vs, old_s, vl, old_l
-    cdef Py_ssize_t i = 0, stop
-    # warm-up: i < nlta - 1, nothing leaves the LTA window yet
-    stop = min(n, nlta)
+    cdef int64_t period = _classic_period(nlta)
+    cdef Py_ssize_t i = k0, stop, last = -1
+    if k1 % period == 0:
+        last = k1 - 1  # periodic re-anchoring at the chunk's last sample
+    if k0 > 0:
+        ss = _input_sq_sum(x, k0 - 1, nsta)
+        ts = ss
+        ls = _input_sq_sum(x, k0 - 1, nlta)
+        tl = ls
+    # warm-up: i < nlta, nothing leaves the LTA window yet
+    stop = min(k1, nlta)
     while i < stop:
         v = <float64_t>x[i]
         sq = v * v
@@ -403,18 +534,26 @@ cdef void _classic_batch_row(
         ls += sq - 0.0
         ts += sq
         tl += sq
-        if ts * ksta > ss:
+        if i == last:
             ss = _input_sq_sum(x, i, nsta)
             ts = ss
-        if tl * klta > ls:
             ls = _input_sq_sum(x, i, nlta)
             tl = ls
+        else:
+            if ts * ksta > ss:
+                ss = _input_sq_sum(x, i, nsta)
+                ts = ss
+            if tl * klta > ls:
+                ls = _input_sq_sum(x, i, nlta)
+                tl = ls
         if i < nlta - 1:
             out[i] = 0.0
         else:
             out[i] = ss / ls * ratio if ls != 0.0 else 0.0
         i += 1
-    while i < n:
+    # (``last``, when set, is >= period - 1 >= nlta: always in this loop, handled after it)
+    stop = last if last >= 0 else k1
+    while i < stop:
         v = <float64_t>x[i]
         sq = v * v
         vs = <float64_t>x[i - nsta]
@@ -434,6 +573,10 @@ cdef void _classic_batch_row(
                 tl = ls
         out[i] = ss / ls * ratio if ls != 0.0 else 0.0
         i += 1
+    if i == last:  # periodic re-anchoring: the sums after the push are replaced
+        ss = _input_sq_sum(x, i, nsta)
+        ls = _input_sq_sum(x, i, nlta)
+        out[i] = ss / ls * ratio if ls != 0.0 else 0.0
 
 
 cdef void _classic_rows(
@@ -478,21 +621,34 @@ cdef void _zdetect_stream_row(
     """
     cdef float64_t kw = (nsta + 4.0) / EXACT_C
     cdef float64_t win[2]
-    cdef float64_t mean = st[2], m2 = st[3], s, d, sd, v
-    cdef Py_ssize_t pos = _mod(start, nsta), i
+    cdef float64_t rec[256]
+    cdef float64_t var[256]
+    cdef float64_t mean = st[2], m2 = st[3], s, d, v, r
+    cdef Py_ssize_t pos = _mod(start, nsta), i, b, m
     cdef int64_t k
     win[0] = st[0]
     win[1] = st[1]
-    for i in range(n):
-        k = start + i
-        s = win[0] if k >= nsta else 0.0
-        d = s - mean
-        mean += d / <float64_t>(k + 1)
-        m2 += d * (s - mean)
-        sd = sqrt(m2 / <float64_t>(k + 1))
-        out[i] = (s - mean) / sd if sd > 0.0 else 0.0
-        v = <float64_t>x[i]
-        _sqwin_push(v * v, ring, nsta, &pos, win, kw)
+    # chunks of 256: reciprocals of the counts (packed), the Welford recursion
+    # (scalar), then z = (S - mean) / sqrt(var) (packed)
+    b = 0
+    while b < n:
+        m = min(256, n - b)
+        _recip_counts(<float64_t>(start + b + 1), rec, m)
+        for i in range(m):
+            k = start + b + i
+            s = win[0] if k >= nsta else 0.0
+            # Welford with the reciprocal of the count: the division is off the
+            # mean's dependency chain (one extra rounding of 1/(k+1) per step)
+            r = rec[i]
+            d = s - mean
+            mean += d * r
+            m2 += d * (s - mean)
+            var[i] = m2 * r
+            out[b + i] = s - mean
+            v = <float64_t>x[b + i]
+            _sqwin_push(v * v, ring, nsta, &pos, win, kw)
+        _div_sqrt(out + b, var, out + b, m)
+        b += m
     st[0] = win[0]
     st[1] = win[1]
     st[2] = mean
@@ -522,104 +678,131 @@ cdef void _trailing_sq_sums(const sample_t* x, Py_ssize_t n, Py_ssize_t w, float
         out[i] = _sqwin_push(v * v, ring, w, &pos, st, kw)
 
 
-cdef float64_t _blocked_sum(const float64_t* v, Py_ssize_t n, float64_t shift) noexcept nogil:
-    """sum v (``shift`` unused): blocks of 256 with four accumulators, block totals
-    combined with Neumaier summation."""
-    cdef Py_ssize_t b, i, stop
-    cdef float64_t a0, a1, a2, a3, blk, s = 0.0, c = 0.0, t
-    b = 0
-    while b < n:
-        stop = min(n, b + 256)
-        a0 = 0.0
-        a1 = 0.0
-        a2 = 0.0
-        a3 = 0.0
-        i = b
-        while i + 4 <= stop:
-            a0 += v[i]
-            a1 += v[i + 1]
-            a2 += v[i + 2]
-            a3 += v[i + 3]
-            i += 4
-        while i < stop:
-            a0 += v[i]
-            i += 1
-        blk = (a0 + a1) + (a2 + a3)
-        t = s + blk
-        if fabs(s) >= fabs(blk):
-            c += (s - t) + blk
-        else:
-            c += (blk - t) + s
-        s = t
-        b = stop
-    return s + c
+cdef inline void _block_stats(const float64_t* v, Py_ssize_t m, float64_t* total, float64_t* m2) noexcept nogil:
+    """total = sum v, m2 = sum (v - total / m)^2 over ``m <= 256`` values (four accumulators each)."""
+    cdef Py_ssize_t i
+    cdef float64_t a0 = 0.0, a1 = 0.0, a2 = 0.0, a3 = 0.0, mean, d0, d1, d2, d3
+    i = 0
+    while i + 4 <= m:
+        a0 += v[i]
+        a1 += v[i + 1]
+        a2 += v[i + 2]
+        a3 += v[i + 3]
+        i += 4
+    while i < m:
+        a0 += v[i]
+        i += 1
+    total[0] = (a0 + a1) + (a2 + a3)
+    mean = total[0] / m
+    a0 = 0.0
+    a1 = 0.0
+    a2 = 0.0
+    a3 = 0.0
+    i = 0
+    while i + 4 <= m:
+        d0 = v[i] - mean
+        d1 = v[i + 1] - mean
+        d2 = v[i + 2] - mean
+        d3 = v[i + 3] - mean
+        a0 += d0 * d0
+        a1 += d1 * d1
+        a2 += d2 * d2
+        a3 += d3 * d3
+        i += 4
+    while i < m:
+        d0 = v[i] - mean
+        a0 += d0 * d0
+        i += 1
+    m2[0] = (a0 + a1) + (a2 + a3)
 
 
-cdef float64_t _blocked_sq_dev(const float64_t* v, Py_ssize_t n, float64_t mean) noexcept nogil:
-    """sum (v - mean)^2, blocked like ``_blocked_sum``."""
-    cdef Py_ssize_t b, i, stop
-    cdef float64_t a0, a1, a2, a3, d0, d1, d2, d3, blk, s = 0.0
-    b = 0
-    while b < n:
-        stop = min(n, b + 256)
-        a0 = 0.0
-        a1 = 0.0
-        a2 = 0.0
-        a3 = 0.0
-        i = b
-        while i + 4 <= stop:
-            d0 = v[i] - mean
-            d1 = v[i + 1] - mean
-            d2 = v[i + 2] - mean
-            d3 = v[i + 3] - mean
-            a0 += d0 * d0
-            a1 += d1 * d1
-            a2 += d2 * d2
-            a3 += d3 * d3
-            i += 4
-        while i < stop:
-            d0 = v[i] - mean
-            a0 += d0 * d0
-            i += 1
-        s += (a0 + a1) + (a2 + a3)
-        b = stop
-    return s
+# z_detect runs fixed chunks of this many samples (a multiple of 256) in OpenMP threads.
+cdef Py_ssize_t ZCHUNK = 1 << 18
 
 
-cdef void _zdetect_batch_row(const sample_t* x, Py_ssize_t n, Py_ssize_t nsta, float64_t* ring, float64_t* out) noexcept nogil:
-    """ObsPy z_detect: S[k] = sum x[k-nsta..k-1]^2 (0 for k < nsta), z = (S - mean(S)) / std(S) (0 if std == 0)."""
-    cdef Py_ssize_t i, pos = 0
+cdef void _zdetect_chunk(const sample_t* x, Py_ssize_t n, Py_ssize_t nsta, Py_ssize_t j0, Py_ssize_t j1,
+                         float64_t* bsum, float64_t* bm2, float64_t* out) noexcept nogil:
+    """out[j] = S[j] for j0 <= j < j1 (``j0`` a multiple of 256), and the sum / sum of
+    squared deviations from the block mean of every 256-value block ``j // 256``.
+
+    S[j] = sum x[j-nsta..j-1]^2 (0 for j < nsta) is a running window sum re-anchored
+    from the input as in ``_classic_batch_chunk`` and started exactly (Neumaier) at ``j0``.
+    """
+    cdef Py_ssize_t i, j, b, e
     cdef float64_t kw = (nsta + 4.0) / EXACT_C
-    cdef float64_t st[2]
-    cdef float64_t mean, sd, v, sq, old, ws, wt
+    cdef float64_t v, sq, old, ws = 0.0, wt = 0.0
+    if j0 == 0:
+        out[0] = 0.0
+    elif j0 - 1 > 0:
+        ws = _input_sq_sum(x, j0 - 2, nsta)  # window ending at sample j0 - 2
+        wt = ws
+    b = j0
+    while b < j1:
+        e = min(j1, b + 256)
+        # out[j] = window ending at sample i = j - 1
+        for j in range(max(b, 1), e):
+            i = j - 1
+            v = <float64_t>x[i]
+            sq = v * v
+            if i >= nsta:
+                v = <float64_t>x[i - nsta]
+                old = v * v
+            else:
+                old = 0.0
+            ws += sq - old
+            wt += sq
+            if wt * kw > ws:
+                ws = _input_sq_sum(x, i, nsta)
+                wt = ws
+            out[j] = ws if j >= nsta else 0.0
+        _block_stats(out + b, e - b, bsum + b // 256, bm2 + b // 256)
+        b = e
+
+
+cdef void _zdetect_batch(const void* xp, int t, Py_ssize_t n, Py_ssize_t nsta, float64_t* bsum, float64_t* bm2,
+                         float64_t* out) noexcept nogil:
+    """ObsPy z_detect: S[k] = sum x[k-nsta..k-1]^2 (0 for k < nsta), z = (S - mean(S)) / std(S) (0 if std == 0).
+
+    Window sums by fixed chunks of ``ZCHUNK`` samples (``_zdetect_chunk``, run in
+    threads; the result does not depend on the number of threads).  The 256-value
+    block sums are combined in order by Neumaier summation, and
+    ``M2 = sum_b M2_b + n_b (mean_b - mean)^2`` [Chan1979].  ``bsum``, ``bm2`` hold
+    ``ceil(n / 256)`` values.
+    """
+    cdef Py_ssize_t c, nb, nc, j0, j1, i
+    cdef float64_t mean, sd, inv, s = 0.0, comp = 0.0, tt, m2 = 0.0, d, tot, cnt
     if n == 0:
         return
-    st[0] = 0.0
-    st[1] = 0.0
-    memset(ring, 0, nsta * sizeof(float64_t))
-    for i in range(min(nsta, n)):
-        out[i] = 0.0
-    # _sqwin_push inlined with the sums in registers (same operations, same bits)
-    ws = 0.0
-    wt = 0.0
-    for i in range(n - 1):
-        v = <float64_t>x[i]
-        sq = v * v
-        old = ring[pos]
-        ring[pos] = sq
-        ws += sq - old
-        wt += sq
-        pos += 1
-        if pos == nsta:
-            pos = 0
-        if wt * kw > ws:
-            ws = _ring_sum(ring, nsta, pos, nsta)
-            wt = ws
-        if i + 1 >= nsta:
-            out[i + 1] = ws
-    mean = _blocked_sum(out, n, 0.0) / n
-    sd = sqrt(_blocked_sq_dev(out, n, mean) / n)
-    if sd > 0.0 or sd != sd:  # NaN input: NaN everywhere (whole-record statistics)
+    nc = (n + ZCHUNK - 1) // ZCHUNK
+    for c in prange(nc, num_threads=_n_threads(nc, n), schedule="dynamic"):
+        j0 = c * ZCHUNK
+        j1 = min(n, j0 + ZCHUNK)
+        if t == cnp.NPY_FLOAT64:
+            _zdetect_chunk(<const float64_t*>xp, n, nsta, j0, j1, bsum, bm2, out)
+        elif t == cnp.NPY_FLOAT32:
+            _zdetect_chunk(<const float32_t*>xp, n, nsta, j0, j1, bsum, bm2, out)
+        else:
+            _zdetect_chunk(<const int32_t*>xp, n, nsta, j0, j1, bsum, bm2, out)
+    nb = (n + 255) // 256
+    for c in range(nb):
+        tot = bsum[c]
+        tt = s + tot
+        if fabs(s) >= fabs(tot):
+            comp += (s - tt) + tot
+        else:
+            comp += (tot - tt) + s
+        s = tt
+    mean = (s + comp) / n
+    for c in range(nb):
+        cnt = <float64_t>(min(n, c * 256 + 256) - c * 256)
+        d = bsum[c] / cnt - mean
+        m2 += bm2[c] + cnt * (d * d)
+    sd = sqrt(m2 / n)
+    if sd >= 1e-300:  # 1/sd finite: multiply by the reciprocal (<= 1.5 ulp from dividing)
+        inv = 1.0 / sd
+        for i in prange(n, num_threads=_n_threads(2, n), schedule="static"):
+            out[i] = (out[i] - mean) * inv
+    elif sd > 0.0 or sd != sd:  # NaN input: NaN everywhere (whole-record statistics)
         for i in range(n):
             out[i] = (out[i] - mean) / sd
     else:
@@ -697,6 +880,44 @@ cdef inline float64_t _signed_push(float64_t v, float64_t* ring, Py_ssize_t w, P
     return s + (v - old)
 
 
+cdef inline void _carl_run(
+    const sample_t* x, Py_ssize_t run, float64_t isa, float64_t ila, float64_t ratio, float64_t quiet,
+    float64_t* ra, float64_t* rs, float64_t* rd, float64_t* rr,
+    float64_t* psa, float64_t* pssta, float64_t* psd, float64_t* psstar, float64_t* psta_prev, float64_t* out,
+) noexcept nogil:
+    """``run`` steps of ``_carl_row`` with every window warm, no re-anchoring and no ring
+    wrap (ring pointers already offset to the current slots)."""
+    cdef float64_t sa = psa[0], ssta = pssta[0], sd = psd[0], sstar = psstar[0], sta_prev = psta_prev[0]
+    cdef float64_t v, sta_k, lta_k, star_k, ltar_k, old, dv
+    cdef Py_ssize_t j
+    for j in range(run):
+        v = <float64_t>x[j]
+        sta_k = sa * isa
+        lta_k = ssta * ila
+        star_k = sd * isa
+        ltar_k = sstar * ila
+        out[j] = star_k - ratio * ltar_k - fabs(sta_k - lta_k) - quiet
+        old = ra[j]
+        ra[j] = v
+        sa = _opaque(sa + (v - old))
+        old = rs[j]
+        rs[j] = sta_prev
+        ssta = _opaque(ssta + (sta_prev - old))
+        sta_prev = sta_k
+        dv = fabs(v - lta_k)
+        old = rd[j]
+        rd[j] = dv
+        sd = _opaque(sd + (dv - old))
+        old = rr[j]
+        rr[j] = star_k
+        sstar = _opaque(sstar + (star_k - old))
+    psa[0] = sa
+    pssta[0] = ssta
+    psd[0] = sd
+    psstar[0] = sstar
+    psta_prev[0] = sta_prev
+
+
 cdef void _carl_row(
     const sample_t* x, Py_ssize_t n, int64_t start, Py_ssize_t nsta, Py_ssize_t nlta,
     float64_t ratio, float64_t quiet, float64_t* st, float64_t* ring, float64_t* out,
@@ -721,8 +942,34 @@ cdef void _carl_row(
     cdef int64_t psa = ANCHOR_EVERY * nsta, pla = ANCHOR_EVERY * nlta
     cdef int64_t ra = _mod(psa - 1 - start, psa), rl = _mod(pla - 1 - start, pla), rl1 = _mod(pla - start, pla)
     cdef int64_t k
-    for i in range(n):
+    cdef Py_ssize_t run
+    i = 0
+    while i < n:
         k = start + i
+        # Fast run: every window is warm and the next ``run`` samples neither
+        # re-anchor nor wrap a ring, so the generic step below reduces to these
+        # same operations in the same order (same bits) without its branches.
+        run = 0
+        if k >= nlta + 1:
+            run = min(n - i, min(nsta - pa, min(nlta - pl, nlta - pl1)))
+            run = min(run, <Py_ssize_t>min(ra, min(rl, rl1)))
+        if run > 0:
+            _carl_run(x + i, run, isa, ila, ratio, quiet, ring_a + pa, rs + pl1, rd + pa, rr + pl,
+                      &sa, &ssta, &sd, &sstar, &sta_prev, out + i)
+            i += run
+            ra -= run
+            rl -= run
+            rl1 -= run
+            pa += run
+            if pa == nsta:
+                pa = 0
+            pl += run
+            if pl == nlta:
+                pl = 0
+            pl1 += run
+            if pl1 == nlta:
+                pl1 = 0
+            continue
         v = <float64_t>x[i]
         sta_k = sa * isa if k >= nsta else 0.0
         lta_k = ssta * ila if k >= nlta + 1 else 0.0
@@ -757,6 +1004,7 @@ cdef void _carl_row(
         pl1 += 1
         if pl1 == nlta:
             pl1 = 0
+        i += 1
     st[0] = sa
     st[1] = ssta
     st[2] = sd
@@ -946,14 +1194,19 @@ def recursive_sta_lta(data, nsta, nlta):
     cdef void* xp = cnp.PyArray_DATA(arr)
     cdef float64_t* op = <float64_t*>cnp.PyArray_DATA(out)
     cdef int t = cnp.PyArray_TYPE(arr)
+    # groups of four rows (as _recursive_rows), one group per OpenMP work item
+    cdef Py_ssize_t g, c0, ngroups = (nrows + 3) // 4
+    cdef int nt = _n_threads(ngroups, nrows * n)
     try:
         with nogil:
-            if t == cnp.NPY_FLOAT64:
-                _recursive_rows(<const float64_t*>xp, nrows, n, 0, s, l, state, op)
-            elif t == cnp.NPY_FLOAT32:
-                _recursive_rows(<const float32_t*>xp, nrows, n, 0, s, l, state, op)
-            else:
-                _recursive_rows(<const int32_t*>xp, nrows, n, 0, s, l, state, op)
+            for g in prange(ngroups, num_threads=nt, schedule="static"):
+                c0 = 4 * g
+                if t == cnp.NPY_FLOAT64:
+                    _recursive_rows(<const float64_t*>xp + c0 * n, min(4, nrows - c0), n, 0, s, l, state + 2 * c0, op + c0 * n)
+                elif t == cnp.NPY_FLOAT32:
+                    _recursive_rows(<const float32_t*>xp + c0 * n, min(4, nrows - c0), n, 0, s, l, state + 2 * c0, op + c0 * n)
+                else:
+                    _recursive_rows(<const int32_t*>xp + c0 * n, min(4, nrows - c0), n, 0, s, l, state + 2 * c0, op + c0 * n)
     finally:
         PyMem_Free(state)
     return out
@@ -970,15 +1223,22 @@ def classic_sta_lta(data, nsta, nlta):
     cdef void* xp = cnp.PyArray_DATA(arr)
     cdef float64_t* op = <float64_t*>cnp.PyArray_DATA(out)
     cdef int t = cnp.PyArray_TYPE(arr)
-    cdef Py_ssize_t c
+    # work items: (row, chunk of one re-anchoring period)
+    cdef Py_ssize_t period = <Py_ssize_t>_classic_period(l)
+    cdef Py_ssize_t nch = max(1, (n + period - 1) // period)
+    cdef Py_ssize_t w, c, k0, k1
+    cdef int nt = _n_threads(nrows * nch, nrows * n)
     with nogil:
-        for c in range(nrows):
+        for w in prange(nrows * nch, num_threads=nt, schedule="dynamic"):
+            c = w // nch
+            k0 = (w % nch) * period
+            k1 = min(n, k0 + period)
             if t == cnp.NPY_FLOAT64:
-                _classic_batch_row(<const float64_t*>xp + c * n, n, s, l, op + c * n)
+                _classic_batch_chunk(<const float64_t*>xp + c * n, n, s, l, k0, k1, op + c * n)
             elif t == cnp.NPY_FLOAT32:
-                _classic_batch_row(<const float32_t*>xp + c * n, n, s, l, op + c * n)
+                _classic_batch_chunk(<const float32_t*>xp + c * n, n, s, l, k0, k1, op + c * n)
             else:
-                _classic_batch_row(<const int32_t*>xp + c * n, n, s, l, op + c * n)
+                _classic_batch_chunk(<const int32_t*>xp + c * n, n, s, l, k0, k1, op + c * n)
     return out
 
 
@@ -1042,25 +1302,22 @@ def z_detect(data, nsta):
     cdef long long s = check_count(nsta, "nsta", 1)
     cdef cnp.ndarray arr = _as_samples(data, "a", 2)
     cdef cnp.ndarray out = _empty_like_f64(arr)
-    cdef Py_ssize_t nrows, n, c
+    cdef Py_ssize_t nrows, n, c, nb
     _rows(arr, &nrows, &n)
-    cdef float64_t* ring = <float64_t*>PyMem_Malloc(s * sizeof(float64_t))
-    if ring == NULL:
+    nb = max(1, (n + 255) // 256)
+    cdef float64_t* stats = <float64_t*>PyMem_Malloc(2 * nb * sizeof(float64_t))
+    if stats == NULL:
         raise MemoryError()
-    cdef void* xp = cnp.PyArray_DATA(arr)
+    cdef const char* xp = <const char*>cnp.PyArray_DATA(arr)
+    cdef Py_ssize_t row_bytes = n * cnp.PyArray_ITEMSIZE(arr)
     cdef float64_t* op = <float64_t*>cnp.PyArray_DATA(out)
     cdef int t = cnp.PyArray_TYPE(arr)
     try:
         with nogil:
             for c in range(nrows):
-                if t == cnp.NPY_FLOAT64:
-                    _zdetect_batch_row(<const float64_t*>xp + c * n, n, s, ring, op + c * n)
-                elif t == cnp.NPY_FLOAT32:
-                    _zdetect_batch_row(<const float32_t*>xp + c * n, n, s, ring, op + c * n)
-                else:
-                    _zdetect_batch_row(<const int32_t*>xp + c * n, n, s, ring, op + c * n)
+                _zdetect_batch(xp + c * row_bytes, t, n, s, stats, stats + nb, op + c * n)
     finally:
-        PyMem_Free(ring)
+        PyMem_Free(stats)
     return out
 
 

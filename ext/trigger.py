@@ -50,6 +50,9 @@ References
    noise reduction on microseismic data, CREWES report 21.
 .. [Maeda1985] Maeda, N. (1985), A method for reading and checking phase times in
    autoprocessing system of seismic wave data, Zisin 38.
+.. [Chan1979] Chan, T. F., Golub, G. H. and LeVeque, R. J. (1979), Updating formulae
+   and a pairwise algorithm for computing sample variances, Stanford CS report
+   STAN-CS-79-773 (combining block means and sums of squared deviations).
 """
 
 from __future__ import annotations
