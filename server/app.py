@@ -39,7 +39,7 @@ from .jobs.scheduler import Scheduler
 from .settings import Settings
 from .storage import migrate
 from .storage.engine import make_engine, upsert
-from .storage.models import Channel, ChannelStatusSnapshot, Structure, utcnow
+from .storage.models import ChannelStatusSnapshot, Structure, utcnow
 
 log = logging.getLogger(__name__)
 
