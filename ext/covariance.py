@@ -1,0 +1,358 @@
+"""Streaming output correlations of a multichannel record, for covariance-driven OMA.
+
+:class:`CovarianceAccumulator` is fed blocks of samples as they arrive and keeps, for
+lags ``k = 0 .. max_lag``, the sums
+
+    S_k[i, j] = sum_t y_i[t] * y_ref_j[t - k]        (t - k >= 0)
+
+so that ``R_k = S_k / (n - k)`` is the unbiased estimate of ``E[y(t + k) y_ref(t)^T]``
+(Peeters & De Roeck 1999, eq. 7) after ``n`` samples.  Nothing is re-read: the raw
+samples of a window are touched once, when they arrive.
+
+Method
+------
+Samples are cut into segments of ``S`` samples at fixed positions ``[cS, (c + 1) S)``.
+For a segment ``u`` (all channels) and the references over ``[cS - L, (c + 1) S)``
+(``v``, the ``L = max_lag`` samples before it included), the circular correlation of
+zero-padded FFTs of length ``N >= S + L`` has no wrap-around for lags ``0 .. L``:
+
+    r[d] = sum_n u[n] v[n + d] = IFFT(conj(U) V)[d],   S_k = r[L - k]
+
+(overlap-save correlation; e.g. Oppenheim & Schafer, Discrete-Time Signal
+Processing, 3rd ed., sec. 8.7).  The inverse FFT is linear, so the cross-spectra
+``conj(U) V`` of all segments are summed in the frequency domain and transformed back
+once per *jackknife block*.  Per sample this costs about ``n_channels * n_refs``
+complex multiply-adds (a batched matrix product over segments), against
+``max_lag * n_channels * n_refs`` for direct time-domain sums.
+
+Blocks and determinism
+----------------------
+Segments are processed in groups of up to :data:`GROUP_SEGMENTS` and groups never
+straddle a jackknife block, all at fixed sample positions, so the state is bit-for-bit
+the same however the stream was split into :meth:`~CovarianceAccumulator.update`
+calls.  The lag sums of every completed block are kept apart (``block_sums``): they
+give delete-one-block jackknife estimates of the modal parameters' uncertainty
+(Efron & Tibshirani, An Introduction to the Bootstrap, 1993, ch. 11) without touching
+the raw data again.  Samples of an incomplete segment are held (fewer than ``S``)
+and included in :meth:`~CovarianceAccumulator.sums` on the fly, without changing the
+state.
+"""
+
+from __future__ import annotations
+
+import operator
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+import scipy.fft
+
+#: segments per batched cross-spectrum product (bounds memory and keeps BLAS busy)
+GROUP_SEGMENTS = 64
+
+
+@dataclass(frozen=True, eq=False)
+class CorrelationSums:
+    """Lag sums of an accumulator at one moment (arrays are read-only copies).
+
+    Attributes
+    ----------
+    sums : ndarray, shape (max_lag + 1, n_channels, n_refs)
+        ``S_k[i, j] = sum_t y_i[t] y_ref_j[t - k]`` over all samples so far.
+    counts : ndarray, shape (max_lag + 1,)
+        Number of products in each ``S_k`` (``n - k``, never below 0).
+    block_sums : ndarray, shape (n_blocks, max_lag + 1, n_channels, n_refs)
+        The same sums restricted to each completed jackknife block (products whose
+        later sample ``t`` lies in the block); the remainder after the last complete
+        block is in ``sums`` only.
+    block_counts : ndarray, shape (n_blocks, max_lag + 1)
+    channel_sums, channel_sumsq : ndarray, shape (n_channels,)
+        ``sum_t y_i[t]`` and ``sum_t y_i[t]^2``.
+    block_channel_sums : ndarray, shape (n_blocks, n_channels)
+    head : ndarray, shape (min(n, max_lag), n_channels)
+        The first samples of every channel.
+    tail : ndarray, shape (min(n, max_lag), n_refs)
+        The last samples of the references.
+    offset : ndarray, shape (n_channels,)
+        Constant subtracted from every sample before any sum (the mean of the first
+        segment), so that DC offsets (gravity, counts) cost no precision.
+    ref_channels : tuple of int
+    n_samples : int
+    """
+
+    sums: npt.NDArray[np.float64]
+    counts: npt.NDArray[np.float64]
+    block_sums: npt.NDArray[np.float64]
+    block_counts: npt.NDArray[np.float64]
+    channel_sums: npt.NDArray[np.float64]
+    channel_sumsq: npt.NDArray[np.float64]
+    block_channel_sums: npt.NDArray[np.float64]
+    head: npt.NDArray[np.float64]
+    tail: npt.NDArray[np.float64]
+    offset: npt.NDArray[np.float64]
+    ref_channels: tuple[int, ...]
+    n_samples: int
+
+    @property
+    def variances(self) -> npt.NDArray[np.float64]:
+        """Sample variance of each channel (``n - 1`` in the denominator; 0 below 2 samples)."""
+        n = self.n_samples
+        if n < 2:
+            return np.zeros_like(self.channel_sums)
+        return np.maximum(self.channel_sumsq - self.channel_sums**2 / n, 0.0) / (n - 1)
+
+    def covariances(self) -> npt.NDArray[np.float64]:
+        """Unbiased lag covariances of the mean-removed record, shape (max_lag + 1, m, n_refs).
+
+        Exact removal of the record mean ``mu`` from the lag sums:
+        ``C_k = S_k - mu_j A_i(k) - mu_i B_j(k) + (n - k) mu_i mu_j`` with
+        ``A_i(k) = sum_(t >= k) y_i[t]`` (from ``head``) and
+        ``B_j(k) = sum_(t < n - k) y_j[t]`` (from ``tail``); ``R_k = C_k / (n - k)``.
+        """
+        n, lag1 = self.n_samples, self.sums.shape[0]
+        if n == 0:
+            return np.zeros_like(self.sums)
+        refs = np.asarray(self.ref_channels)
+        mu = self.channel_sums / n
+        k = np.arange(lag1)
+        head_cum = np.concatenate([np.zeros((1, mu.size)), np.cumsum(self.head, axis=0)])
+        tail_cum = np.concatenate([np.zeros((1, refs.size)), np.cumsum(self.tail[::-1], axis=0)])
+        a = self.channel_sums - head_cum[np.minimum(k, head_cum.shape[0] - 1)]
+        b = self.channel_sums[refs] - tail_cum[np.minimum(k, tail_cum.shape[0] - 1)]
+        c = (self.sums - mu[refs][None, None, :] * a[:, :, None] - mu[None, :, None] * b[:, None, :]
+             + self.counts[:, None, None] * np.outer(mu, mu[refs])[None])
+        return _divide(c, self.counts)
+
+    def jackknife_covariances(self) -> npt.NDArray[np.float64]:
+        """Delete-one-block covariances, shape (n_blocks, max_lag + 1, m, n_refs).
+
+        The mean removal uses the record mean and each block's channel sums; the
+        edge terms (at most ``max_lag`` samples per block) are neglected, which is
+        harmless because the samples were already offset by ``offset``.
+        """
+        n = self.n_samples
+        refs = np.asarray(self.ref_channels)
+        full = self.covariances()
+        out = np.empty((self.block_sums.shape[0], *full.shape))
+        mu = self.channel_sums / n if n else np.zeros_like(self.channel_sums)
+        for b in range(out.shape[0]):
+            counts = self.counts - self.block_counts[b]
+            s = self.sums - self.block_sums[b]
+            a = self.channel_sums - self.block_channel_sums[b]
+            c = (s - mu[refs][None, None, :] * a[None, :, None] - mu[None, :, None] * a[refs][None, None, :]
+                 + counts[:, None, None] * np.outer(mu, mu[refs])[None])
+            out[b] = _divide(c, counts)
+        return out
+
+
+def _divide(sums: np.ndarray, counts: np.ndarray) -> npt.NDArray[np.float64]:
+    safe = np.where(counts > 0, counts, 1.0)
+    out = sums / safe.reshape((-1,) + (1,) * (sums.ndim - counts.ndim))
+    out[counts <= 0] = 0.0
+    return out
+
+
+def segment_length(max_lag: int) -> tuple[int, int]:
+    """``(S, N)``: segment length and FFT length used for ``max_lag``.
+
+    ``N`` is the smallest fast FFT length ``>= 4 (max_lag + 1)`` (at least 256) so that
+    the zero padding wastes at most a third of each transform.
+    """
+    n_fft = scipy.fft.next_fast_len(max(256, 4 * (max_lag + 1)), real=True)
+    return n_fft - max_lag, n_fft
+
+
+class CovarianceAccumulator:
+    """Streaming lag sums of a multichannel record (see the module docstring).
+
+    Parameters
+    ----------
+    n_channels : int
+        Number of channels, >= 1.
+    max_lag : int
+        Largest lag in samples, >= 1.
+    ref_channels : sequence of int, optional
+        Reference channels (columns of each ``R_k``); all channels when omitted.
+    block_samples : int, optional
+        Length of a jackknife block in samples (rounded down to whole segments, at
+        least one); ``None`` keeps no blocks.
+    """
+
+    def __init__(self, n_channels: int, max_lag: int, *, ref_channels: npt.ArrayLike | None = None,
+                 block_samples: int | None = None) -> None:
+        self.n_channels = check_count(n_channels, "n_channels", 1)
+        self.max_lag = check_count(max_lag, "max_lag", 1)
+        if ref_channels is None:
+            refs = np.arange(self.n_channels)
+        else:
+            refs = np.asarray(ref_channels)
+            if refs.ndim != 1 or refs.size == 0 or refs.dtype.kind not in "iu":
+                raise ValueError("ref_channels must be a non-empty 1-D sequence of channel indices")
+            if refs.min() < 0 or refs.max() >= self.n_channels or np.unique(refs).size != refs.size:
+                raise ValueError(f"ref_channels must be distinct indices in [0, {self.n_channels - 1}], "
+                                 f"got {refs.tolist()}")
+        self.ref_channels: tuple[int, ...] = tuple(int(r) for r in refs)
+        self._refs = np.asarray(self.ref_channels, dtype=np.intp)
+        self.segment, self.n_fft = segment_length(self.max_lag)
+        if block_samples is None:
+            self._block_segments = 0
+        else:
+            self._block_segments = max(1, check_count(block_samples, "block_samples", 1) // self.segment)
+        n_r, lag1 = len(self.ref_channels), self.max_lag + 1
+        self._spec = np.zeros((self.n_fft // 2 + 1, self.n_channels, n_r), dtype=np.complex128)
+        self._spec_start = 0  # first sample covered by the block being summed in _spec
+        self._total = np.zeros((lag1, self.n_channels, n_r))
+        self._blocks: list[np.ndarray] = []
+        self._block_counts: list[np.ndarray] = []
+        # last max_lag samples of the references before the pending ones (zeros before t = 0)
+        self._history = np.zeros((self.max_lag, n_r))
+        self._pending = np.empty((0, self.n_channels))
+        self._done = 0  # samples folded into _spec / _total
+        self._offset: np.ndarray | None = None
+        self._sum = np.zeros(self.n_channels)
+        self._sumsq = np.zeros(self.n_channels)
+        self._block_sum = np.zeros(self.n_channels)
+        self._block_channel_sums: list[np.ndarray] = []
+        self._head = np.zeros((0, self.n_channels))
+
+    # ------------------------------------------------------------------ feeding
+
+    @property
+    def n_samples(self) -> int:
+        """Samples received so far."""
+        return self._done + self._pending.shape[0]
+
+    def update(self, block: npt.ArrayLike) -> None:
+        """Add ``block`` of shape ``(n_samples, n_channels)`` (any real dtype; finite).
+
+        The block is not modified.  Raises :class:`ValueError` naming the problem; a
+        rejected block leaves the state unchanged.
+        """
+        x = np.asarray(block)
+        if x.ndim != 2 or x.shape[1] != self.n_channels:
+            raise ValueError(f"block must have shape (n_samples, {self.n_channels}), got {x.shape}")
+        if x.dtype.kind not in "iuf":
+            raise TypeError(f"block must be a real array, got dtype {x.dtype}")
+        if x.shape[0] == 0:
+            return
+        if not np.isfinite(x).all():
+            t, c = np.argwhere(~np.isfinite(x))[0]
+            raise ValueError(f"block contains NaN or Inf (first at sample {int(t)}, channel {int(c)})")
+        if self._pending.shape[0]:
+            x = np.concatenate([self._pending, x.astype(np.float64, copy=False)])
+        start = 0
+        while True:
+            n_seg = self._segments_now(x.shape[0] - start)
+            if n_seg == 0:
+                break
+            self._fold(x[start: start + n_seg * self.segment], n_seg)
+            start += n_seg * self.segment
+        self._pending = np.array(x[start:], dtype=np.float64)
+
+    def _segments_now(self, available: int) -> int:
+        """Whole segments of the next group that ``available`` samples complete."""
+        if self._block_segments:
+            done_in_block = (self._done - self._spec_start) // self.segment
+            group_pos = done_in_block % GROUP_SEGMENTS
+            left_in_group = min(GROUP_SEGMENTS - group_pos, self._block_segments - done_in_block)
+        else:
+            left_in_group = GROUP_SEGMENTS - (self._done // self.segment) % GROUP_SEGMENTS
+        # a group is only folded when complete, so the grouping never depends on the splits
+        return left_in_group if available >= left_in_group * self.segment else 0
+
+    def _fold(self, x: np.ndarray, n_seg: int) -> None:
+        """Add ``n_seg`` complete segments (one whole group) to the spectral sum."""
+        if self._offset is None:
+            self._offset = np.asarray(x[: self.segment], dtype=np.float64).mean(axis=0)
+        x = x - self._offset  # float64 copy of the group: the caller's array is never changed
+        self._spec += self._cross_spectrum(x, self._history, n_seg)
+        self._history = _tail(self._history, x[:, self._refs], self.max_lag)
+        if self._head.shape[0] < self.max_lag:
+            self._head = np.concatenate([self._head, x[: self.max_lag - self._head.shape[0]]])
+        group_sum = x.sum(axis=0)
+        self._sum += group_sum
+        self._block_sum += group_sum
+        self._sumsq += np.einsum("ij,ij->j", x, x)
+        self._done += n_seg * self.segment
+        if self._block_segments and self._done - self._spec_start == self._block_segments * self.segment:
+            lags = self._lags(self._spec)
+            self._blocks.append(lags)
+            self._block_counts.append(self._counts(self._spec_start, self._done))
+            self._block_channel_sums.append(self._block_sum.copy())
+            self._block_sum[...] = 0.0
+            self._total += lags
+            self._spec[...] = 0.0
+            self._spec_start = self._done
+
+    def _cross_spectrum(self, x: np.ndarray, history: np.ndarray, n_seg: int) -> np.ndarray:
+        """Sum over ``n_seg`` segments of ``x`` of ``conj(U) V^T`` (shape (F, m, n_r))."""
+        s, lag, n_fft = self.segment, self.max_lag, self.n_fft
+        u = x[: n_seg * s].reshape(n_seg, s, self.n_channels).astype(np.float64, copy=False)
+        refs = np.concatenate([history, x[: n_seg * s, self._refs]]).astype(np.float64, copy=False)
+        # v[c] = refs[c s : c s + s + lag]: overlapping windows as a strided view
+        v = np.lib.stride_tricks.sliding_window_view(refs, s + lag, axis=0)[::s][:n_seg]
+        uf = scipy.fft.rfft(u, n=n_fft, axis=1)            # (C, F, m)
+        vf = scipy.fft.rfft(v, n=n_fft, axis=2)            # (C, n_r, F)
+        # sum_c conj(U[c, f, i]) V[c, j, f] as one matrix product per frequency
+        return np.matmul(np.conj(uf).transpose(1, 2, 0), vf.transpose(2, 0, 1))
+
+    def _lags(self, spec: np.ndarray) -> np.ndarray:
+        """Lag sums ``S_0 .. S_L`` from a summed cross-spectrum."""
+        r = scipy.fft.irfft(spec, n=self.n_fft, axis=0)[: self.max_lag + 1]
+        return np.ascontiguousarray(r[::-1])
+
+    def _counts(self, first: int, end: int) -> np.ndarray:
+        """Products in ``S_k`` contributed by samples ``t`` in ``[first, end)``."""
+        k = np.arange(self.max_lag + 1)
+        return np.clip(end - np.maximum(first, k), 0, None).astype(np.float64)
+
+    # ------------------------------------------------------------------ reading
+
+    def sums(self) -> CorrelationSums:
+        """Lag sums over every sample received so far (the state is not changed)."""
+        spec = self._spec.copy()
+        offset = self._offset if self._offset is not None else (
+            self._pending[: self.segment].mean(axis=0) if self._pending.shape[0] else np.zeros(self.n_channels))
+        pending = self._pending - offset
+        total_sum, total_sq = self._sum.copy(), self._sumsq.copy()
+        head, tail = self._head, self._history
+        if pending.shape[0]:
+            n_seg = -(-pending.shape[0] // self.segment)
+            padded = np.zeros((n_seg * self.segment, self.n_channels))
+            padded[: pending.shape[0]] = pending
+            spec += self._cross_spectrum(padded, self._history, n_seg)
+            total_sum += pending.sum(axis=0)
+            total_sq += np.einsum("ij,ij->j", pending, pending)
+            head = np.concatenate([head, pending[: self.max_lag - head.shape[0]]])
+            tail = _tail(tail, pending[:, self._refs], self.max_lag)
+        total = self._total + self._lags(spec) if (self._done > self._spec_start or pending.shape[0]) \
+            else self._total.copy()
+        n_r, lag1 = len(self.ref_channels), self.max_lag + 1
+        blocks = np.stack(self._blocks) if self._blocks else np.zeros((0, lag1, self.n_channels, n_r))
+        bcounts = np.stack(self._block_counts) if self._blocks else np.zeros((0, lag1))
+        bsums = np.stack(self._block_channel_sums) if self._blocks else np.zeros((0, self.n_channels))
+        n = self.n_samples
+        tail = np.array(tail[max(0, self.max_lag - n):])
+        counts = self._counts(0, n)
+        out = (total, counts, blocks, bcounts, total_sum, total_sq, bsums, np.array(head), tail,
+               np.array(offset, dtype=np.float64))
+        for arr in out:
+            arr.setflags(write=False)
+        return CorrelationSums(*out, ref_channels=self.ref_channels, n_samples=n)
+
+
+def _tail(history: np.ndarray, new: np.ndarray, n: int) -> np.ndarray:
+    if new.shape[0] >= n:
+        return np.array(new[new.shape[0] - n:], dtype=np.float64)
+    return np.concatenate([history[new.shape[0]:], new])
+
+
+def checkcheck_count(value: int, name: str, minimum: int) -> int:
+    """``value`` as an int ``>= minimum``; TypeError/ValueError naming ``name`` otherwise."""
+    try:
+        out = operator.index(value)
+    except TypeError:
+        raise TypeError(f"{name} must be an integer, got {type(value).__name__}") from None
+    if out < minimum:
+        raise ValueError(f"{name} must be >= {minimum}, got {out}")
+    return out

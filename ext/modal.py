@@ -1,0 +1,343 @@
+"""Automated operational modal analysis: ``identify(data, fs_hz) -> ModalResult``.
+
+Pipeline (each step in its own module):
+
+1. Output covariances up to lag ``2i`` by :class:`~quakewatch.ext.covariance.CovarianceAccumulator`
+   (streamed at ingest, or built here from an array), with exact mean removal.
+2. Channels are scaled to unit standard deviation so that mixed units and gains weigh
+   equally; channels with no signal (standard deviation below ``1e-6`` of the median,
+   e.g. a dead sensor) are left out and get NaN mode-shape entries.
+3. SSI-cov (:mod:`quakewatch.ext.ssi`, Peeters & De Roeck 1999) for model orders
+   ``min_order .. max_order``; stabilisation and automatic selection by clustering
+   (:mod:`quakewatch.ext.stabilisation`, Magalhaes et al. 2009); undamped clusters are
+   reported as harmonics.
+4. Uncertainty: delete-one-block jackknife over the accumulator's blocks (Efron &
+   Tibshirani 1993, ch. 11; Quenouille 1956).  For every mode the SSI step is repeated
+   at the mode's representative order on the covariances with one block left out, the
+   mode is re-found by frequency and MAC, and
+   ``var = (B - 1) / B * sum_b (theta_b - mean theta)^2``.  Blocks last ``T / B`` (90 s
+   for a 30 min window with ``B = 20``), far longer than the correlation time
+   ``1 / (2 pi f xi)`` of structural modes, so they are close to independent.  The
+   jackknife needs no analytic sensitivities (compare the first-order propagation of
+   Reynders, Pintelon & De Roeck 2008) and its coverage is checked in the tests.
+
+Frequencies and damping ratios are the medians over the orders of the mode's cluster.
+Mode shapes are unit-norm complex vectors rotated so the largest entry is real; the
+real ``mode_shapes`` are their real parts scaled to a largest magnitude of 1.
+
+References
+----------
+Peeters & De Roeck (1999), Mech. Syst. Signal Process. 13(6), 855-878.
+Magalhaes, Cunha & Caetano (2009), Mech. Syst. Signal Process. 23(2), 316-329.
+Reynders, Pintelon & De Roeck (2008), Mech. Syst. Signal Process. 22(4), 948-969.
+Efron & Tibshirani (1993), An Introduction to the Bootstrap, Chapman & Hall.
+"""
+
+from __future__ import annotations
+
+import math
+import operator
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+from threadpoolctl import threadpool_limits
+
+from .covariance import CorrelationSums, CovarianceAccumulator
+from .covariance import check_count as _int
+from .modal_uncertainty import jackknife_std
+from .ssi import (OrderEigen, Poles, ShiftSolver, eigen_of_order, modal_parameters, mpc, normalise_shapes,
+                  observability_basis, toeplitz)
+from .stabilisation import Cluster, SelectionOptions, mac_matrix, select_modes, stable_mask
+
+__all__ = ["ModalResult", "StabilisationDiagram", "identify", "mac_matrix", "default_block_rows"]
+
+FloatArray = npt.NDArray[np.float64]
+
+#: channels whose standard deviation is below this fraction of the median are dead
+DEAD_CHANNEL_RATIO = 1e-6
+#: default number of jackknife blocks when ``identify`` builds the accumulator
+DEFAULT_BLOCKS = 20
+
+
+@dataclass(frozen=True, eq=False)
+class StabilisationDiagram:
+    """Every physical pole of every order, for plotting and audit.
+
+    ``stable``: passed the stability test; ``cluster``: index of the reported mode or
+    harmonic it supports (into ``ModalResult.frequencies_hz`` for modes, or
+    ``n_modes + k`` for harmonic ``k``), ``-1`` otherwise.
+    """
+
+    orders: npt.NDArray[np.int64]
+    frequencies_hz: FloatArray
+    damping_ratios: FloatArray
+    mpc: FloatArray
+    stable: npt.NDArray[np.bool_]
+    cluster: npt.NDArray[np.intp]
+
+
+@dataclass(frozen=True, eq=False)
+class ModalResult:
+    """Identified modes (sorted by frequency) and how they were obtained.
+
+    Attributes
+    ----------
+    frequencies_hz, damping_ratios : ndarray, shape (n_modes,)
+    std_frequencies_hz, std_damping_ratios : ndarray, shape (n_modes,)
+        Jackknife standard deviations (NaN when fewer than 3 blocks or the mode was
+        not re-found in every delete-one set).
+    mode_shapes : ndarray, shape (n_channels, n_modes)
+        Real parts of the complex shapes, largest magnitude +1; NaN at dead channels.
+    complex_mode_shapes : complex ndarray, shape (n_channels, n_modes)
+        Unit norm, largest entry real and positive; NaN at dead channels.
+    mpc : ndarray, shape (n_modes,)
+        Modal phase collinearity of each mode shape.
+    n_poles : ndarray of int, shape (n_modes,)
+        Poles (orders) supporting each mode.
+    harmonics_hz : ndarray
+        Frequencies of undamped clusters (periodic excitation), not reported as modes.
+    dead_channels : tuple of int
+    diagram : StabilisationDiagram
+    provenance : dict
+        Method, options, block rows, orders, reference channels, samples, blocks, timing.
+    """
+
+    frequencies_hz: FloatArray
+    damping_ratios: FloatArray
+    std_frequencies_hz: FloatArray
+    std_damping_ratios: FloatArray
+    mode_shapes: FloatArray
+    complex_mode_shapes: npt.NDArray[np.complex128]
+    mpc: FloatArray
+    n_poles: npt.NDArray[np.int64]
+    harmonics_hz: FloatArray
+    dead_channels: tuple[int, ...]
+    diagram: StabilisationDiagram
+    provenance: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def n_modes(self) -> int:
+        return int(self.frequencies_hz.size)
+
+
+def default_block_rows(n_channels: int, n_refs: int, fs_hz: float, max_order: int) -> int:
+    """Block rows ``i``: enough rows for ``max_order`` (``(i - 1) n_channels >= max_order``
+    and ``i n_refs >= max_order``) and at least 0.2 s of lag, capped at 0.5 s.
+
+    Lags covering a sizeable part of the slowest periods make low modes better
+    conditioned; the cap bounds the Toeplitz size (``i n_channels x i n_refs``).
+    """
+    need = max(math.ceil(max_order / n_refs), math.ceil(max_order / n_channels) + 1)
+    lag_rows = math.ceil(0.2 * fs_hz)
+    return int(max(need, min(lag_rows, math.ceil(0.5 * fs_hz)), 2))
+
+
+def identify(data: npt.ArrayLike | CovarianceAccumulator | CorrelationSums, fs_hz: float, *,
+             ref_channels: npt.ArrayLike | None = None, block_rows: int | None = None,
+             min_order: int = 2, max_order: int = 100, order_step: int = 2,
+             n_blocks: int = DEFAULT_BLOCKS, max_damping: float = 0.2,
+             frequency_range_hz: tuple[float, float] | None = None,
+             selection: SelectionOptions | None = None, uncertainty: bool = True) -> ModalResult:
+    """Identify modes by automated SSI-cov.
+
+    Parameters
+    ----------
+    data : ndarray (n_samples, n_channels), CovarianceAccumulator or CorrelationSums
+        Output-only response (any consistent units), or covariances accumulated at
+        ingest (their ``max_lag`` must be at least ``2 * block_rows``).
+    fs_hz : float
+        Sampling rate, > 0.
+    ref_channels : sequence of int, optional
+        Reference channels when ``data`` is an array (default: all).
+    block_rows : int, optional
+        Block rows ``i`` of the Toeplitz matrix (default :func:`default_block_rows`).
+    min_order, max_order, order_step : int
+        Model orders of the stabilisation diagram (even orders 2..100 by default).
+    n_blocks : int
+        Jackknife blocks when ``data`` is an array (>= 3 for an uncertainty).
+    max_damping : float
+        Poles with larger damping ratios are not physical (default 0.2).
+    frequency_range_hz : (low, high), optional
+        Report modes in this band only.
+    selection : SelectionOptions, optional
+        Stability, clustering and harmonic thresholds.
+    uncertainty : bool
+        Compute jackknife standard deviations (default True).
+    """
+    # Many small dense problems (Toeplitz products, 50 eigenvalue problems, per-block
+    # solves): BLAS threads only add synchronisation, and on a busy server they spin
+    # against the ingest threads (measured 30-100x slower under load), so one thread.
+    with threadpool_limits(limits=1, user_api="blas"):
+        return _identify(data, fs_hz, ref_channels=ref_channels, block_rows=block_rows, min_order=min_order,
+                         max_order=max_order, order_step=order_step, n_blocks=n_blocks,
+                         max_damping=max_damping, frequency_range_hz=frequency_range_hz,
+                         selection=selection, uncertainty=uncertainty)
+
+
+def _identify(data: Any, fs_hz: float, *, ref_channels: Any, block_rows: int | None, min_order: int,
+              max_order: int, order_step: int, n_blocks: int, max_damping: float,
+              frequency_range_hz: tuple[float, float] | None, selection: SelectionOptions | None,
+              uncertainty: bool) -> ModalResult:
+    t0 = time.perf_counter()
+    fs = float(fs_hz)
+    if not (math.isfinite(fs) and fs > 0):
+        raise ValueError(f"fs_hz must be finite and > 0, got {fs_hz!r}")
+    min_order, max_order, order_step = (_int(min_order, "min_order", 1), _int(max_order, "max_order", 2),
+                                        _int(order_step, "order_step", 1))
+    if min_order > max_order:
+        raise ValueError(f"min_order ({min_order}) must be <= max_order ({max_order})")
+    if not 0 < max_damping < 1:
+        raise ValueError(f"max_damping must be in (0, 1), got {max_damping!r}")
+    opts = selection or SelectionOptions()
+    sums = _sums(data, fs, ref_channels, block_rows, max_order, _int(n_blocks, "n_blocks", 1))
+    n_ch = sums.channel_sums.size
+    refs_all = np.asarray(sums.ref_channels)
+    std = np.sqrt(sums.variances)
+    live = std > DEAD_CHANNEL_RATIO * (np.median(std) if np.median(std) > 0 else 1.0)
+    live &= std > 0
+    dead = tuple(int(c) for c in np.flatnonzero(~live))
+    live_refs = np.flatnonzero(live[refs_all])
+    m, n_r = int(live.sum()), int(live_refs.size)
+    if m < 1 or n_r < 1:
+        return _empty(n_ch, dead, sums, fs, "no live channel" if m < 1 else "no live reference channel")
+    i = block_rows if block_rows is not None else min(default_block_rows(m, n_r, fs, max_order),
+                                                       (sums.sums.shape[0] - 1) // 2)
+    i = _int(i, "block_rows", 2)
+    if 2 * i > sums.sums.shape[0] - 1:
+        raise ValueError(f"block_rows={i} needs covariances up to lag {2 * i}; the accumulator has "
+                         f"max_lag={sums.sums.shape[0] - 1}")
+    max_order = min(max_order, (i - 1) * m, i * n_r)
+    orders = np.arange(min_order, max_order + 1, order_step)
+    scale = 1.0 / std[live]
+    scale_r = 1.0 / std[refs_all[live_refs]]
+
+    def prepare(cov: np.ndarray) -> np.ndarray:
+        c = cov[: 2 * i][:, live][:, :, live_refs]
+        return c * scale[None, :, None] * scale_r[None, None, :]
+
+    cov = prepare(sums.covariances())
+    obs, right, singular = observability_basis(toeplitz(cov, i), int(orders.max()), right=True)
+    poles, pole_index, eigen = _poles(obs, m, fs, orders, max_damping, opts.harmonic_damping)
+    stable = stable_mask(poles, opts)
+    clusters, labels = select_modes(poles, stable, opts)
+    if frequency_range_hz is not None:
+        lo, hi = frequency_range_hz
+        clusters = [c for c in clusters if lo <= c.frequency_hz <= hi]
+    modes = [c for c in clusters if not c.harmonic]
+    harmonics = [c for c in clusters if c.harmonic]
+    t_select = time.perf_counter()
+    std_f = np.full(len(modes), np.nan)
+    std_d = np.full(len(modes), np.nan)
+    n_jk = sums.block_sums.shape[0]
+    rejected: list[dict[str, float]] = []
+    if uncertainty and modes and n_jk >= 3:
+        members = [[(int(poles.orders[p]), int(pole_index[p])) for p in c.members] for c in modes]
+        std_f, std_d = jackknife_std(sums.jackknife_covariances(), prepare, i, m, fs, right, singular,
+                                     eigen, members)
+        # A physical mode's frequency scatters about the statistical floor
+        # sigma_f / f ~ sqrt(xi / (2 pi f T)) (REFERENCES.md); a cluster scattering far
+        # more across the record is noise that happened to stabilise.
+        f_arr = np.array([c.frequency_hz for c in modes])
+        xi = np.maximum(np.array([c.damping_ratio for c in modes]), opts.harmonic_damping)
+        floor = f_arr * np.sqrt(xi / (2 * np.pi * f_arr * sums.n_samples / fs))
+        ok = ~(std_f > opts.max_std_ratio * floor)
+        rejected = [{"frequency_hz": float(f), "std_frequency_hz": float(sd)}
+                    for f, sd in zip(f_arr[~ok], std_f[~ok])]
+        modes = [c for c, keep in zip(modes, ok) if keep]
+        std_f, std_d = std_f[ok], std_d[ok]
+    shapes_c = np.full((n_ch, len(modes)), np.nan + 0j)
+    for k, c in enumerate(modes):
+        shapes_c[live, k] = c.shape / scale  # back to physical units, then renormalised
+        col = shapes_c[live, k]
+        peak = col[np.abs(col).argmax()]
+        shapes_c[live, k] = col * (np.conj(peak) / abs(peak)) / np.linalg.norm(col)
+    real = shapes_c.real.copy()
+    with np.errstate(invalid="ignore"):
+        real /= np.nanmax(np.abs(real), axis=0, keepdims=True) if modes else 1.0
+    cluster_id = np.full(poles.orders.size, -1, dtype=np.intp)
+    for k, c in enumerate(modes + harmonics):
+        cluster_id[c.members] = k
+    diagram = StabilisationDiagram(poles.orders, poles.frequencies_hz, poles.damping_ratios, poles.mpc,
+                                   stable, cluster_id)
+    provenance = {
+        "method": "ssi-cov",
+        "references": ["Peeters & De Roeck 1999", "Magalhaes, Cunha & Caetano 2009", "jackknife (Efron & Tibshirani 1993)"],
+        "fs_hz": fs, "n_samples": int(sums.n_samples), "n_channels": n_ch,
+        "ref_channels": [int(r) for r in refs_all[live_refs]], "block_rows": i,
+        "orders": [int(orders.min()), int(orders.max()), order_step], "max_damping": max_damping,
+        "jackknife_blocks": int(n_jk), "selection": opts.__dict__.copy(), "dead_channels": list(dead),
+        "rejected_unstable": rejected,
+        "seconds": {"identification": t_select - t0, "uncertainty": time.perf_counter() - t_select},
+    }
+    return ModalResult(
+        frequencies_hz=np.array([c.frequency_hz for c in modes]),
+        damping_ratios=np.array([c.damping_ratio for c in modes]),
+        std_frequencies_hz=std_f, std_damping_ratios=std_d,
+        mode_shapes=real, complex_mode_shapes=shapes_c,
+        mpc=mpc(np.nan_to_num(shapes_c.T)) if modes else np.zeros(0),
+        n_poles=np.array([c.members.size for c in modes], dtype=np.int64),
+        harmonics_hz=np.array([c.frequency_hz for c in harmonics]),
+        dead_channels=dead, diagram=diagram, provenance=provenance)
+
+
+def _poles(obs: np.ndarray, m: int, fs: float, orders: np.ndarray, max_damping: float, harmonic: float
+           ) -> tuple[Poles, npt.NDArray[np.int64], dict[int, OrderEigen]]:
+    """Physical poles of every order, each pole's index among its order's eigenvalues,
+    and the eigen-decompositions (kept for the jackknife).
+
+    Damping down to ``-harmonic`` is admitted: an undamped line (a harmonic) scatters
+    around zero damping and must reach the selection to be flagged."""
+    solver = ShiftSolver(obs, m)
+    out_o, out_p, out_f, out_d, out_s = [], [], [], [], []
+    eigen: dict[int, OrderEigen] = {}
+    for n in orders:
+        eig = eigen_of_order(solver, int(n))
+        if eig is None:
+            continue
+        eigen[int(n)] = eig
+        f, d = modal_parameters(eig.mu, fs)
+        ok = np.isfinite(f) & np.isfinite(d) & (d > -harmonic) & (d < max_damping) & (f > 0) & (f < 0.5 * fs)
+        out_o.append(np.full(int(ok.sum()), n))
+        out_p.append(np.flatnonzero(ok))
+        out_f.append(f[ok])
+        out_d.append(d[ok])
+        out_s.append((obs[:m, :n] @ eig.right[:, ok]).T)
+    if not out_o:
+        z = np.zeros(0)
+        return Poles(np.zeros(0, np.int64), z, z, np.zeros((0, m), np.complex128), z), np.zeros(0, np.int64), eigen
+    shapes = normalise_shapes(np.concatenate(out_s))
+    poles = Poles(np.concatenate(out_o).astype(np.int64), np.concatenate(out_f), np.concatenate(out_d),
+                  shapes, mpc(shapes))
+    return poles, np.concatenate(out_p).astype(np.int64), eigen
+
+
+def _sums(data: Any, fs: float, ref_channels: Any, block_rows: int | None, max_order: int,
+          n_blocks: int) -> CorrelationSums:
+    if isinstance(data, CorrelationSums):
+        return data
+    if isinstance(data, CovarianceAccumulator):
+        return data.sums()
+    x = np.asarray(data)
+    if x.ndim != 2:
+        raise ValueError(f"data must have shape (n_samples, n_channels), got {x.shape}")
+    n, m = x.shape
+    refs = m if ref_channels is None else len(np.atleast_1d(ref_channels))
+    i = block_rows if block_rows is not None else default_block_rows(m, max(refs, 1), fs, max_order)
+    i = _int(i, "block_rows", 2)
+    if n < 4 * i:
+        raise ValueError(f"data has {n} samples; at least {4 * i} are needed for block_rows={i}")
+    acc = CovarianceAccumulator(m, 2 * i, ref_channels=ref_channels,
+                                block_samples=max(1, n // n_blocks) if n_blocks >= 3 else None)
+    acc.update(x)
+    return acc.sums()
+
+
+def _empty(n_ch: int, dead: tuple[int, ...], sums: CorrelationSums, fs: float, why: str) -> ModalResult:
+    z = np.zeros(0)
+    diagram = StabilisationDiagram(np.zeros(0, np.int64), z, z, z, np.zeros(0, bool), np.zeros(0, np.intp))
+    return ModalResult(z, z, z, z, np.zeros((n_ch, 0)), np.zeros((n_ch, 0), np.complex128), z,
+                       np.zeros(0, np.int64), z, dead, diagram,
+                       {"method": "ssi-cov", "fs_hz": fs, "n_samples": int(sums.n_samples), "note": why})

@@ -1,0 +1,110 @@
+"""Standard deviations of SSI-cov modal parameters by a delete-one-block jackknife.
+
+The covariance accumulator keeps the lag sums of ``B`` consecutive blocks of the
+record (``ext/covariance.py``).  Leaving block ``b`` out gives covariances
+``R^(-b)``; the jackknife variance of an estimator ``theta`` is
+
+    var = (B - 1) / B * sum_b (theta^(-b) - mean_b theta^(-b))^2
+
+(Quenouille 1956; Efron & Tibshirani 1993, eq. 11.5).  Blocks of ``T / B`` seconds
+(90 s for 30 min and ``B = 20``) are much longer than the correlation time
+``1 / (2 pi f xi)`` of structural modes, so they are close to independent.
+
+Each delete-one estimate is the *same* estimator as the reported one, the mean over
+the orders of the mode's cluster, evaluated to first order, which needs no
+re-identification and no pole matching:
+
+1. the delete-one Toeplitz matrix is mapped to the full record's state basis,
+   ``O^(-b) = T^(-b) V_N S_N^(-1/2)`` (equal to ``U_N S_N^(1/2)`` when ``T^(-b) = T``);
+   its deviation from ``O`` is the first-order change of the observability subspace
+   orthogonal to it (the in-subspace part is a change of state basis, which leaves the
+   poles alone);
+2. the state matrices ``A_n^(-b)`` follow by the same shift least squares;
+3. every clustered pole moves by ``d mu = l^H (A_n^(-b) - A_n) r / (l^H r)`` with its
+   left and right eigenvectors ``l, r`` (first-order eigenvalue perturbation, Wilkinson
+   1965, ch. 2, sec. 5).
+
+This is the sensitivity chain of Reynders, Pintelon & De Roeck (2008) with the
+covariance of the Toeplitz matrix replaced by the spread of the delete-one sets; the
+coverage of the resulting intervals is checked in the tests.
+
+References
+----------
+Quenouille (1956), Notes on bias in estimation, Biometrika 43, 353-360.
+Efron & Tibshirani (1993), An Introduction to the Bootstrap, Chapman & Hall.
+Reynders, Pintelon & De Roeck (2008), Uncertainty bounds on modal parameters obtained
+    from stochastic subspace identification, Mech. Syst. Signal Process. 22(4), 948-969.
+Wilkinson (1965), The Algebraic Eigenvalue Problem, Oxford.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+import numpy as np
+import numpy.typing as npt
+
+from .ssi import OrderEigen, ShiftSolver, modal_parameters, toeplitz
+
+FloatArray = npt.NDArray[np.float64]
+
+
+def jackknife_std(blocks: FloatArray, prepare: Callable[[np.ndarray], np.ndarray], block_rows: int,
+                  m: int, fs_hz: float, right: FloatArray, singular: FloatArray,
+                  eigen: dict[int, OrderEigen], members: Sequence[Sequence[tuple[int, int]]]
+                  ) -> tuple[FloatArray, FloatArray]:
+    """Jackknife standard deviations of each mode's frequency and damping.
+
+    Parameters
+    ----------
+    blocks : ndarray (B, lags, m_all, n_refs_all)
+        Delete-one covariances (``CorrelationSums.jackknife_covariances``).
+    prepare : callable
+        Maps a covariance array to the scaled live-channel array used for the record.
+    block_rows, m, fs_hz : int, int, float
+        As used for the record (``m`` live channels).
+    right, singular : ndarray
+        Leading right singular vectors and singular values of the record's Toeplitz matrix.
+    eigen : dict order -> OrderEigen
+        The record's state matrices and eigenvectors per order.
+    members : sequence (per mode) of (order, pole index within that order)
+    """
+    n_modes = len(members)
+    b_count = blocks.shape[0]
+    top = max(n for mode in members for n, _ in mode)
+    proj = right[:, :top] / np.sqrt(singular[:top])
+    f_est = np.full((b_count, n_modes), np.nan)
+    d_est = np.full((b_count, n_modes), np.nan)
+    by_order: dict[int, list[tuple[int, int]]] = {}
+    for k, mode in enumerate(members):
+        for n, p in mode:
+            by_order.setdefault(n, []).append((k, p))
+    for b in range(b_count):
+        obs = toeplitz(prepare(blocks[b]), block_rows) @ proj
+        solver = ShiftSolver(obs, m)
+        f_sum = np.zeros(n_modes)
+        d_sum = np.zeros(n_modes)
+        hits = np.zeros(n_modes)
+        for n, pairs in by_order.items():
+            eig = eigen[n]
+            with np.errstate(all="ignore"):
+                delta = solver.state_matrix(n) - eig.state
+            if not np.isfinite(delta).all():
+                continue
+            modes = np.array([k for k, _ in pairs])
+            poles = np.array([p for _, p in pairs])
+            r, left = eig.right[:, poles], eig.left[:, poles]
+            num = np.einsum("ip,ij,jp->p", np.conj(left), delta, r)
+            den = np.einsum("ip,ip->p", np.conj(left), r)
+            mu = eig.mu[poles] + num / den
+            f, d = modal_parameters(mu, fs_hz)
+            np.add.at(f_sum, modes, f)
+            np.add.at(d_sum, modes, d)
+            np.add.at(hits, modes, 1.0)
+        seen = hits > 0
+        f_est[b, seen] = f_sum[seen] / hits[seen]
+        d_est[b, seen] = d_sum[seen] / hits[seen]
+    factor = (b_count - 1) / b_count
+    std_f = np.sqrt(factor * np.sum((f_est - f_est.mean(axis=0)) ** 2, axis=0))
+    std_d = np.sqrt(factor * np.sum((d_est - d_est.mean(axis=0)) ** 2, axis=0))
+    return std_f, std_d

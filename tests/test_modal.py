@@ -1,0 +1,161 @@
+"""Automated SSI-cov against structures whose modes are known exactly.
+
+The truth is the modal model that generated the record (``ext/synthetic.py``: exact
+ZOH-discretised modal oscillators), never an output of the identification itself.
+The full acceptance runs (100 seeds, 30 min) live in ``benchmarks/modal_accuracy.py``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from quakewatch.ext.covariance import CovarianceAccumulator
+from quakewatch.ext.modal import identify, mac_matrix
+from quakewatch.ext.synthetic import AmbientVibration, ModalModel, structure_model
+
+pytestmark = pytest.mark.reference
+
+FS = 100.0
+
+
+def _record(model: ModalModel, seed: int, seconds: float, noise: float = 0.10) -> np.ndarray:
+    """(n_samples, n_channels) response with white measurement noise at ``noise`` x RMS."""
+    y = AmbientVibration(model, FS, seed=seed, noise_rms_mps2=0.0).next_block(int(seconds * FS))
+    y = y + noise * y.std(axis=1, keepdims=True) * np.random.default_rng(1000 + seed).standard_normal(y.shape)
+    return np.ascontiguousarray(y.T)
+
+
+def _match(result, model: ModalModel, tol: float = 0.01) -> np.ndarray:
+    """Index of the reported mode for each true mode (-1 if none within ``tol``)."""
+    out = np.full(model.n_modes, -1)
+    for k, f in enumerate(model.frequencies_hz):
+        if result.n_modes:
+            d = np.abs(result.frequencies_hz - f) / f
+            if d.min() <= tol:
+                out[k] = int(d.argmin())
+    return out
+
+
+@pytest.fixture(scope="module")
+def building():
+    model, _ = structure_model("building", 16, seed=1, fs_hz=FS)
+    return model
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_shear_building_all_modes_no_spurious(building, seed):
+    res = identify(_record(building, seed, 900), FS)
+    idx = _match(res, building)
+    assert (idx >= 0).all(), f"missed {building.frequencies_hz[idx < 0]}"
+    assert res.n_modes == building.n_modes, f"spurious modes: {res.frequencies_hz}"
+    # frequency errors consistent with the reported uncertainty
+    z = (res.frequencies_hz[idx] - building.frequencies_hz) / res.std_frequencies_hz[idx]
+    assert np.all(np.abs(z) < 4.5), z
+    # damping within 30 % (damping is the least precise modal parameter)
+    np.testing.assert_allclose(res.damping_ratios[idx], building.damping_ratios, rtol=0.3)
+    mac = np.diag(mac_matrix(res.mode_shapes[:, idx].T, building.mode_shapes.T))
+    assert mac.min() >= 0.995, mac
+    assert res.mode_shapes.shape == (16, building.n_modes)
+    np.testing.assert_allclose(np.abs(res.mode_shapes).max(axis=0), 1.0)
+
+
+def test_single_degree_of_freedom_known_frequency_and_damping():
+    model = ModalModel(np.array([2.5]), np.array([0.02]), np.ones((1, 1)))
+    res = identify(_record(model, 3, 1800, noise=0.05), FS)
+    assert res.n_modes == 1
+    f, xi = res.frequencies_hz[0], res.damping_ratios[0]
+    # statistical floor sigma_f / f ~ sqrt(xi / (2 pi f T)) (REFERENCES.md)
+    floor = 2.5 * np.sqrt(0.02 / (2 * np.pi * 2.5 * 1800))
+    assert abs(f - 2.5) < 5 * floor
+    assert abs(xi - 0.02) < 0.006
+    assert 0.3 * floor < res.std_frequencies_hz[0] < 5 * floor
+
+
+def test_close_modes_one_percent_apart_are_resolved():
+    rng = np.random.default_rng(7)
+    shapes = rng.standard_normal((16, 4))
+    shapes /= np.abs(shapes).max(axis=0)
+    model = ModalModel(np.array([1.0, 2.0, 2.02, 5.0]), np.array([0.02, 0.01, 0.01, 0.02]), shapes)
+    res = identify(_record(model, 0, 1800), FS)
+    idx = _match(res, model, tol=0.004)
+    assert idx[1] >= 0 and idx[2] >= 0 and idx[1] != idx[2], res.frequencies_hz
+    mac = mac_matrix(res.mode_shapes[:, idx[1:3]].T, model.mode_shapes[:, 1:3].T)
+    assert np.diag(mac).min() > 0.98
+
+
+def test_harmonic_line_is_flagged_not_reported(building):
+    y = _record(building, 4, 900)
+    t = np.arange(y.shape[0]) / FS
+    line = 5.5  # Hz, between modes, e.g. a pump
+    y = y + 0.5 * y.std(axis=0) * np.sin(2 * np.pi * line * t)[:, None] * np.linspace(0.2, 1.0, 16)
+    res = identify(y, FS)
+    assert res.harmonics_hz.size == 1 and abs(res.harmonics_hz[0] - line) < 5e-3
+    assert np.all(np.abs(res.frequencies_hz - line) > 0.05)
+    assert (_match(res, building) >= 0).all()
+
+
+@pytest.mark.parametrize("dead_value", [0.0, 3.3])
+def test_dead_channel_tolerated(building, dead_value):
+    y = _record(building, 5, 900)
+    y[:, 5] = dead_value
+    res = identify(y, FS)
+    assert res.dead_channels == (5,)
+    assert (_match(res, building) >= 0).all()
+    assert np.isnan(res.mode_shapes[5]).all() and np.isfinite(np.delete(res.mode_shapes, 5, axis=0)).all()
+    live = np.delete(np.arange(16), 5)
+    idx = _match(res, building)
+    mac = np.diag(mac_matrix(res.mode_shapes[live][:, idx].T, building.mode_shapes[live].T))
+    assert mac.min() > 0.99
+
+
+def test_accumulator_input_gives_the_same_result_as_the_array(building):
+    y = _record(building, 6, 600)
+    direct = identify(y, FS, block_rows=30)
+    acc = CovarianceAccumulator(16, 60, block_samples=y.shape[0] // 20)
+    for start in range(0, y.shape[0], 200):  # ingest-sized blocks
+        acc.update(y[start: start + 200])
+    streamed = identify(acc, FS, block_rows=30)
+    np.testing.assert_array_equal(streamed.frequencies_hz, direct.frequencies_hz)
+    np.testing.assert_array_equal(streamed.std_frequencies_hz, direct.std_frequencies_hz)
+
+
+def test_noise_and_silence_give_no_modes():
+    rng = np.random.default_rng(9)
+    assert identify(rng.standard_normal((60000, 8)), FS).n_modes == 0
+    quiet = identify(np.zeros((60000, 8)), FS)
+    assert quiet.n_modes == 0 and quiet.dead_channels == tuple(range(8))
+
+
+def test_input_not_modified_and_provenance(building):
+    y = _record(building, 8, 300)
+    keep = y.copy()
+    res = identify(y, FS)
+    np.testing.assert_array_equal(y, keep)
+    p = res.provenance
+    assert p["method"] == "ssi-cov" and p["n_samples"] == y.shape[0] and p["block_rows"] >= 2
+    d = res.diagram
+    assert d.orders.size == d.frequencies_hz.size == d.stable.size == d.cluster.size
+    assert set(np.unique(d.cluster[d.cluster >= 0])) == set(range(res.n_modes + res.harmonics_hz.size))
+
+
+@pytest.mark.parametrize(
+    ("args", "kwargs", "match"),
+    [
+        ((np.zeros((1000, 2)), 0.0), {}, "fs_hz must be finite and > 0"),
+        ((np.zeros(1000), 100.0), {}, r"data must have shape \(n_samples, n_channels\)"),
+        ((np.zeros((50, 2)), 100.0), {}, "at least"),
+        ((np.zeros((5000, 2)), 100.0), {"min_order": 10, "max_order": 4}, r"min_order \(10\) must be <= max_order \(4\)"),
+        ((np.zeros((5000, 2)), 100.0), {"max_damping": 1.5}, r"max_damping must be in \(0, 1\)"),
+    ],
+)
+def test_validation_names_the_argument(args, kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        identify(*args, **kwargs)
+
+
+def test_mac_matrix_known_values():
+    a = np.array([[1.0, 0.0], [1.0, 1.0]])
+    b = np.array([[0.0, 1.0], [2.0, 2.0]])
+    np.testing.assert_allclose(mac_matrix(a, b), [[0.0, 0.5], [0.5, 1.0]])
+    assert mac_matrix(np.zeros((1, 2)), b).tolist() == [[0.0, 0.0]]
