@@ -347,7 +347,7 @@ def _tail(history: np.ndarray, new: np.ndarray, n: int) -> np.ndarray:
     return np.concatenate([history[new.shape[0]:], new])
 
 
-def checkcheck_count(value: int, name: str, minimum: int) -> int:
+def check_count(value: int, name: str, minimum: int) -> int:
     """``value`` as an int ``>= minimum``; TypeError/ValueError naming ``name`` otherwise."""
     try:
         out = operator.index(value)
