@@ -140,6 +140,21 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--data-dir", type=Path, help="keep the demo's data here (default: a temporary directory)")
     d.add_argument("--json", action="store_true")
     d.add_argument("--duration", type=float, default=60.0, help="seconds of data per structure (>= 45 for the earthquake)")
+
+    mo = sub.add_parser("modal", help="identify modes (SSI-cov): frequencies, damping, mode shapes of a record")
+    src = mo.add_mutually_exclusive_group(required=True)
+    src.add_argument("files", nargs="*", default=[], type=Path, metavar="FILE", help="miniSEED or SAC files, directories or globs; or one .npy/.csv")
+    src.add_argument("--structure-id", help="a window stored by the server (not yet supported)")
+    mo.add_argument("--json", action="store_true", help="machine-readable output")
+    mo.add_argument("--fs", type=float, metavar="HZ", help="sample rate (required for .npy/.csv)")
+    mo.add_argument("--max-order", type=int, metavar="N", help="highest model order (default 100)")
+    mo.add_argument("--block-rows", type=int, metavar="I", help="block rows of the Toeplitz matrix (default: from rate and channels)")
+    mo.add_argument("--ref-channels", metavar="LIST", help="reference channels: comma list of indices or channel ids (default: chosen by identify)")
+    mo.add_argument("--freq-range", metavar="LOW,HIGH", help="report modes in this band only, Hz")
+    mo.add_argument("--no-uncertainty", action="store_true", help="skip the jackknife standard deviations")
+    mo.add_argument("--start", metavar="TIME", help="window start: ISO time or seconds from the start of the data")
+    mo.add_argument("--end", metavar="TIME", help="window end: ISO time or seconds from the start of the data")
+    mo.add_argument("--plot", type=Path, metavar="FILE.png", help="write the stabilisation diagram (needs matplotlib)")
     return ap
 
 
@@ -186,6 +201,10 @@ def _dispatch(a: argparse.Namespace) -> int | None:
         from .demo import run_demo
 
         return run_demo(a.data_dir, a.json, a.duration)
+    if a.command == "modal":
+        from .modal import modal_command
+
+        return modal_command(a)
     raise SystemExit(f"unknown command {a.command}")
 
 

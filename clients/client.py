@@ -19,7 +19,7 @@ from typing import Any
 
 import grpc
 
-from quakewatch.v1 import audit_pb2_grpc, events_pb2_grpc, ingest_pb2_grpc, monitor_pb2_grpc, registry_pb2_grpc
+from quakewatch.v1 import audit_pb2_grpc, events_pb2_grpc, health_pb2_grpc, ingest_pb2_grpc, monitor_pb2_grpc, registry_pb2_grpc
 
 MAX_MESSAGE_BYTES = 64 * 1024 * 1024
 
@@ -84,6 +84,7 @@ class _Services:
         self.monitor = _Authed(monitor_pb2_grpc.MonitorServiceStub(channel), o.token, o.timeout_s)
         self.audit = _Authed(audit_pb2_grpc.AuditServiceStub(channel), o.token, o.timeout_s)
         self.events = _Authed(events_pb2_grpc.EventServiceStub(channel), o.token, o.timeout_s)
+        self.health = _Authed(health_pb2_grpc.HealthServiceStub(channel), o.token, o.timeout_s)
 
 
 class Client(_Services):

@@ -43,6 +43,7 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
+import scipy.linalg
 from threadpoolctl import threadpool_limits
 
 from .covariance import CorrelationSums, CovarianceAccumulator
@@ -52,7 +53,7 @@ from .ssi import (OrderEigen, Poles, ShiftSolver, eigen_of_order, modal_paramete
                   observability_basis, toeplitz)
 from .stabilisation import Cluster, SelectionOptions, mac_matrix, select_modes, stable_mask
 
-__all__ = ["ModalResult", "StabilisationDiagram", "identify", "mac_matrix", "default_block_rows"]
+__all__ = ["ModalResult", "StabilisationDiagram", "choose_references", "default_block_rows", "identify", "mac_matrix"]
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -123,16 +124,41 @@ class ModalResult:
         return int(self.frequencies_hz.size)
 
 
-def default_block_rows(n_channels: int, n_refs: int, fs_hz: float, max_order: int) -> int:
-    """Block rows ``i``: enough rows for ``max_order`` (``(i - 1) n_channels >= max_order``
-    and ``i n_refs >= max_order``) and at least 0.2 s of lag, capped at 0.5 s.
+#: lag span of the Toeplitz matrix by default (s): a sizeable part of the period of the
+#: slowest modes of buildings and medium bridges (0.3-2 Hz) keeps them well conditioned
+DEFAULT_LAG_S = 0.5
+#: largest number of Toeplitz rows (``i n_channels``) chosen by default
+MAX_DEFAULT_ROWS = 2400
+#: reference channels chosen automatically when there are more channels than this
+MAX_AUTO_REFS = 8
 
-    Lags covering a sizeable part of the slowest periods make low modes better
-    conditioned; the cap bounds the Toeplitz size (``i n_channels x i n_refs``).
+
+def default_block_rows(n_channels: int, n_refs: int, fs_hz: float, max_order: int) -> int:
+    """Block rows ``i``: enough for ``max_order`` (``(i - 1) n_channels >= max_order`` and
+    ``i n_refs >= max_order``) and :data:`DEFAULT_LAG_S` of lag, with at most
+    :data:`MAX_DEFAULT_ROWS` Toeplitz rows.
     """
     need = max(math.ceil(max_order / n_refs), math.ceil(max_order / n_channels) + 1)
-    lag_rows = math.ceil(0.2 * fs_hz)
-    return int(max(need, min(lag_rows, math.ceil(0.5 * fs_hz)), 2))
+    lag_rows = min(math.ceil(DEFAULT_LAG_S * fs_hz), MAX_DEFAULT_ROWS // n_channels)
+    return int(max(need, lag_rows, 2))
+
+
+def choose_references(x: npt.ArrayLike, n_refs: int = MAX_AUTO_REFS) -> npt.NDArray[np.intp]:
+    """The ``n_refs`` channels of ``x`` (n_samples, n_channels) that are the most linearly
+    independent: column-pivoted QR of the correlation-coefficient matrix (Golub & Van
+    Loan, Matrix Computations, 4th ed., sec. 5.4.2), sorted.  Reference-based SSI needs
+    references that see every mode; channels repeating another channel's information
+    add cost, not information (Peeters & De Roeck 1999, sec. 4).
+    """
+    a = np.asarray(x, dtype=np.float64)
+    a = a - a.mean(axis=0)
+    std = a.std(axis=0)
+    live = std > 0
+    c = np.zeros((a.shape[1], a.shape[1]))
+    z = a[:, live] / std[live]
+    c[np.ix_(live, live)] = z.T @ z / max(1, a.shape[0])
+    _, _, piv = scipy.linalg.qr(c, pivoting=True, mode="economic")
+    return np.sort(piv[:n_refs]).astype(np.intp)
 
 
 def identify(data: npt.ArrayLike | CovarianceAccumulator | CorrelationSums, fs_hz: float, *,
@@ -324,6 +350,8 @@ def _sums(data: Any, fs: float, ref_channels: Any, block_rows: int | None, max_o
     if x.ndim != 2:
         raise ValueError(f"data must have shape (n_samples, n_channels), got {x.shape}")
     n, m = x.shape
+    if ref_channels is None and m > MAX_AUTO_REFS:
+        ref_channels = choose_references(x[: min(n, max(4096, int(60 * fs)))])
     refs = m if ref_channels is None else len(np.atleast_1d(ref_channels))
     i = block_rows if block_rows is not None else default_block_rows(m, max(refs, 1), fs, max_order)
     i = _int(i, "block_rows", 2)

@@ -13,7 +13,7 @@ test of Peeters & De Roeck 1999 in front):
    shapes stay apart through the MAC term.
 3. **Selection.**  A cluster is a physical mode when it holds poles from at least
    ``min_cluster_fraction`` of the orders it could appear in (orders from its lowest
-   pole up); spurious poles rarely stabilise over many orders (Reynders 2012, sec. 6).
+   pole up) and from at least ``min_total_fraction`` of all orders; spurious poles rarely stabilise over many orders (Reynders 2012, sec. 6).
    One pole per order is kept (the closest to the cluster median), and poles outside
    ``median +/- 3 * 1.4826 * MAD`` in frequency or damping are dropped; the mode's
    frequency and damping are the means of the remaining poles (a smooth function of
@@ -54,6 +54,8 @@ class SelectionOptions:
     min_mpc: float = 0.5
     cluster_distance: float = 0.02
     min_cluster_fraction: float = 0.4
+    #: and in at least this fraction of all orders of the diagram
+    min_total_fraction: float = 0.25
     min_cluster_size: int = 4
     harmonic_damping: float = 0.001
     #: modes whose jackknife frequency std exceeds this multiple of the statistical floor are dropped
@@ -134,7 +136,8 @@ def select_modes(poles: Poles, stable: npt.NDArray[np.bool_], opts: SelectionOpt
     for members in _merge_split(poles, [idx[raw == lab] for lab in np.unique(raw)], opts):
         members = _one_per_order(poles, members)
         possible = int(np.count_nonzero(all_orders >= poles.orders[members].min()))
-        if members.size < max(opts.min_cluster_size, opts.min_cluster_fraction * possible):
+        if members.size < max(opts.min_cluster_size, opts.min_cluster_fraction * possible,
+                              opts.min_total_fraction * all_orders.size):
             continue
         keep = _robust_keep(poles.frequencies_hz[members])
         if np.mean(poles.damping_ratios[members]) >= opts.harmonic_damping:

@@ -16,17 +16,22 @@ import time
 from pathlib import Path
 
 import grpc
+import numpy as np
 from google.protobuf import json_format
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_health.v1.health import aio as health_aio
 from grpc_reflection.v1alpha import reflection
 from sqlmodel import Session, col, select
 
+from quakewatch.v1 import health_pb2 as shm_pb2
+from quakewatch.v1 import health_pb2_grpc as shm_pb2_grpc
 from quakewatch.v1 import audit_pb2, audit_pb2_grpc, events_pb2, events_pb2_grpc, ingest_pb2, ingest_pb2_grpc, monitor_pb2, monitor_pb2_grpc, registry_pb2, registry_pb2_grpc
 
 from .analysis.events import EventEngine
+from .analysis.health import HealthEngine
 from .api.audit import AuditServicer
 from .api.events import EventServicer
+from .api.health import HealthServicer
 from .api.ingest import IngestServicer
 from .api.interceptors import ServiceInterceptor, TokenCache
 from .api.monitor import MonitorServicer, live_status
@@ -39,7 +44,7 @@ from .jobs.scheduler import Scheduler
 from .settings import Settings
 from .storage import migrate
 from .storage.engine import make_engine, upsert
-from .storage.models import ChannelStatusSnapshot, Structure, utcnow
+from .storage.models import Channel, ChannelStatusSnapshot, Structure, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +54,7 @@ SERVICE_NAMES = (
     monitor_pb2.DESCRIPTOR.services_by_name["MonitorService"].full_name,
     audit_pb2.DESCRIPTOR.services_by_name["AuditService"].full_name,
     events_pb2.DESCRIPTOR.services_by_name["EventService"].full_name,
+    shm_pb2.DESCRIPTOR.services_by_name["HealthService"].full_name,
 )
 
 
@@ -97,8 +103,10 @@ class QuakeWatchServer:
             stale = self.events.close_stale()
             if stale:
                 log.warning("closed %d event(s) left open by the previous run", stale)
-            self.ingest.on_block = self.events.submit
-            self.ingest.on_structure = self.events.structure_loaded
+            self.shm = HealthEngine(self.engine, settings.health)
+            self.events.on_closed = self.shm.event_closed
+            self.ingest.on_block = self._on_block
+            self.ingest.on_structure = self._on_structure
             self.health = health_aio.HealthServicer()
             self.grpc = grpc.aio.server(
                 interceptors=[ServiceInterceptor(TokenCache(self.engine))],
@@ -113,6 +121,7 @@ class QuakeWatchServer:
             monitor_pb2_grpc.add_MonitorServiceServicer_to_server(MonitorServicer(self.engine, self.ingest, settings.quality), self.grpc)
             audit_pb2_grpc.add_AuditServiceServicer_to_server(AuditServicer(self.engine), self.grpc)
             events_pb2_grpc.add_EventServiceServicer_to_server(EventServicer(self.engine, self.events.hub), self.grpc)
+            shm_pb2_grpc.add_HealthServiceServicer_to_server(HealthServicer(self.engine, settings.health), self.grpc)
             health_pb2_grpc.add_HealthServicer_to_server(self.health, self.grpc)
             reflection.enable_server_reflection((*SERVICE_NAMES, reflection.SERVICE_NAME, "grpc.health.v1.Health"), self.grpc)
             self.port = self._bind()
@@ -125,6 +134,14 @@ class QuakeWatchServer:
             raise
         self._stopped = asyncio.Event()
         self._snapshot_ns = 0
+
+    def _on_block(self, structure_id: str, channel_ids: tuple[str, ...], start_ns: int, rate_hz: float, samples: np.ndarray) -> None:
+        self.events.submit(structure_id, channel_ids, start_ns, rate_hz, samples)
+        self.shm.submit(structure_id, channel_ids, start_ns, rate_hz, samples)
+
+    def _on_structure(self, structure_id: str, loaded: tuple[Structure, list[Channel]] | None) -> None:
+        self.events.structure_loaded(structure_id, loaded)
+        self.shm.structure_loaded(structure_id, loaded)
 
     def _bind(self) -> int:
         s = self.settings
@@ -158,6 +175,7 @@ class QuakeWatchServer:
         self.events.hub.close_all()  # Watch streams end; ingest streams drain
         await self.grpc.stop(self.settings.grace_s if grace is None else grace)
         await asyncio.to_thread(self.events.shutdown)
+        await asyncio.to_thread(self.shm.shutdown)
         await self.scheduler.stop()  # first: the retention job shares the archive's files
         await self.archive.close()
         self.engine.dispose()

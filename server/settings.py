@@ -79,6 +79,34 @@ class EventSettings(BaseModel):
         return self
 
 
+class HealthSettings(BaseModel):
+    """Continuous structural health (``analysis/health.py``).
+
+    Every ``window_s`` of data (aligned to sample time) is identified by automated
+    SSI-cov; the first ``baseline_windows`` results train the baseline (tracked modes and
+    the novelty model); later windows get a periodic assessment.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    enabled: bool = True
+    window_s: float = Field(1800.0, ge=10, description="analysis window (30 min is usual for OMA)")
+    min_window_fraction: float = Field(0.5, gt=0, le=1, description="a window cut short by a gap is identified if it holds this fraction")
+    min_channels: int = Field(1, ge=1, description="motion channels needed in a stream for identification")
+    max_order: int = Field(100, ge=4, le=400, description="largest SSI-cov model order")
+    jackknife_blocks: int = Field(20, ge=3, description="blocks per window for the uncertainty")
+    baseline_windows: int = Field(336, ge=50, description="windows of the training period (336 = one week of 30 min); the novelty model needs >= 50")
+    tracking_window: float = Field(0.1, gt=0, lt=1, description="relative frequency window of mode tracking")
+    tracking_min_mac: float = Field(0.8, gt=0, le=1, description="MAC needed to track a mode")
+    lost_mode_windows: int = Field(6, ge=1, description="consecutive windows without a tracked mode before it is reported lost (YELLOW)")
+    novelty_alpha: float = Field(0.01, gt=0, lt=0.5, description="per-window false-alarm rate of the T^2 threshold")
+    drift_code: str = Field("GB50011", description="drift limit table of post-event tags")
+    drift_system: dict[str, str] = Field(
+        default_factory=lambda: {"building": "rc_frame"},
+        description="structural system (drift limit table row) by structure kind; kinds without one get no drift verdict",
+    )
+
+
 class Settings(BaseModel):
     """Everything a server needs. ``data_dir`` holds the SQLite database (unless ``db_url``
     is given), the miniSEED archive (``archive/``, SDS layout) and the ingest journal."""
@@ -105,6 +133,7 @@ class Settings(BaseModel):
     limits: IngestLimits = IngestLimits()
     quality: QualitySettings = QualitySettings()
     events: EventSettings = EventSettings()
+    health: HealthSettings = HealthSettings()
 
     @model_validator(mode="after")
     def _check(self) -> Settings:

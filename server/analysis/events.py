@@ -124,6 +124,8 @@ class EventEngine:
         self.submitted = 0
         self.processed = 0
         self.skipped_updates = 0
+        # called on the worker with every closed event and its windows (post-event health)
+        self.on_closed: Callable[[str, events_pb2.Event, list[Window]], None] | None = None
 
     # -- lifecycle -------------------------------------------------------------------
     def close_stale(self) -> int:
@@ -193,6 +195,8 @@ class EventEngine:
         characterize(msg, ev, kind)
         store.save(self.engine, tenant, msg)
         self.hub.publish(tenant, events_pb2.WatchResponse(change=events_pb2.EVENT_CHANGE_CLOSED, event=msg))
+        if self.on_closed is not None:
+            self.on_closed(ev.structure_id, msg, ev.windows)
 
 
 def _metas(chans: list[Channel]) -> dict[str, ChannelMeta]:

@@ -2,21 +2,19 @@
 
 from __future__ import annotations
 
-import base64
-
 from google.protobuf import json_format
 from sqlalchemy.engine import Engine
-from sqlmodel import Session, col, or_, select
+from sqlmodel import Session, select
 
 from quakewatch.v1 import events_pb2
 
-from ..auth import Access, check_structure_access, visible_tenant
-from ..errors import InvalidInput, NotFound
+from ..auth import Access, check_structure_access
+from ..errors import NotFound
 from ..storage.models import EventRecord, Structure, utcnow
 from ..storage.tokens import Principal
+from . import paging
 
 _STATE = {events_pb2.EVENT_STATE_OPEN: "open", events_pb2.EVENT_STATE_CLOSED: "closed"}
-MAX_PAGE = 1000
 
 
 def save(engine: Engine, tenant: str, msg: events_pb2.Event) -> None:
@@ -70,44 +68,9 @@ def get(engine: Engine, p: Principal, event_id: str) -> events_pb2.Event:
         return load(row)
 
 
-def _token(trigger_ns: int, event_id: str) -> str:
-    return base64.urlsafe_b64encode(f"{trigger_ns}:{event_id}".encode()).decode()
-
-
-def _parse_token(token: str) -> tuple[int, str]:
-    try:
-        t, eid = base64.urlsafe_b64decode(token.encode()).decode().split(":", 1)
-        return int(t), eid
-    except (ValueError, UnicodeDecodeError):
-        raise InvalidInput("page_token: not a token returned by ListEvents", field="page_token") from None
-
-
 def list_events(engine: Engine, p: Principal, structure_id: str = "", start_ns: int = 0, end_ns: int = 0, page_size: int = 0, page_token: str = "") -> tuple[list[events_pb2.Event], str]:
     """Events newest first, filtered to what ``p`` may read; returns (events, next token)."""
-    if page_size < 0 or page_size > MAX_PAGE:
-        raise InvalidInput(f"page_size: must be 0..{MAX_PAGE}, got {page_size}", field="page_size")
-    size = page_size or 100
     with Session(engine) as s:
-        q = select(EventRecord)
-        if structure_id:
-            st = s.get(Structure, structure_id)
-            if st is None:
-                raise NotFound(f"structure_id: {structure_id!r} is not registered", field="structure_id")
-            check_structure_access(p, st.tenant, Access.READ, structure_id)
-            q = q.where(EventRecord.structure_id == structure_id)
-        scope = visible_tenant(p)
-        if scope is not None:
-            q = q.where(EventRecord.tenant == scope)
-        if start_ns:
-            q = q.where(EventRecord.trigger_time_ns >= start_ns)
-        if end_ns:
-            q = q.where(EventRecord.trigger_time_ns < end_ns)
-        if page_token:
-            t, eid = _parse_token(page_token)
-            q = q.where(or_(col(EventRecord.trigger_time_ns) < t, (col(EventRecord.trigger_time_ns) == t) & (col(EventRecord.event_id) < eid)))
-        q = q.order_by(col(EventRecord.trigger_time_ns).desc(), col(EventRecord.event_id).desc()).limit(size + 1)
-        rows = list(s.exec(q))
-    more = len(rows) > size
-    rows = rows[:size]
-    token = _token(rows[-1].trigger_time_ns, rows[-1].event_id) if more else ""
+        rows, token = paging.page(s, p, EventRecord, "trigger_time_ns", "event_id", rpc="ListEvents", structure_id=structure_id,
+                                  start_ns=start_ns, end_ns=end_ns, page_size=page_size, page_token=page_token)
     return [load(r) for r in rows], token

@@ -125,3 +125,33 @@ class EventRecord(SQLModel, table=True):
     event_json: str = Field(sa_column=Column(Text, nullable=False))
     opened_at: datetime = _ts()
     closed_at: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True), nullable=True))
+
+
+class ModalResultRecord(SQLModel, table=True):
+    """One analysis window's modal identification (``analysis/health.py``): the whole
+    ``quakewatch.v1.ModalResult`` as protobuf JSON, query columns beside it."""
+
+    __tablename__ = "modal_result"
+    __table_args__ = (Index("ix_modal_result_structure_end", "structure_id", "window_end_ns"),)
+    result_id: str = Field(primary_key=True, max_length=32)
+    structure_id: str = Field(foreign_key="structure.structure_id", max_length=64, ondelete="CASCADE")
+    tenant: str = Field(max_length=64, index=True)
+    window_end_ns: int = Field(sa_column=Column(BigInteger, nullable=False))
+    n_modes: int = 0
+    result_json: str = Field(sa_column=Column(Text, nullable=False))
+    created_at: datetime = _ts()
+
+
+class AssessmentRecord(SQLModel, table=True):
+    """A health assessment, periodic or post-event (``quakewatch.v1.Assessment`` JSON)."""
+
+    __tablename__ = "health_assessment"
+    __table_args__ = (Index("ix_assessment_structure_time", "structure_id", "time_ns"),)
+    assessment_id: str = Field(primary_key=True, max_length=32)
+    structure_id: str = Field(foreign_key="structure.structure_id", max_length=64, ondelete="CASCADE")
+    tenant: str = Field(max_length=64, index=True)
+    kind: str = Field(max_length=16)
+    status: str = Field(max_length=8)
+    time_ns: int = Field(sa_column=Column(BigInteger, nullable=False))
+    assessment_json: str = Field(sa_column=Column(Text, nullable=False))
+    created_at: datetime = _ts()

@@ -1,0 +1,415 @@
+"""Structural health of every structure, continuously: OMA per window, mode tracking,
+environmental normalisation, novelty, GREEN / YELLOW / RED, post-event tags.
+
+Data flow (one :class:`HealthEngine` per server):
+
+* Every accepted ingest block is appended to a list on the event loop (no work there);
+  batches go to one worker thread, which feeds the structure's
+  :class:`~quakewatch.ext.covariance.CovarianceAccumulator` (motion channels) and the
+  running means of its covariate channels (temperature units).  Windows are aligned
+  to sample time (``HealthSettings.window_s``, e.g. :00 and :30), so replays and live
+  streams give the same windows.  A gap ends the window: identified when it holds at
+  least ``min_window_fraction`` of its samples, dropped otherwise.
+* A complete window is identified (:func:`quakewatch.ext.modal.identify`) on the same
+  worker; the :class:`ModalResult` is stored with its modes tracked against the
+  baseline (mode identities ``M1..``: frequency within ``tracking_window`` and MAC at
+  least ``tracking_min_mac``).
+* The first ``baseline_windows`` results form the baseline: modes found in at least
+  half of them become the tracked modes, and a novelty model
+  (:func:`quakewatch.ext.novelty.fit_novelty`: regression on the covariates, PCA when
+  there are none) is fitted on their frequencies.  Every later window is scored:
+  Hotelling T^2 against its threshold and a control chart; the periodic assessment is
+  GREEN, or YELLOW when the chart alarms ("dynamic properties changed beyond what the
+  environment explains") or a tracked mode is lost.  A periodic assessment alone is
+  never RED: RED needs two independent damage indicators (REFERENCES.md), which only a
+  post-event tag can combine.
+* Every closed event gets a post-event tag (:mod:`.tagging`): inter-storey drift ratios
+  from floor sensors with heights (:func:`quakewatch.ext.drift.interstorey_drift`),
+  and, with the first window identified after the event, the frequency shift of the
+  fundamental against the baseline (the tag is then re-issued).
+
+The models are rebuilt from stored results after a restart, so nothing here needs to
+survive the process.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+import uuid
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from sqlalchemy.engine import Engine
+
+from quakewatch.ext.covariance import CovarianceAccumulator
+from quakewatch.ext.modal import ModalResult, default_block_rows, identify, mac_matrix
+from quakewatch.ext.novelty import NoveltyModel, fit_novelty
+from quakewatch.v1 import events_pb2, health_pb2
+
+from ..settings import HealthSettings
+from ..storage.models import Channel, Structure
+from . import health_store
+from .detector import MOTION_UNITS, Window
+from .post_event import post_event_assessment
+
+log = logging.getLogger(__name__)
+NS = 1_000_000_000
+TEMPERATURE_UNITS = frozenset({"degc", "celsius", "c", "k", "kelvin", "temperature_c", "temperature_degc"})
+BATCH_BLOCKS = 64  # blocks handed to the worker at once
+
+
+@dataclass
+class _Window:
+    """One analysis window of one channel group being accumulated."""
+
+    start_ns: int  # window boundary (sample time)
+    first_ns: int  # first sample received
+    next_ns: int  # time of the next expected sample
+    rate_hz: float
+    acc: CovarianceAccumulator
+    motion: np.ndarray  # row indices of the motion channels in the blocks
+    covariates: dict[str, list[float]] = field(default_factory=dict)  # id -> [sum, count]
+
+
+@dataclass
+class _Baseline:
+    modes: list[tuple[float, np.ndarray]] = field(default_factory=list)  # (frequency, real shape)
+    model: NoveltyModel | None = None
+    covariate_ids: tuple[str, ...] = ()
+    history: list[float] = field(default_factory=list)
+    collected: int = 0
+    trained_windows: int = 0
+    missing_run: list[int] = field(default_factory=list)  # consecutive windows each mode was missing
+
+
+@dataclass
+class _Structure:
+    tenant: str
+    kind: str
+    channels: dict[str, Channel]
+    windows: dict[tuple[str, ...], _Window] = field(default_factory=dict)
+    baseline: _Baseline | None = None
+    last_event: tuple[str, int, Any] | None = None  # (event id, onset ns, tag inputs)
+
+
+class HealthEngine:
+    """Accumulates, identifies, tracks and assesses (see the module docstring)."""
+
+    def __init__(self, engine: Engine, cfg: HealthSettings) -> None:
+        self.engine = engine
+        self.cfg = cfg
+        self._structures: dict[str, _Structure] = {}
+        self._pending: list[tuple[str, tuple[str, ...], int, float, np.ndarray]] = []
+        self._pending_since = 0.0
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="qw-health")
+        self.windows_identified = 0
+
+    # -- event loop ------------------------------------------------------------------
+    def submit(self, structure_id: str, channel_ids: tuple[str, ...], start_ns: int, rate_hz: float, samples: np.ndarray) -> None:
+        """Queue one accepted block (event-loop thread; constant time)."""
+        if not self.cfg.enabled:
+            return
+        if not self._pending:
+            self._pending_since = time.monotonic()
+        self._pending.append((structure_id, channel_ids, start_ns, rate_hz, samples))
+        if len(self._pending) >= BATCH_BLOCKS or time.monotonic() - self._pending_since > 1.0:
+            self.flush()
+
+    def flush(self) -> None:
+        """Hand the queued blocks to the worker."""
+        if self._pending:
+            batch, self._pending = self._pending, []
+            self._pool.submit(self._guarded, self._accumulate, batch)
+
+    def structure_loaded(self, structure_id: str, loaded: tuple[Structure, list[Channel]] | None) -> None:
+        """Registry (re)read or dropped: applied on the worker, in order with the data."""
+        self.flush()
+        self._pool.submit(self._guarded, self._set_structure, structure_id, loaded)
+
+    def event_closed(self, structure_id: str, event: events_pb2.Event, windows: Sequence[Window]) -> None:
+        """A closed event (any thread): tag the structure on the worker."""
+        self._pool.submit(self._guarded, self._post_event, structure_id, event, list(windows))
+
+    def shutdown(self) -> None:
+        self.flush()
+        self._pool.shutdown(wait=True)
+
+    def drain(self) -> None:
+        """Wait until everything queued so far has been processed (tests, demo)."""
+        self.flush()
+        self._pool.submit(lambda: None).result()
+
+    # -- worker ----------------------------------------------------------------------
+    def _guarded(self, fn: Any, *args: Any) -> None:
+        try:
+            fn(*args)
+        except Exception:  # one structure's failure must not stop the others
+            log.exception("health task %s failed", getattr(fn, "__name__", fn))
+
+    def _set_structure(self, structure_id: str, loaded: tuple[Structure, list[Channel]] | None) -> None:
+        if loaded is None:
+            self._structures.pop(structure_id, None)
+            return
+        st, chans = loaded
+        cur = self._structures.get(structure_id)
+        by_id = {c.channel_id: c for c in chans}
+        if cur is None:
+            self._structures[structure_id] = _Structure(st.tenant, st.kind, by_id)
+        else:
+            cur.tenant, cur.kind, cur.channels = st.tenant, st.kind, by_id
+            cur.windows.clear()  # channel metadata changed: start the windows afresh
+
+    def _accumulate(self, batch: list[tuple[str, tuple[str, ...], int, float, np.ndarray]]) -> None:
+        for structure_id, channel_ids, start_ns, rate_hz, samples in batch:
+            st = self._structures.get(structure_id)
+            if st is not None:
+                self._add_block(structure_id, st, channel_ids, start_ns, rate_hz, samples)
+
+    def _add_block(self, sid: str, st: _Structure, ids: tuple[str, ...], start_ns: int, rate: float, samples: np.ndarray) -> None:
+        window_ns = int(self.cfg.window_s * NS)
+        n = samples.shape[1]
+        offset = 0
+        while offset < n:
+            t0 = start_ns + round(offset * NS / rate)
+            w = st.windows.get(ids)
+            if w is not None and (abs(t0 - w.next_ns) > NS / rate / 2 or w.rate_hz != rate):
+                self._finish(sid, st, ids, w, complete=False)  # gap, overlap or new rate
+                w = None
+            if w is None:
+                w = self._new_window(st, ids, t0 - t0 % window_ns, t0, rate)
+                if w is None:
+                    return
+                st.windows[ids] = w
+            end_ns = w.start_ns + window_ns
+            take = min(n - offset, max(1, math.ceil((end_ns - t0) * rate / NS - 1e-9)))
+            part = samples[:, offset: offset + take]
+            w.acc.update(part[w.motion].T)
+            for row, cid in enumerate(ids):
+                if cid in w.covariates:
+                    acc = w.covariates[cid]
+                    acc[0] += float(np.sum(part[row], dtype=np.float64))
+                    acc[1] += take
+            offset += take
+            w.next_ns = t0 + round(take * NS / rate)
+            if w.next_ns >= end_ns - NS / rate / 2:
+                self._finish(sid, st, ids, w, complete=True)
+
+    def _new_window(self, st: _Structure, ids: tuple[str, ...], start_ns: int, first_ns: int, rate: float) -> _Window | None:
+        motion = [i for i, c in enumerate(ids) if c in st.channels and st.channels[c].units in MOTION_UNITS]
+        if len(motion) < self.cfg.min_channels:
+            return None
+        m = len(motion)
+        i = default_block_rows(m, m, rate, self.cfg.max_order)
+        window_samples = int(self.cfg.window_s * rate)
+        acc = CovarianceAccumulator(m, 2 * i, block_samples=max(1, window_samples // self.cfg.jackknife_blocks))
+        cov = {c: [0.0, 0] for c in ids if c in st.channels and st.channels[c].units.lower() in TEMPERATURE_UNITS}
+        return _Window(start_ns, first_ns, first_ns, rate, acc, np.array(motion, dtype=np.intp), cov)
+
+    def _finish(self, sid: str, st: _Structure, ids: tuple[str, ...], w: _Window, *, complete: bool) -> None:
+        st.windows.pop(ids, None)
+        expected = self.cfg.window_s * w.rate_hz
+        if w.acc.n_samples < self.cfg.min_window_fraction * expected:
+            log.info("health %s: window at %d dropped (%d of %d samples)", sid, w.start_ns, w.acc.n_samples, int(expected))
+            return
+        motion_ids = [ids[i] for i in w.motion]
+        res = identify(w.acc, w.rate_hz, max_order=self.cfg.max_order)
+        self.windows_identified += 1
+        covariates = {c: v[0] / v[1] / _sensitivity(st.channels[c]) for c, v in w.covariates.items() if v[1]}
+        msg = self._result_message(sid, st, w, motion_ids, res, covariates, complete)
+        base = self._baseline(sid, st)
+        _track(msg, base.modes, self.cfg)
+        if not health_store.save_result(self.engine, st.tenant, msg):
+            return
+        if base.model is None:
+            base.collected += 1
+            # a baseline short of complete windows (all tracked modes identified) is
+            # extended: the fit is retried every 10 windows, up to 3x the training period
+            extra = base.collected - self.cfg.baseline_windows
+            if 0 <= extra <= 2 * self.cfg.baseline_windows and extra % 10 == 0:
+                self._train(sid, st, base)
+            return
+        self._assess(sid, st, base, msg)
+        if st.last_event is not None:  # the first window after an event completes its tag
+            event_id, onset_ns, inputs = st.last_event
+            if w.first_ns > onset_ns:
+                st.last_event = None
+                shift = _fundamental_shift(msg, base)
+                tag = post_event_assessment(sid, event_id, onset_ns, inputs, shift, msg.result_id)
+                health_store.save_assessment(self.engine, st.tenant, tag)
+
+    def _result_message(self, sid: str, st: _Structure, w: _Window, motion_ids: list[str], res: ModalResult,
+                        covariates: dict[str, float], complete: bool) -> health_pb2.ModalResult:
+        sens = np.array([_sensitivity(st.channels[c]) for c in motion_ids])
+        msg = health_pb2.ModalResult(
+            result_id=uuid.uuid4().hex, structure_id=sid, window_start_ns=w.first_ns, window_end_ns=w.next_ns,
+            sample_rate_hz=w.rate_hz, channel_ids=motion_ids, harmonics_hz=res.harmonics_hz.tolist(),
+            dead_channel_ids=[motion_ids[i] for i in res.dead_channels], covariates=covariates)
+        for k in range(res.n_modes):
+            shape = res.mode_shapes[:, k] / sens  # counts -> physical units
+            peak = np.nanmax(np.abs(shape)) if np.isfinite(shape).any() else 1.0
+            msg.modes.add(frequency_hz=res.frequencies_hz[k], damping_ratio=res.damping_ratios[k],
+                          std_frequency_hz=res.std_frequencies_hz[k], std_damping_ratio=res.std_damping_ratios[k],
+                          mode_shape=(shape / peak).tolist(), mpc=res.mpc[k], n_poles=int(res.n_poles[k]))
+        prov = dict(res.provenance)
+        prov.pop("selection", None)
+        prov.update(window_complete=complete, software="quakewatch.ext.modal")
+        import json
+        msg.provenance_json = json.dumps(prov, default=float)
+        msg.create_time.GetCurrentTime()
+        return msg
+
+    def _baseline(self, sid: str, st: _Structure) -> _Baseline:
+        if st.baseline is None:  # first window since start-up: rebuild from storage
+            st.baseline = _Baseline()
+            stored = health_store.results_of(self.engine, sid, 3 * self.cfg.baseline_windows)
+            st.baseline.collected = len(stored)
+            if len(stored) >= self.cfg.baseline_windows:
+                self._train(sid, st, st.baseline, stored)
+        return st.baseline
+
+    def _train(self, sid: str, st: _Structure, base: _Baseline, stored: list[health_pb2.ModalResult] | None = None) -> None:
+        results = stored if stored is not None else health_store.results_of(self.engine, sid, base.collected)
+        base.modes = _reference_modes(results, self.cfg)
+        if not base.modes:
+            log.warning("health %s: no mode found in half of the %d baseline windows", sid, len(results))
+            return
+        for r in results:
+            _track(r, base.modes, self.cfg)
+        feats = np.array([_features(r, len(base.modes)) for r in results])
+        base.covariate_ids = tuple(sorted(set.intersection(*(set(r.covariates) for r in results)))) if results else ()
+        cov = np.array([[r.covariates[c] for c in base.covariate_ids] for r in results]) if base.covariate_ids else None
+        n_train = int(np.isfinite(feats).all(axis=1).sum())
+        rule = "empirical" if n_train * self.cfg.novelty_alpha >= 5 else "f"
+        try:
+            base.model = fit_novelty(feats, cov, method="auto", alpha=self.cfg.novelty_alpha, threshold=rule)
+        except ValueError as exc:
+            log.warning("health %s: novelty model not fitted: %s", sid, exc)
+            return
+        base.history = []
+        base.trained_windows = len(results)
+        log.info("health %s: baseline trained on %d windows, %d modes, %s", sid, len(results), len(base.modes), base.model.method)
+
+    def _assess(self, sid: str, st: _Structure, base: _Baseline, msg: health_pb2.ModalResult) -> None:
+        assert base.model is not None
+        feats = _features(msg, len(base.modes))[None, :]
+        cov = None
+        if base.covariate_ids:
+            if not all(c in msg.covariates for c in base.covariate_ids):
+                cov = np.full((1, len(base.covariate_ids)), np.nan)
+            else:
+                cov = np.array([[msg.covariates[c] for c in base.covariate_ids]])
+        sc = base.model.score(feats, cov, history=base.history[-base.model.chart_window:])
+        reasons: list[str] = []
+        status = health_pb2.HEALTH_STATUS_GREEN
+        if bool(sc.scorable[0]):
+            base.history.append(float(sc.index[0]))
+        missing = sc.feature_missing[0]
+        base.missing_run = [(run + 1) if miss else 0 for run, miss in zip(base.missing_run or [0] * missing.size, missing)]
+        lost = [f"M{k + 1}" for k, run in enumerate(base.missing_run) if run >= self.cfg.lost_mode_windows]
+        gone = [f"M{k + 1}" for k, run in enumerate(base.missing_run) if 0 < run < self.cfg.lost_mode_windows]
+        if lost:
+            status = health_pb2.HEALTH_STATUS_YELLOW
+            reasons.append(f"tracked mode(s) {', '.join(lost)} not identified in the last "
+                           f"{self.cfg.lost_mode_windows} or more windows")
+        if gone:
+            reasons.append(f"tracked mode(s) {', '.join(gone)} not identified in this window (not scored)")
+        if bool(sc.alarm[0]):
+            status = health_pb2.HEALTH_STATUS_YELLOW
+            reasons.append(f"novelty chart {sc.chart[0]:.3g} >= limit {sc.chart_limit:.3g}: dynamic properties changed "
+                           f"beyond what the environment explains (T^2 {sc.index[0]:.3g}, threshold {sc.threshold:.3g})")
+        elif bool(sc.scorable[0]):
+            chart = (f"chart {sc.chart[0]:.3g} below {sc.chart_limit:.3g}" if np.isfinite(sc.chart[0]) else
+                     f"chart warming up ({len(base.history)} of {base.model.chart_window} scored windows)")
+            reasons.insert(0, f"T^2 {sc.index[0]:.3g} (threshold {sc.threshold:.3g}); {chart}")
+        if bool(sc.extrapolated[0]):
+            reasons.append("environmental conditions outside the baseline range: the normalisation extrapolates")
+        a = health_pb2.Assessment(
+            assessment_id=uuid.uuid4().hex, structure_id=sid, kind=health_pb2.ASSESSMENT_KIND_PERIODIC, status=status,
+            reasons=reasons, time_ns=msg.window_end_ns, novelty_index=float(sc.index[0]), novelty_threshold=sc.threshold,
+            chart_statistic=float(sc.chart[0]), chart_limit=sc.chart_limit, alarm=bool(sc.alarm[0]),
+            frequency_shift=_fundamental_shift(msg, base) or 0.0, result_id=msg.result_id,
+            provenance_json=f'{{"normalisation": "{base.model.method}", "n_train": {base.model.n_train}, '
+                            f'"threshold_rule": "{base.model.threshold_rule}", "chart": "{base.model.chart}"}}')
+        a.create_time.GetCurrentTime()
+        health_store.save_assessment(self.engine, st.tenant, a)
+
+    def _post_event(self, sid: str, event: events_pb2.Event, windows: list[Window]) -> None:
+        st = self._structures.get(sid)
+        if st is None:
+            return
+        base = self._baseline(sid, st)
+        inputs = {"windows": windows, "kind": st.kind, "system": self.cfg.drift_system.get(st.kind, ""),
+                  "code": self.cfg.drift_code}
+        tag = post_event_assessment(sid, event.event_id, event.trigger_time_ns, inputs, None, "")
+        health_store.save_assessment(self.engine, st.tenant, tag)
+        if base.modes:
+            st.last_event = (event.event_id, event.trigger_time_ns, inputs)
+
+
+def _sensitivity(c: Channel) -> float:
+    return c.sensitivity if c.sensitivity else 1.0
+
+
+def _reference_modes(results: list[health_pb2.ModalResult], cfg: HealthSettings) -> list[tuple[float, np.ndarray]]:
+    """Modes present in at least half of the baseline windows (running-mean clusters)."""
+    refs: list[list[Any]] = []  # [sum f, count, shape]
+    for r in results:
+        for m in r.modes:
+            shape = np.nan_to_num(np.array(m.mode_shape))
+            best, score = -1, -math.inf
+            for j, (fs, cnt, sh) in enumerate(refs):
+                f = fs / cnt
+                mac = float(mac_matrix(shape, sh)[0, 0]) if shape.size == sh.size else 0.0
+                if abs(m.frequency_hz - f) <= cfg.tracking_window * f and mac >= cfg.tracking_min_mac and mac > score:
+                    best, score = j, mac
+            if best < 0:
+                refs.append([m.frequency_hz, 1, shape])
+            else:
+                refs[best][0] += m.frequency_hz
+                refs[best][1] += 1
+    keep = [(fs / cnt, sh) for fs, cnt, sh in refs if cnt >= 0.5 * len(results)]
+    return sorted(keep, key=lambda x: x[0])
+
+
+def _track(msg: health_pb2.ModalResult, refs: list[tuple[float, np.ndarray]], cfg: HealthSettings) -> None:
+    """Label the result's modes with the baseline identities (greedy by MAC)."""
+    for m in msg.modes:
+        m.mode_id, m.mac_to_baseline = "", 0.0
+    pairs = []
+    for j, (f, sh) in enumerate(refs):
+        for k, m in enumerate(msg.modes):
+            shape = np.nan_to_num(np.array(m.mode_shape))
+            if shape.size != sh.size or abs(m.frequency_hz - f) > cfg.tracking_window * f:
+                continue
+            mac = float(mac_matrix(shape, sh)[0, 0])
+            if mac >= cfg.tracking_min_mac:
+                pairs.append((mac, j, k))
+    used_j: set[int] = set()
+    used_k: set[int] = set()
+    for mac, j, k in sorted(pairs, reverse=True):
+        if j not in used_j and k not in used_k:
+            used_j.add(j)
+            used_k.add(k)
+            msg.modes[k].mode_id, msg.modes[k].mac_to_baseline = f"M{j + 1}", mac
+
+
+def _features(msg: health_pb2.ModalResult, n_ref: int) -> np.ndarray:
+    out = np.full(n_ref, np.nan)
+    for m in msg.modes:
+        if m.mode_id:
+            out[int(m.mode_id[1:]) - 1] = m.frequency_hz
+    return out
+
+
+def _fundamental_shift(msg: health_pb2.ModalResult, base: _Baseline) -> float | None:
+    if not base.modes:
+        return None
+    for m in msg.modes:
+        if m.mode_id == "M1":
+            return m.frequency_hz / base.modes[0][0] - 1.0
+    return None

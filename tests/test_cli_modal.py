@@ -1,0 +1,307 @@
+"""``quakewatch modal`` end to end: real files written by independent writers (ObsPy for
+miniSEED and SAC, NumPy for .npy and .csv). The main scenarios and an error case run
+the CLI as a separate process (exit status, no traceback, strict JSON on stdout); the
+other scenarios call ``cli.main`` in this process, which is faster and just as strict
+(an uncaught exception fails the test).
+
+The truth for the frequencies and mode shapes is the modal model that generated the
+record (``ext/synthetic.py``), never an output of the identification. The accuracy of
+``identify`` itself is tested in ``test_modal.py``; here the point is that the CLI
+reads, orders, windows and reports the data correctly, and fails cleanly.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from quakewatch.ext.synthetic import AmbientVibration, ModalModel, structure_model
+
+QW_MODAL = [sys.executable, "-m", "quakewatch.clients.cli", "modal"]
+FS = 100.0
+N_CH = 16
+START = "2024-05-01T12:00:00"
+KEYS = {"frequencies_hz", "std_frequencies_hz", "damping_ratios", "std_damping_ratios", "mode_shapes", "channels", "harmonics_hz",
+        "dead_channels", "mpc", "n_poles", "provenance", "fs_hz", "n_samples", "start_time"}
+
+
+def seed_id(c: int) -> str:
+    """Channel c of the model; the location code makes the SEED-id order the model order."""
+    return f"XX.BLD.{c:02d}.HN{'XY'[c % 2]}"
+
+
+def qw(*args: str | Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([*QW_MODAL, *map(str, args)], capture_output=True, text=True, timeout=120, env=env)
+
+
+def strict_json(text: str) -> dict[str, Any]:
+    """NaN and Infinity are not JSON: they must have become null."""
+    return json.loads(text, parse_constant=lambda c: pytest.fail(f"non-JSON constant {c} in the output"))
+
+
+def qw_json(*args: str | Path) -> dict[str, Any]:
+    r = qw(*args, "--json")
+    assert r.returncode == 0, r.stderr
+    return strict_json(r.stdout)
+
+
+def cli(capsys: pytest.CaptureFixture[str], *args: str | Path) -> tuple[int, str, str]:
+    """``quakewatch modal ARGS`` in this process: (exit status, stdout, stderr)."""
+    from quakewatch.clients.cli import main
+
+    try:
+        code = main(["modal", *map(str, args)])
+    except SystemExit as exc:  # argparse, run_structure
+        code = exc.code if isinstance(exc.code, int) else 1
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def cli_json(capsys: pytest.CaptureFixture[str], *args: str | Path) -> dict[str, Any]:
+    code, out, err = cli(capsys, *args, "--json")
+    assert code == 0, err
+    return strict_json(out)
+
+
+def traces(x: np.ndarray, t0: str = START, ids: list[str] | None = None, rate: float = FS) -> Any:
+    """ObsPy traces of the rows of x (n_channels, n_samples), written in a shuffled order."""
+    import obspy
+
+    ids = ids or [seed_id(c) for c in range(x.shape[0])]
+    st = obspy.Stream()
+    for c in np.random.default_rng(11).permutation(x.shape[0]):
+        net, sta, loc, cha = ids[c].split(".")
+        st += obspy.Trace(np.ascontiguousarray(x[c]), header={"network": net, "station": sta, "location": loc, "channel": cha,
+                                                             "sampling_rate": rate, "starttime": obspy.UTCDateTime(t0)})
+    return st
+
+
+@pytest.fixture(scope="module")
+def model() -> ModalModel:
+    return structure_model("building", N_CH, seed=1, fs_hz=FS)[0]
+
+
+@pytest.fixture(scope="module")
+def record(model: ModalModel) -> np.ndarray:
+    """10 min of ambient vibration, float32 (what the miniSEED files hold), (n_channels, n_samples)."""
+    return AmbientVibration(model, FS, seed=0, noise_rms_mps2=2e-4).next_block(int(600 * FS)).astype(np.float32)
+
+
+@pytest.fixture(scope="module")
+def mseed_file(record: np.ndarray, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("mseed") / "building.mseed"
+    traces(record).write(str(path), format="MSEED", encoding="FLOAT32", reclen=4096)
+    return path
+
+
+@pytest.fixture(scope="module")
+def mseed_result(mseed_file: Path) -> dict[str, Any]:
+    return qw_json(mseed_file)
+
+
+def short(seconds: float, n_ch: int = 3, seed: int = 2) -> np.ndarray:
+    return np.random.default_rng(seed).standard_normal((n_ch, int(seconds * FS))).astype(np.float32)
+
+
+@pytest.mark.reference
+def test_miniseed_modes_match_the_model(mseed_result: dict[str, Any], model: ModalModel) -> None:
+    out = mseed_result
+    assert set(out) == KEYS
+    f = np.array(out["frequencies_hz"])
+    assert f.size == model.n_modes, f"expected {model.n_modes} modes, got {f}"
+    # each true mode found within 1 %
+    for f_true in model.frequencies_hz:
+        assert np.min(np.abs(f - f_true)) / f_true < 0.01, (f_true, f)
+    # the errors are consistent with the reported standard deviations
+    std = np.array(out["std_frequencies_hz"])
+    assert np.all(std > 0) and np.all(np.abs(f - model.frequencies_hz) < 4 * std)
+    assert out["channels"] == [seed_id(c) for c in range(N_CH)]
+    # channel order: the shapes line up with the model's channels (MAC of real shapes)
+    phi = np.array(out["mode_shapes"])  # (n_modes, n_channels)
+    assert phi.shape == (model.n_modes, N_CH)
+    true = model.mode_shapes.T
+    mac = (phi * true).sum(1) ** 2 / ((phi**2).sum(1) * (true**2).sum(1))
+    assert mac.min() > 0.98, mac
+    assert out["fs_hz"] == FS and out["n_samples"] == 60_000
+    assert out["start_time"] == START + ".000000Z"
+    assert out["dead_channels"] == [] and out["harmonics_hz"] == []
+    assert len(out["mpc"]) == len(out["n_poles"]) == model.n_modes
+    assert out["provenance"]["method"] == "ssi-cov" and out["provenance"]["input"]["format"] == "miniseed"
+
+
+def test_directory_of_files_split_in_time_gives_the_same_record(capsys: Any, tmp_path: Path, record: np.ndarray, mseed_result: dict[str, Any]) -> None:
+    """Two files per channel (first and second five minutes) in a directory tree."""
+    import obspy
+
+    half = record.shape[1] // 2
+    for part, (x, t0) in enumerate([(record[:, :half], START), (record[:, half:], str(obspy.UTCDateTime(START) + half / FS))]):
+        for tr in traces(x, t0):
+            d = tmp_path / f"part{part}"
+            d.mkdir(exist_ok=True)
+            tr.write(str(d / f"{tr.id}.mseed"), format="MSEED", encoding="FLOAT32")
+    out = cli_json(capsys, tmp_path)
+    assert out["n_samples"] == record.shape[1] and out["channels"] == mseed_result["channels"]
+    np.testing.assert_allclose(out["frequencies_hz"], mseed_result["frequencies_hz"], rtol=1e-9)
+
+
+def test_sac_files_give_the_same_result(capsys: Any, tmp_path: Path, record: np.ndarray, mseed_result: dict[str, Any]) -> None:
+    for tr in traces(record):
+        tr.write(str(tmp_path / f"{tr.id}.sac"), format="SAC")
+    out = cli_json(capsys, tmp_path / "*.sac")  # a glob, as a quoted shell argument would arrive
+    assert out["channels"] == mseed_result["channels"] and out["start_time"] == mseed_result["start_time"]
+    np.testing.assert_allclose(out["frequencies_hz"], mseed_result["frequencies_hz"], rtol=1e-9)
+    assert out["provenance"]["input"]["format"] == "sac"
+
+
+@pytest.mark.reference
+def test_npy_modes_match_the_model(tmp_path: Path, record: np.ndarray, model: ModalModel) -> None:
+    path = tmp_path / "rec.npy"
+    np.save(path, record.T.astype(np.float64))
+    out = qw_json(path, "--fs", "100", "--no-uncertainty")
+    f = np.array(out["frequencies_hz"])
+    assert f.size == model.n_modes
+    np.testing.assert_allclose(f, model.frequencies_hz, rtol=0.01)
+    assert out["std_frequencies_hz"] == [None] * model.n_modes  # --no-uncertainty: null, not NaN
+    assert out["channels"] == [f"ch{c:02d}" for c in range(N_CH)] and out["start_time"] is None
+
+
+def test_csv_with_header_is_read_exactly(capsys: Any, tmp_path: Path, record: np.ndarray) -> None:
+    """The CLI's answer equals identify() on the same array: the csv reached it intact."""
+    from quakewatch.ext.modal import identify
+
+    x = np.ascontiguousarray(record[:, :12_000].T, dtype=np.float64)  # 2 min
+    path = tmp_path / "rec.csv"
+    names = [f"s{c}" for c in range(N_CH)]
+    np.savetxt(path, x, delimiter=",", fmt="%.17g", header=",".join(names), comments="")
+    out = cli_json(capsys, path, "--fs", "100", "--ref-channels", "s0,s1,4,5", "--max-order", "60")
+    want = identify(x, FS, ref_channels=[0, 1, 4, 5], max_order=60)
+    assert out["channels"] == names and out["n_samples"] == 12_000
+    assert want.n_modes >= 3
+    np.testing.assert_allclose(out["frequencies_hz"], want.frequencies_hz, rtol=1e-9)
+    assert out["provenance"]["ref_channels"] == [0, 1, 4, 5]
+    assert out["provenance"]["orders"][1] == 60
+
+
+def test_window_iso_start_and_seconds_end(capsys: Any, mseed_file: Path) -> None:
+    out = cli_json(capsys, mseed_file, "--start", "2024-05-01T12:01:00Z", "--end", "420", "--freq-range", "1,5")
+    assert out["start_time"] == "2024-05-01T12:01:00.000000Z"
+    assert out["n_samples"] == 36_000  # 60 s .. 420 s from the start
+    assert all(1 <= f <= 5 for f in out["frequencies_hz"]) and len(out["frequencies_hz"]) >= 3
+
+
+def test_human_table(capsys: Any, tmp_path: Path, record: np.ndarray) -> None:
+    path = tmp_path / "rec.npy"
+    x = record[:, :12_000].T.copy()
+    x[:, 3] = 0.0  # a dead channel
+    np.save(path, x)
+    code, out, err = cli(capsys, path, "--fs", "100")
+    assert code == 0, err
+    for text in ("f [Hz]", "damping [%]", "MPC", "poles", "harmonics", "dead channels (left out): 3: ch03", "ch15"):
+        assert text in out, out
+
+
+def test_plot_writes_a_png(capsys: Any, tmp_path: Path, record: np.ndarray) -> None:
+    pytest.importorskip("matplotlib")
+    path, png = tmp_path / "rec.npy", tmp_path / "diagram.png"
+    np.save(path, record[:, :12_000].T)
+    code, out, err = cli(capsys, path, "--fs", "100", "--plot", png, "--no-uncertainty")
+    assert code == 0, err
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.stat().st_size > 20_000
+
+
+def test_plot_without_matplotlib_is_a_usage_error(tmp_path: Path) -> None:
+    fake = tmp_path / "site" / "matplotlib"
+    fake.mkdir(parents=True)
+    (fake / "__init__.py").write_text("raise ImportError('No module named matplotlib')\n")
+    np.save(tmp_path / "rec.npy", short(60).T)
+    import os
+
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(tmp_path / "site"), os.environ.get("PYTHONPATH", "")])}
+    r = qw(tmp_path / "rec.npy", "--fs", "100", "--plot", tmp_path / "p.png", env=env)
+    assert r.returncode == 2 and "--plot: needs matplotlib" in r.stderr and "Traceback" not in r.stderr
+    assert not (tmp_path / "p.png").exists()
+
+
+def _write_mixed_rates(d: Path) -> list[Path]:
+    traces(short(60, 2), ids=["XX.BLD.00.HNX", "XX.BLD.01.HNY"]).write(str(d / "a.mseed"), format="MSEED")
+    x = short(60, 1)[:, ::2]
+    traces(x, ids=["XX.BLD.02.HNZ"], rate=50.0).write(str(d / "b.mseed"), format="MSEED")
+    return [d / "a.mseed", d / "b.mseed"]
+
+
+GAP_MESSAGE = "XX.BLD.01.HNY: gap of 2 s from 2024-05-01T12:00:30.000000Z to 2024-05-01T12:00:32.000000Z"
+
+
+def _write_gap(d: Path) -> list[Path]:
+    import obspy
+
+    st = traces(short(60, 2), ids=["XX.BLD.00.HNX", "XX.BLD.01.HNY"])
+    late = traces(short(30, 1), t0=str(obspy.UTCDateTime(START) + 32), ids=["XX.BLD.01.HNY"])
+    early = st.select(id="XX.BLD.01.HNY")[0]
+    early.data = early.data[:3000]  # 0..30 s, then 2 s missing, then 32..62 s
+    (st + late).write(str(d / "gap.mseed"), format="MSEED")
+    return [d / "gap.mseed"]
+
+
+def _write_npy(d: Path) -> list[Path]:
+    np.save(d / "rec.npy", short(60).T)
+    return [d / "rec.npy"]
+
+
+def _write_text(d: Path) -> list[Path]:
+    (d / "notes.mseed").write_text("not a miniSEED file\n" * 50)
+    return [d / "notes.mseed"]
+
+
+def _write_bad_ref(d: Path) -> list[Path]:
+    traces(short(60)).write(str(d / "a.mseed"), format="MSEED")
+    return [d / "a.mseed", "--ref-channels", "0,HNQ"]  # type: ignore[list-item]
+
+
+def _write_bad_window(d: Path) -> list[Path]:
+    traces(short(60)).write(str(d / "a.mseed"), format="MSEED")
+    return [d / "a.mseed", "--start", "2024-05-01T11:00:00"]  # type: ignore[list-item]
+
+
+def _write_too_short(d: Path) -> list[Path]:
+    np.save(d / "short.npy", short(0.5, 16).T)  # 50 samples of 16 channels
+    return [d / "short.npy", "--fs", "100"]  # type: ignore[list-item]
+
+
+@pytest.mark.parametrize(
+    ("make", "code", "messages"),
+    [
+        pytest.param(_write_mixed_rates, 1, ["mixed sampling rates", "50 Hz: XX.BLD.02.HNZ (b.mseed)", "100 Hz"], id="mixed-rates"),
+        pytest.param(_write_gap, 1, [GAP_MESSAGE, "gap.mseed", "--start/--end"], id="gap"),
+        pytest.param(_write_npy, 2, ["--fs: required for .npy input"], id="npy-without-fs"),
+        pytest.param(_write_text, 1, ["notes.mseed: not readable as miniSEED"], id="not-miniseed"),
+        pytest.param(_write_too_short, 1, ["short.npy (50 samples, 0.5 s at 100 Hz in the window)", "at least", "block_rows"], id="too-short"),
+        pytest.param(_write_bad_ref, 2, ["--ref-channels: 'HNQ' is neither a channel index (0..2) nor a channel id"], id="bad-ref-channel"),
+        pytest.param(_write_bad_window, 2, ["--start: 2024-05-01T11:00:00.000000Z is outside the span common to all traces"], id="window-outside"),
+    ],
+)
+def test_input_errors(capsys: Any, tmp_path: Path, make: Any, code: int, messages: list[str]) -> None:
+    got, out, err = cli(capsys, *make(tmp_path), "--json")
+    assert got == code, (got, err)
+    for m in messages:
+        assert m in err, err
+    assert out == ""
+
+
+def test_error_in_a_real_process_exit_status_and_no_traceback(tmp_path: Path) -> None:
+    r = qw(*_write_gap(tmp_path), "--json")
+    assert r.returncode == 1 and GAP_MESSAGE in r.stderr, r.stderr
+    assert "Traceback" not in r.stderr and r.stdout == ""
+
+
+def test_structure_id_is_not_yet_supported(capsys: Any, mseed_file: Path) -> None:
+    code, _, err = cli(capsys, "--structure-id", "bld-1")
+    assert code == 2 and "--structure-id needs a running server: not yet supported" in err
+    code, _, err = cli(capsys, mseed_file, "--structure-id", "bld-1")
+    assert code == 2 and "not allowed with" in err

@@ -1,0 +1,110 @@
+"""Structural health end to end: samples over real gRPC -> windows identified at ingest
+-> baseline -> periodic assessments -> HealthService queries, tenancy.
+
+The truth is the modal model that generated the samples (``ext/synthetic.py``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from conftest import run, running_server
+from helpers import NS, block, stream_all
+
+from quakewatch.clients import AsyncClient
+from quakewatch.ext.synthetic import AmbientVibration, ModalModel
+from quakewatch.server.settings import HealthSettings
+from quakewatch.server.storage.tokens import create_token
+from quakewatch.v1 import health_pb2, registry_pb2
+
+pytestmark = pytest.mark.e2e
+FS = 100.0
+WINDOW_S = 60.0
+BASELINE = 50
+
+
+def _model() -> ModalModel:
+    """A stiff 4-level building, x direction (shear-building-like shapes, 2 % damping), so that
+    short test windows still hold ~120 cycles of the fundamental."""
+    h = np.array([1.0, 2.0, 3.0, 4.0])
+    shapes = np.stack([np.sin((2 * k - 1) * np.pi * h / 9.0) for k in (1, 2, 3)], axis=1)
+    return ModalModel(np.array([2.0, 5.9, 9.5]), np.array([0.02, 0.02, 0.02]), shapes / np.abs(shapes).max(axis=0))
+
+
+async def _register(c: AsyncClient, sid: str) -> list[str]:
+    await c.registry.PutStructure(registry_pb2.PutStructureRequest(structure=registry_pb2.Structure(
+        structure_id=sid, kind=registry_pb2.STRUCTURE_KIND_BUILDING)))
+    chans = [registry_pb2.Channel(channel_id=f"f{k + 1}-X", array_id=f"f{k + 1}", orientation="X", azimuth_deg=90.0,
+                                  floor=k + 1, height_m=3.0 * (k + 1), units=registry_pb2.CHANNEL_UNITS_ACCELERATION_MPS2,
+                                  sensitivity=1.0, sample_rate_hz=FS) for k in range(4)]
+    r = await c.registry.PutChannels(registry_pb2.PutChannelsRequest(structure_id=sid, channels=chans))
+    return [ch.channel_id for ch in r.channels]
+
+
+def test_windows_are_identified_tracked_and_assessed(tmp_path: Path, db_url: str | None) -> None:
+    model = _model()
+    n_windows = BASELINE + 14
+    gen = AmbientVibration(model, FS, seed=1, noise_rms_mps2=2e-5)
+    x = gen.next_block(int(n_windows * WINDOW_S * FS)).astype(np.float32)
+    cfg = HealthSettings(window_s=WINDOW_S, baseline_windows=BASELINE, max_order=40)
+
+    async def scenario() -> None:
+        async with running_server(tmp_path, db_url, health=cfg) as srv:
+            tok, _ = create_token(srv.engine, "owner", "t")
+            other, _ = create_token(srv.engine, "owner", "u")
+            async with AsyncClient(srv.address, tok) as c, AsyncClient(srv.address, other) as o:
+                ids = await _register(c, "tower")
+                # windows are aligned to sample time: start on a window boundary, in the past
+                t0 = (time.time_ns() // int(WINDOW_S * NS) - n_windows - 2) * int(WINDOW_S * NS)
+                blocks = [block("tower", k + 1, t0 + 5 * k * NS, ids, x[:, k * 500:(k + 1) * 500], rate_hz=FS)
+                          for k in range(x.shape[1] // 500)]
+                acks = await stream_all(c, blocks)
+                assert all(a.status == 1 for a in acks)
+                await asyncio.to_thread(srv.shm.drain)
+                r = await c.health.ListModalResults(health_pb2.ListModalResultsRequest(structure_id="tower", page_size=100))
+                assert len(r.results) == n_windows
+                newest = r.results[0]
+                assert newest.window_end_ns == t0 + int(n_windows * WINDOW_S * NS)
+                assert list(newest.channel_ids) == ids
+                freqs = sorted(m.frequency_hz for m in newest.modes)
+                assert len(freqs) == 3
+                np.testing.assert_allclose(freqs, model.frequencies_hz, rtol=0.02)
+                # baseline identities on the later windows
+                assert {m.mode_id for m in newest.modes} == {"M1", "M2", "M3"}
+                m1 = next(m for m in newest.modes if m.mode_id == "M1")
+                assert m1.mac_to_baseline > 0.95 and m1.std_frequency_hz > 0
+                a = await c.health.ListAssessments(health_pb2.ListAssessmentsRequest(structure_id="tower"))
+                periodic = [x for x in a.assessments if x.kind == health_pb2.ASSESSMENT_KIND_PERIODIC]
+                assert 4 <= len(periodic) <= n_windows - BASELINE
+                assert all(x.status == health_pb2.HEALTH_STATUS_GREEN for x in periodic), [list(x.reasons) for x in periodic]
+                h = await c.health.GetStructureHealth(health_pb2.GetStructureHealthRequest(structure_id="tower"))
+                assert h.status == health_pb2.HEALTH_STATUS_GREEN and h.baseline.trained
+                assert h.baseline.windows_collected == BASELINE and h.latest_modal_result.result_id == newest.result_id
+                # another tenant sees nothing of it
+                with pytest.raises(Exception, match="PERMISSION_DENIED"):
+                    await o.health.GetStructureHealth(health_pb2.GetStructureHealthRequest(structure_id="tower"))
+                with pytest.raises(Exception, match="PERMISSION_DENIED"):
+                    await o.health.ListModalResults(health_pb2.ListModalResultsRequest(structure_id="tower"))
+                mine = await o.health.ListAssessments(health_pb2.ListAssessmentsRequest())
+                assert list(mine.assessments) == []
+
+    run(scenario())
+
+
+def test_health_before_any_window_is_unknown(tmp_path: Path) -> None:
+    async def scenario() -> None:
+        async with running_server(tmp_path) as srv:
+            tok, _ = create_token(srv.engine, "owner", "t")
+            async with AsyncClient(srv.address, tok) as c:
+                await _register(c, "b")
+                h = await c.health.GetStructureHealth(health_pb2.GetStructureHealthRequest(structure_id="b"))
+                assert h.status == health_pb2.HEALTH_STATUS_UNKNOWN
+                assert "baseline training: 0 of 336" in h.reasons[0]
+                with pytest.raises(Exception, match="NOT_FOUND"):
+                    await c.health.GetStructureHealth(health_pb2.GetStructureHealthRequest(structure_id="nope"))
+
+    run(scenario())
