@@ -21,13 +21,14 @@ import grpc
 DEFAULT_SERVER = "127.0.0.1:50051"
 
 
-def _client_args(p: argparse.ArgumentParser) -> None:
+def _client_args(p: argparse.ArgumentParser, *, json: bool = True) -> None:
     p.add_argument("--server", default=os.environ.get("QUAKEWATCH_SERVER", DEFAULT_SERVER), help="HOST:PORT (env QUAKEWATCH_SERVER)")
     p.add_argument("--token", default=os.environ.get("QUAKEWATCH_TOKEN", ""), help="bearer token (env QUAKEWATCH_TOKEN)")
     p.add_argument("--tls-ca", type=Path, help="CA certificate (PEM) that signed the server's certificate")
     p.add_argument("--tls-cert", type=Path, help="client certificate (PEM) for mutual TLS")
     p.add_argument("--tls-key", type=Path, help="client key (PEM) for mutual TLS")
-    p.add_argument("--json", action="store_true", help="machine-readable output")
+    if json:
+        p.add_argument("--json", action="store_true", help="machine-readable output")
 
 
 def _options(a: argparse.Namespace) -> Any:
@@ -141,10 +142,15 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--json", action="store_true")
     d.add_argument("--duration", type=float, default=60.0, help="seconds of data per structure (>= 45 for the earthquake)")
 
+    he = sub.add_parser("health", help="structural health of a structure: status, reasons, latest modes, baseline")
+    _client_args(he)
+    he.add_argument("structure_id", metavar="ID")
+
     mo = sub.add_parser("modal", help="identify modes (SSI-cov): frequencies, damping, mode shapes of a record")
     src = mo.add_mutually_exclusive_group(required=True)
     src.add_argument("files", nargs="*", default=[], type=Path, metavar="FILE", help="miniSEED or SAC files, directories or globs; or one .npy/.csv")
-    src.add_argument("--structure-id", help="a window stored by the server (not yet supported)")
+    src.add_argument("--structure-id", help="the latest window identified by the server (or the one holding --start, an ISO time)")
+    _client_args(mo, json=False)
     mo.add_argument("--json", action="store_true", help="machine-readable output")
     mo.add_argument("--fs", type=float, metavar="HZ", help="sample rate (required for .npy/.csv)")
     mo.add_argument("--max-order", type=int, metavar="N", help="highest model order (default 100)")
@@ -201,6 +207,10 @@ def _dispatch(a: argparse.Namespace) -> int | None:
         from .demo import run_demo
 
         return run_demo(a.data_dir, a.json, a.duration)
+    if a.command == "health":
+        from .health import health_command
+
+        return health_command(a, _options(a))
     if a.command == "modal":
         from .modal import modal_command
 

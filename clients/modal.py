@@ -563,10 +563,12 @@ def plot_diagram(res: ModalResult, rec: Record, path: Path) -> None:
 
 
 def run_structure(a: argparse.Namespace) -> int:
-    """``quakewatch modal --structure-id ID``: identification on a window stored by the
-    server. Not wired yet; to be replaced by a client call."""
-    print("quakewatch modal: error: --structure-id needs a running server: not yet supported", file=sys.stderr)
-    raise SystemExit(2)
+    """``quakewatch modal --structure-id ID``: the window stored by the server (the
+    identification the server ran at ingest; see ``clients/health.py``)."""
+    from .cli import _options
+    from .health import modal_structure_command
+
+    return modal_structure_command(a, _options(a))
 
 
 def modal_command(a: argparse.Namespace) -> int:

@@ -300,8 +300,9 @@ def test_error_in_a_real_process_exit_status_and_no_traceback(tmp_path: Path) ->
     assert "Traceback" not in r.stderr and r.stdout == ""
 
 
-def test_structure_id_is_not_yet_supported(capsys: Any, mseed_file: Path) -> None:
-    code, _, err = cli(capsys, "--structure-id", "bld-1")
-    assert code == 2 and "--structure-id needs a running server: not yet supported" in err
+def test_structure_id_needs_a_token_and_excludes_files(capsys: Any, mseed_file: Path, monkeypatch: Any) -> None:
+    monkeypatch.delenv("QUAKEWATCH_TOKEN", raising=False)
+    code, _, err = cli(capsys, "--structure-id", "bld-1", "--token", "")
+    assert code == 1
     code, _, err = cli(capsys, mseed_file, "--structure-id", "bld-1")
     assert code == 2 and "not allowed with" in err

@@ -7,6 +7,7 @@ The truth is the modal model that generated the samples (``ext/synthetic.py``).
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from pathlib import Path
 
@@ -45,7 +46,14 @@ async def _register(c: AsyncClient, sid: str) -> list[str]:
     return [ch.channel_id for ch in r.channels]
 
 
-def test_windows_are_identified_tracked_and_assessed(tmp_path: Path, db_url: str | None) -> None:
+def _cli(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str]:
+    from quakewatch.clients.cli import main
+
+    code = main(list(args))
+    return code, capsys.readouterr().out
+
+
+def test_windows_are_identified_tracked_and_assessed(tmp_path: Path, db_url: str | None, capsys: pytest.CaptureFixture[str]) -> None:
     model = _model()
     n_windows = BASELINE + 14
     gen = AmbientVibration(model, FS, seed=1, noise_rms_mps2=2e-5)
@@ -91,6 +99,18 @@ def test_windows_are_identified_tracked_and_assessed(tmp_path: Path, db_url: str
                     await o.health.ListModalResults(health_pb2.ListModalResultsRequest(structure_id="tower"))
                 mine = await o.health.ListAssessments(health_pb2.ListAssessmentsRequest())
                 assert list(mine.assessments) == []
+                # the CLI over the same socket: quakewatch health ID / modal --structure-id ID
+                code, out = await asyncio.to_thread(_cli, capsys, "health", "tower", "--server", srv.address, "--token", tok, "--json")
+                doc = json.loads(out)
+                assert code == 0 and doc["status"] == "GREEN" and doc["baseline"]["trained"]
+                assert doc["latest_modal_result"]["result_id"] == newest.result_id
+                code, out = await asyncio.to_thread(_cli, capsys, "modal", "--structure-id", "tower", "--server", srv.address, "--token", tok, "--json")
+                doc = json.loads(out)
+                assert code == 0 and sorted(doc["mode_ids"]) == ["M1", "M2", "M3"]
+                np.testing.assert_allclose(sorted(doc["frequencies_hz"]), model.frequencies_hz, rtol=0.02)
+                assert doc["channels"] == ids and len(doc["mode_shapes"][0]) == 4
+                code, out = await asyncio.to_thread(_cli, capsys, "health", "tower", "--server", srv.address, "--token", tok)
+                assert code == 0 and out.startswith("tower: GREEN")
 
     run(scenario())
 
