@@ -153,6 +153,7 @@ def build_parser() -> argparse.ArgumentParser:
     _client_args(mo, json=False)
     mo.add_argument("--json", action="store_true", help="machine-readable output")
     mo.add_argument("--fs", type=float, metavar="HZ", help="sample rate (required for .npy/.csv)")
+    mo.add_argument("--method", choices=("ssi-cov", "efdd"), default="ssi-cov", help="automated SSI-cov (default) or EFDD, an independent cross-check")
     mo.add_argument("--max-order", type=int, metavar="N", help="highest model order (default 100)")
     mo.add_argument("--block-rows", type=int, metavar="I", help="block rows of the Toeplitz matrix (default: from rate and channels)")
     mo.add_argument("--ref-channels", metavar="LIST", help="reference channels: comma list of indices or channel ids (default: chosen by identify)")

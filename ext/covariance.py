@@ -61,11 +61,11 @@ class CorrelationSums:
         ``S_k[i, j] = sum_t y_i[t] y_ref_j[t - k]`` over all samples so far.
     counts : ndarray, shape (max_lag + 1,)
         Number of products in each ``S_k`` (``n - k``, never below 0).
-    block_sums : ndarray, shape (n_blocks, max_lag + 1, n_channels, n_refs)
+    block_sums : ndarray, shape (n_blocks, block_max_lag + 1, n_channels, n_refs)
         The same sums restricted to each completed jackknife block (products whose
         later sample ``t`` lies in the block); the remainder after the last complete
         block is in ``sums`` only.
-    block_counts : ndarray, shape (n_blocks, max_lag + 1)
+    block_counts : ndarray, shape (n_blocks, block_max_lag + 1)
     channel_sums, channel_sumsq : ndarray, shape (n_channels,)
         ``sum_t y_i[t]`` and ``sum_t y_i[t]^2``.
     block_channel_sums : ndarray, shape (n_blocks, n_channels)
@@ -124,7 +124,7 @@ class CorrelationSums:
         return _divide(c, self.counts)
 
     def jackknife_covariances(self) -> npt.NDArray[np.float64]:
-        """Delete-one-block covariances, shape (n_blocks, max_lag + 1, m, n_refs).
+        """Delete-one-block covariances, shape (n_blocks, block_max_lag + 1, m, n_refs).
 
         The mean removal uses the record mean and each block's channel sums; the
         edge terms (at most ``max_lag`` samples per block) are neglected, which is
@@ -132,12 +132,12 @@ class CorrelationSums:
         """
         n = self.n_samples
         refs = np.asarray(self.ref_channels)
-        full = self.covariances()
-        out = np.empty((self.block_sums.shape[0], *full.shape))
+        lag1 = self.block_sums.shape[1]
+        out = np.empty((self.block_sums.shape[0], lag1, *self.sums.shape[1:]))
         mu = self.channel_sums / n if n else np.zeros_like(self.channel_sums)
         for b in range(out.shape[0]):
-            counts = self.counts - self.block_counts[b]
-            s = self.sums - self.block_sums[b]
+            counts = self.counts[:lag1] - self.block_counts[b]
+            s = self.sums[:lag1] - self.block_sums[b]
             a = self.channel_sums - self.block_channel_sums[b]
             c = (s - mu[refs][None, None, :] * a[None, :, None] - mu[None, :, None] * a[refs][None, None, :]
                  + counts[:, None, None] * np.outer(mu, mu[refs])[None])
@@ -176,10 +176,13 @@ class CovarianceAccumulator:
     block_samples : int, optional
         Length of a jackknife block in samples (rounded down to whole segments, at
         least one); ``None`` keeps no blocks.
+    block_max_lag : int, optional
+        Lags kept per block (default ``max_lag``): long lags for spectra (FDD) need
+        not be kept per block.
     """
 
     def __init__(self, n_channels: int, max_lag: int, *, ref_channels: npt.ArrayLike | None = None,
-                 block_samples: int | None = None) -> None:
+                 block_samples: int | None = None, block_max_lag: int | None = None) -> None:
         self.n_channels = check_count(n_channels, "n_channels", 1)
         self.max_lag = check_count(max_lag, "max_lag", 1)
         if ref_channels is None:
@@ -194,6 +197,8 @@ class CovarianceAccumulator:
         self.ref_channels: tuple[int, ...] = tuple(int(r) for r in refs)
         self._refs = np.asarray(self.ref_channels, dtype=np.intp)
         self.segment, self.n_fft = segment_length(self.max_lag)
+        self.block_max_lag = self.max_lag if block_max_lag is None else min(
+            check_count(block_max_lag, "block_max_lag", 1), self.max_lag)
         if block_samples is None:
             self._block_segments = 0
         else:
@@ -276,8 +281,8 @@ class CovarianceAccumulator:
         self._done += n_seg * self.segment
         if self._block_segments and self._done - self._spec_start == self._block_segments * self.segment:
             lags = self._lags(self._spec)
-            self._blocks.append(lags)
-            self._block_counts.append(self._counts(self._spec_start, self._done))
+            self._blocks.append(lags[: self.block_max_lag + 1].copy())
+            self._block_counts.append(self._counts(self._spec_start, self._done)[: self.block_max_lag + 1])
             self._block_channel_sums.append(self._block_sum.copy())
             self._block_sum[...] = 0.0
             self._total += lags
@@ -328,8 +333,9 @@ class CovarianceAccumulator:
         total = self._total + self._lags(spec) if (self._done > self._spec_start or pending.shape[0]) \
             else self._total.copy()
         n_r, lag1 = len(self.ref_channels), self.max_lag + 1
-        blocks = np.stack(self._blocks) if self._blocks else np.zeros((0, lag1, self.n_channels, n_r))
-        bcounts = np.stack(self._block_counts) if self._blocks else np.zeros((0, lag1))
+        blag1 = self.block_max_lag + 1
+        blocks = np.stack(self._blocks) if self._blocks else np.zeros((0, blag1, self.n_channels, n_r))
+        bcounts = np.stack(self._block_counts) if self._blocks else np.zeros((0, blag1))
         bsums = np.stack(self._block_channel_sums) if self._blocks else np.zeros((0, self.n_channels))
         n = self.n_samples
         tail = np.array(tail[max(0, self.max_lag - n):])

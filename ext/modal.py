@@ -166,8 +166,9 @@ def identify(data: npt.ArrayLike | CovarianceAccumulator | CorrelationSums, fs_h
              min_order: int = 2, max_order: int = 100, order_step: int = 2,
              n_blocks: int = DEFAULT_BLOCKS, max_damping: float = 0.2,
              frequency_range_hz: tuple[float, float] | None = None,
-             selection: SelectionOptions | None = None, uncertainty: bool = True) -> ModalResult:
-    """Identify modes by automated SSI-cov.
+             selection: SelectionOptions | None = None, uncertainty: bool = True,
+             method: str = "ssi-cov", fdd_lag_s: float = 20.0) -> ModalResult:
+    """Identify modes by automated SSI-cov (default) or by EFDD (``method="efdd"``).
 
     Parameters
     ----------
@@ -191,8 +192,23 @@ def identify(data: npt.ArrayLike | CovarianceAccumulator | CorrelationSums, fs_h
     selection : SelectionOptions, optional
         Stability, clustering and harmonic thresholds.
     uncertainty : bool
-        Compute jackknife standard deviations (default True).
+        Compute jackknife standard deviations (default True; SSI-cov only).
+    method : {"ssi-cov", "efdd"}
+        ``"efdd"``: frequency domain decomposition with EFDD frequency and damping
+        (:mod:`quakewatch.ext.fdd`), an independent cross-check; no uncertainty, no
+        stabilisation diagram.  Needs every channel as a reference.
+    fdd_lag_s : float
+        Lag span of the EFDD correlogram when ``data`` is an array (frequency
+        resolution about ``1 / fdd_lag_s``; at most a tenth of the record).
     """
+    if method == "efdd":
+        from .fdd import identify_efdd
+
+        with threadpool_limits(limits=1, user_api="blas"):
+            return identify_efdd(data, fs_hz, lag_s=fdd_lag_s, frequency_range_hz=frequency_range_hz,
+                                 harmonic_damping=(selection or SelectionOptions()).harmonic_damping)
+    if method != "ssi-cov":
+        raise ValueError(f"method must be 'ssi-cov' or 'efdd', got {method!r}")
     # Many small dense problems (Toeplitz products, 50 eigenvalue problems, per-block
     # solves): BLAS threads only add synchronisation, and on a busy server they spin
     # against the ingest threads (measured 30-100x slower under load), so one thread.

@@ -159,3 +159,35 @@ def test_mac_matrix_known_values():
     b = np.array([[0.0, 1.0], [2.0, 2.0]])
     np.testing.assert_allclose(mac_matrix(a, b), [[0.0, 0.5], [0.5, 1.0]])
     assert mac_matrix(np.zeros((1, 2)), b).tolist() == [[0.0, 0.0]]
+
+
+def test_efdd_single_mode_frequency_and_damping():
+    """EFDD (an independent method: spectra, not subspaces) on an SDOF with known f, xi."""
+    model = ModalModel(np.array([3.0]), np.array([0.02]), np.ones((2, 1)))
+    res = identify(_record(model, 11, 1800, noise=0.05), FS, method="efdd")
+    assert res.n_modes == 1 and res.provenance["method"] == "efdd"
+    assert abs(res.frequencies_hz[0] - 3.0) < 0.01
+    assert abs(res.damping_ratios[0] - 0.02) < 0.005
+    assert np.isnan(res.std_frequencies_hz).all()
+
+
+def test_efdd_cross_checks_ssi_on_the_building(building):
+    y = _record(building, 12, 1800)
+    fdd = identify(y, FS, method="efdd")
+    ssi = identify(y, FS)
+    idx = _match(fdd, building, tol=0.03)
+    # FDD merges close or heavily damped modes; the well-separated ones must be there
+    assert (idx >= 0).sum() >= building.n_modes - 2, fdd.frequencies_hz
+    for k in np.flatnonzero(idx >= 0):
+        assert abs(fdd.frequencies_hz[idx[k]] - ssi.frequencies_hz[_match(ssi, building)[k]]) < 0.03 * building.frequencies_hz[k]
+    mac = np.diag(mac_matrix(fdd.mode_shapes[:, idx[idx >= 0]].T, building.mode_shapes[:, idx >= 0].T))
+    assert np.median(mac) > 0.95
+
+
+def test_efdd_needs_all_channels_as_references(building):
+    acc = CovarianceAccumulator(16, 500, ref_channels=[0, 1])
+    acc.update(_record(building, 13, 60))
+    with pytest.raises(ValueError, match="every channel as a reference"):
+        identify(acc, FS, method="efdd")
+    with pytest.raises(ValueError, match="method must be"):
+        identify(np.zeros((1000, 2)), FS, method="fdd")
