@@ -128,7 +128,7 @@ class ModalResult:
 #: slowest modes of buildings and medium bridges (0.3-2 Hz) keeps them well conditioned
 DEFAULT_LAG_S = 0.5
 #: largest number of Toeplitz rows (``i n_channels``) chosen by default
-MAX_DEFAULT_ROWS = 2400
+MAX_DEFAULT_ROWS = 3200
 #: reference channels chosen automatically when there are more channels than this
 MAX_AUTO_REFS = 8
 
