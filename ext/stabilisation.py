@@ -49,17 +49,17 @@ class SelectionOptions:
     """Thresholds of stability, clustering and selection (see the module docstring)."""
 
     tol_frequency: float = 0.01
-    tol_damping: float = 0.05
+    tol_damping: float = 0.1
     tol_mac: float = 0.02
     min_mpc: float = 0.5
     cluster_distance: float = 0.02
-    min_cluster_fraction: float = 0.4
+    min_cluster_fraction: float = 0.3
     #: and in at least this fraction of all orders of the diagram
     min_total_fraction: float = 0.25
     min_cluster_size: int = 4
     harmonic_damping: float = 0.001
     #: modes whose jackknife frequency std exceeds this multiple of the statistical floor are dropped
-    max_std_ratio: float = 10.0
+    max_std_ratio: float = 15.0
 
 
 @dataclass(frozen=True, eq=False)
