@@ -48,7 +48,7 @@ import numpy.typing as npt
 import scipy.fft
 
 #: segments per batched cross-spectrum product (bounds memory and keeps BLAS busy)
-GROUP_SEGMENTS = 64
+GROUP_SEGMENTS = 16
 
 
 @dataclass(frozen=True, eq=False)

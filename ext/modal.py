@@ -37,7 +37,9 @@ from __future__ import annotations
 
 import math
 import operator
+import os
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -335,8 +337,11 @@ def _poles(obs: np.ndarray, m: int, fs: float, orders: np.ndarray, max_damping: 
     solver = ShiftSolver(obs, m)
     out_o, out_p, out_f, out_d, out_s = [], [], [], [], []
     eigen: dict[int, OrderEigen] = {}
-    for n in orders:
-        eig = eigen_of_order(solver, int(n))
+    # the eigenvalue problems of the orders are independent and LAPACK releases the
+    # GIL: two threads, orders interleaved so both get large and small problems
+    with ThreadPoolExecutor(max_workers=max(1, min(2, os.cpu_count() or 1))) as pool:
+        solved = list(pool.map(lambda n: eigen_of_order(solver, int(n)), orders))
+    for n, eig in zip(orders, solved):
         if eig is None:
             continue
         eigen[int(n)] = eig

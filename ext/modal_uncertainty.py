@@ -39,14 +39,18 @@ Wilkinson (1965), The Algebraic Eigenvalue Problem, Oxford.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import numpy.typing as npt
 
-from .ssi import OrderEigen, ShiftSolver, modal_parameters, toeplitz
+from .ssi import OrderEigen, ShiftSolver, modal_parameters, toeplitz_times
 
 FloatArray = npt.NDArray[np.float64]
+#: threads of the delete-one computations (LAPACK calls release the GIL)
+JACKKNIFE_THREADS = 2
 
 
 def jackknife_std(blocks: FloatArray, prepare: Callable[[np.ndarray], np.ndarray], block_rows: int,
@@ -79,31 +83,48 @@ def jackknife_std(blocks: FloatArray, prepare: Callable[[np.ndarray], np.ndarray
     for k, mode in enumerate(members):
         for n, p in mode:
             by_order.setdefault(n, []).append((k, p))
-    for b in range(b_count):
-        obs = toeplitz(prepare(blocks[b]), block_rows) @ proj
-        solver = ShiftSolver(obs, m)
-        f_sum = np.zeros(n_modes)
-        d_sum = np.zeros(n_modes)
-        hits = np.zeros(n_modes)
-        for n, pairs in by_order.items():
-            eig = eigen[n]
+    # per delete-one set: the shift least squares of the largest order, as one QR
+    rs = np.empty((b_count, top, top))
+    qtds = np.empty((b_count, top, top))
+
+    def factor_block(b: int) -> None:
+        solver = ShiftSolver(toeplitz_times(prepare(blocks[b]), block_rows, proj), m)
+        rs[b], qtds[b] = solver.r[:top, :top], solver.qtd[:top, :top]
+
+    def perturb(orders: list[int]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        f_sum = np.zeros((b_count, n_modes))
+        d_sum = np.zeros((b_count, n_modes))
+        hits = np.zeros((b_count, n_modes))
+        for n in orders:
+            pairs, eig = by_order[n], eigen[n]
             with np.errstate(all="ignore"):
-                delta = solver.state_matrix(n) - eig.state
-            if not np.isfinite(delta).all():
-                continue
-            modes = np.array([k for k, _ in pairs])
+                # A_n of every set at once (batched LAPACK solve of the leading n x n blocks)
+                delta = np.linalg.solve(rs[:, :n, :n], qtds[:, :n, :n]) - eig.state[None]
+            ok = np.isfinite(delta).all(axis=(1, 2))
             poles = np.array([p for _, p in pairs])
             r, left = eig.right[:, poles], eig.left[:, poles]
-            num = np.einsum("ip,ij,jp->p", np.conj(left), delta, r)
-            den = np.einsum("ip,ip->p", np.conj(left), r)
-            mu = eig.mu[poles] + num / den
-            f, d = modal_parameters(mu, fs_hz)
-            np.add.at(f_sum, modes, f)
-            np.add.at(d_sum, modes, d)
-            np.add.at(hits, modes, 1.0)
-        seen = hits > 0
-        f_est[b, seen] = f_sum[seen] / hits[seen]
-        d_est[b, seen] = d_sum[seen] / hits[seen]
+            den = np.sum(np.conj(left) * r, axis=0)
+            num = np.sum(np.conj(left)[None] * (delta @ r[None]), axis=1)  # (B, P)
+            f, d = modal_parameters(eig.mu[poles][None, :] + num / den[None, :], fs_hz)
+            for col, (k, _) in enumerate(pairs):
+                f_sum[ok, k] += f[ok, col]
+                d_sum[ok, k] += d[ok, col]
+                hits[ok, k] += 1.0
+        return f_sum, d_sum, hits
+
+    # LAPACK releases the GIL: the sets, then the orders, split over the cores
+    # (each thread sums its own orders, so the result does not depend on the split order)
+    workers = max(1, min(JACKKNIFE_THREADS, os.cpu_count() or 1))
+    orders = sorted(by_order)
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        list(pool.map(factor_block, range(b_count)))
+        parts = list(pool.map(perturb, [orders[w::workers] for w in range(workers)]))
+    f_sum = sum((p[0] for p in parts), np.zeros((b_count, n_modes)))
+    d_sum = sum((p[1] for p in parts), np.zeros((b_count, n_modes)))
+    hits = sum((p[2] for p in parts), np.zeros((b_count, n_modes)))
+    seen = hits > 0
+    f_est[seen] = f_sum[seen] / hits[seen]
+    d_est[seen] = d_sum[seen] / hits[seen]
     factor = (b_count - 1) / b_count
     std_f = np.sqrt(factor * np.sum((f_est - f_est.mean(axis=0)) ** 2, axis=0))
     std_d = np.sqrt(factor * np.sum((d_est - d_est.mean(axis=0)) ** 2, axis=0))

@@ -63,14 +63,39 @@ class Poles:
 
 
 def toeplitz(correlations: FloatArray, block_rows: int) -> FloatArray:
-    """Block Toeplitz ``T_1|i`` from ``correlations[k] = R_k`` (needs lags up to ``2i - 1``)."""
+    """Block Toeplitz ``T_1|i`` from ``correlations[k] = R_k`` (needs lags up to ``2i - 1``).
+
+    Block column ``b`` is ``R_(i-b) .. R_(2i-1-b)`` stacked, i.e. the contiguous slice
+    ``correlations[i - b: 2i - b]`` seen as an ``(i m, n_r)`` matrix: the matrix is
+    filled column block by column block, with no intermediate copy.
+    """
+    i = _check_rows(correlations, block_rows)
+    _, m, n_r = correlations.shape
+    out = np.empty((i * m, i * n_r))
+    for b in range(i):
+        out[:, b * n_r:(b + 1) * n_r] = correlations[i - b: 2 * i - b].reshape(i * m, n_r)
+    return out
+
+
+def toeplitz_times(correlations: FloatArray, block_rows: int, right: FloatArray) -> FloatArray:
+    """``T_1|i @ right`` without forming ``T``: the sum over block columns ``b`` of
+    ``correlations[i - b: 2i - b] (i m x n_r) @ right[b n_r: (b + 1) n_r]`` (memory: the
+    result only)."""
+    i = _check_rows(correlations, block_rows)
+    _, m, n_r = correlations.shape
+    c = np.ascontiguousarray(correlations)
+    out = np.zeros((i * m, right.shape[1]))
+    for b in range(i):
+        out += c[i - b: 2 * i - b].reshape(i * m, n_r) @ right[b * n_r:(b + 1) * n_r]
+    return out
+
+
+def _check_rows(correlations: FloatArray, block_rows: int) -> int:
     i = int(block_rows)
-    lags, m, n_r = correlations.shape
+    lags = correlations.shape[0]
     if i < 1 or 2 * i - 1 >= lags:
         raise ValueError(f"block_rows must be in [1, {lags // 2}] for {lags - 1} lags, got {block_rows}")
-    # block (a, b) = R_(i + a - b): rows a = 0..i-1, columns b = 0..i-1
-    idx = i + np.arange(i)[:, None] - np.arange(i)[None, :]
-    return np.ascontiguousarray(correlations[idx].transpose(0, 2, 1, 3).reshape(i * m, i * n_r))
+    return i
 
 
 def observability_basis(t: FloatArray, max_order: int, *, right: bool = False) -> Any:
