@@ -285,7 +285,7 @@ def _identify(data: Any, fs_hz: float, *, ref_channels: Any, block_rows: int | N
         # sampling scatter, and half the orders halve the cost
         members = [[(int(poles.orders[p]), int(pole_index[p])) for p in
                     (c.members if c.members.size < 2 * JACKKNIFE_MIN_ORDERS else c.members[::2])] for c in modes]
-        std_f, std_d = jackknife_std(sums.jackknife_covariances(), prepare, i, m, fs, right, singular,
+        std_f, std_d = jackknife_std(sums.jackknife_covariances(), cov, prepare, i, m, fs, right, singular,
                                      eigen, members)
         # A physical mode's frequency scatters about the statistical floor
         # sigma_f / f ~ sqrt(xi / (2 pi f T)) (REFERENCES.md); a cluster scattering far

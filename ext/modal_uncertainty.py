@@ -19,7 +19,9 @@ re-identification and no pole matching:
    its deviation from ``O`` is the first-order change of the observability subspace
    orthogonal to it (the in-subspace part is a change of state basis, which leaves the
    poles alone);
-2. the state matrices ``A_n^(-b)`` follow by the same shift least squares;
+2. the state matrices ``A_n^(-b)`` follow by the same shift least squares (its normal
+   equations, whose leading blocks serve every order; the record's ``A_n`` is formed
+   the same way for the difference);
 3. every clustered pole moves by ``d mu = l^H (A_n^(-b) - A_n) r / (l^H r)`` with its
    left and right eigenvectors ``l, r`` (first-order eigenvalue perturbation, Wilkinson
    1965, ch. 2, sec. 5).
@@ -46,14 +48,16 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 import numpy.typing as npt
 
-from .ssi import OrderEigen, ShiftSolver, modal_parameters, toeplitz_times
+from .ssi import OrderEigen, modal_parameters, toeplitz, toeplitz_times
 
 FloatArray = npt.NDArray[np.float64]
 #: threads of the delete-one computations (LAPACK calls release the GIL)
 JACKKNIFE_THREADS = 2
+#: Toeplitz matrices up to this size are formed for the product (faster than by blocks)
+TOEPLITZ_BYTES = 16 * 2**20
 
 
-def jackknife_std(blocks: FloatArray, prepare: Callable[[np.ndarray], np.ndarray], block_rows: int,
+def jackknife_std(blocks: FloatArray, full: FloatArray, prepare: Callable[[np.ndarray], np.ndarray], block_rows: int,
                   m: int, fs_hz: float, right: FloatArray, singular: FloatArray,
                   eigen: dict[int, OrderEigen], members: Sequence[Sequence[tuple[int, int]]]
                   ) -> tuple[FloatArray, FloatArray]:
@@ -63,6 +67,8 @@ def jackknife_std(blocks: FloatArray, prepare: Callable[[np.ndarray], np.ndarray
     ----------
     blocks : ndarray (B, lags, m_all, n_refs_all)
         Delete-one covariances (``CorrelationSums.jackknife_covariances``).
+    full : ndarray
+        The record's covariances, already prepared (scaled, live channels).
     prepare : callable
         Maps a covariance array to the scaled live-channel array used for the record.
     block_rows, m, fs_hz : int, int, float
@@ -83,13 +89,22 @@ def jackknife_std(blocks: FloatArray, prepare: Callable[[np.ndarray], np.ndarray
     for k, mode in enumerate(members):
         for n, p in mode:
             by_order.setdefault(n, []).append((k, p))
-    # per delete-one set: the shift least squares of the largest order, as one QR
-    rs = np.empty((b_count, top, top))
-    qtds = np.empty((b_count, top, top))
+    # per delete-one set: the shift least squares of every order from the normal
+    # equations of the largest one: with G = O_up^T O_up and H = O_up^T O_down, the
+    # leading n x n blocks give A_n = G_nn^-1 H_nn.  The record's own A_n is formed the
+    # same way, so that the difference holds the perturbation and not the method.
+    gs = np.empty((b_count + 1, top, top))
+    hs = np.empty((b_count + 1, top, top))
 
     def factor_block(b: int) -> None:
-        solver = ShiftSolver(toeplitz_times(prepare(blocks[b]), block_rows, proj), m)
-        rs[b], qtds[b] = solver.r[:top, :top], solver.qtd[:top, :top]
+        cov = prepare(blocks[b]) if b < b_count else full
+        c = cov[: 2 * block_rows]
+        if c.nbytes * block_rows <= TOEPLITZ_BYTES:
+            obs = toeplitz(c, block_rows) @ proj
+        else:
+            obs = toeplitz_times(c, block_rows, proj)
+        up, down = obs[:-m], obs[m:]
+        gs[b], hs[b] = up.T @ up, up.T @ down
 
     def perturb(orders: list[int]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         f_sum = np.zeros((b_count, n_modes))
@@ -99,7 +114,8 @@ def jackknife_std(blocks: FloatArray, prepare: Callable[[np.ndarray], np.ndarray
             pairs, eig = by_order[n], eigen[n]
             with np.errstate(all="ignore"):
                 # A_n of every set at once (batched LAPACK solve of the leading n x n blocks)
-                delta = np.linalg.solve(rs[:, :n, :n], qtds[:, :n, :n]) - eig.state[None]
+                a = np.linalg.solve(gs[:, :n, :n], hs[:, :n, :n])
+                delta = a[:b_count] - a[b_count]
             ok = np.isfinite(delta).all(axis=(1, 2))
             poles = np.array([p for _, p in pairs])
             r, left = eig.right[:, poles], eig.left[:, poles]
@@ -117,7 +133,7 @@ def jackknife_std(blocks: FloatArray, prepare: Callable[[np.ndarray], np.ndarray
     workers = max(1, min(JACKKNIFE_THREADS, os.cpu_count() or 1))
     orders = sorted(by_order)
     with ThreadPoolExecutor(max_workers=workers) as pool:
-        list(pool.map(factor_block, range(b_count)))
+        list(pool.map(factor_block, range(b_count + 1)))
         parts = list(pool.map(perturb, [orders[w::workers] for w in range(workers)]))
     f_sum = sum((p[0] for p in parts), np.zeros((b_count, n_modes)))
     d_sum = sum((p[1] for p in parts), np.zeros((b_count, n_modes)))
