@@ -2,7 +2,12 @@
 
 For every function the same float64 input goes to ObsPy and to
 ``quakewatch.ext.trigger``; the figure is the best (minimum) wall time over
-``--repeats`` runs, and the ratio is ObsPy time / ours (> 1: we are faster).
+``--repeats`` runs after one untimed warm-up call of each side, and the ratio is
+ObsPy time / ours (> 1: we are faster).  The warm-up matters for the 10^7-sample
+rows: every call maps a fresh 80 MB output, and the first calls whose pages come
+from a CPU's cold free-page pool (on a VM whose host has reclaimed that memory)
+spend 50-180 ms in the kernel instead of ~4 ms; which side meets them depends on the
+row order and on which CPUs fault the pages, not on the kernels.
 Every row also checks that both answers agree (asv ``track_`` habit): the maximum
 relative difference after the warm-up is printed, and the run fails if it exceeds
 the row's tolerance.
@@ -17,7 +22,9 @@ Inputs (seeded): Gaussian noise with a few events, 100 Hz, STA 1 s / LTA 10 s
   no stacking copy timed), ours once on the block;
 * ObsPy's ``carl_sta_trig`` (vectorised, O(n (nsta + nlta))) and
   ``delayed_sta_lta`` (a Python loop) take minutes on 10^7 samples, so both sides
-  of those rows run on ``--slow-samples`` (default 10^6) samples; carl uses
+  of those rows run on ``--slow-samples`` (default 10^6) samples, and ObsPy's side
+  is timed over fewer runs (1 for carl, 2 for delayed: seconds each); ours is always
+  the best of ``--repeats`` runs; carl uses
   ObsPy's tutorial parameters (STA 5 s, LTA 10 s, ratio 0.8, quiet 0.8);
 * streaming per-call time: ``RecursiveStaLta(100, 1000).process`` (and the other
   streaming classes) on one (200,) float64 block, timeit-style minimum over
@@ -26,7 +33,10 @@ Inputs (seeded): Gaussian noise with a few events, 100 Hz, STA 1 s / LTA 10 s
 
 Batch kernels run in OpenMP threads for inputs of >= 2**17 samples (results do not
 depend on the thread count); ``OMP_NUM_THREADS`` sets the count, printed with the table.
-ObsPy runs on one thread.
+ObsPy runs on one thread.  The threaded rows need idle cores: while another process
+keeps a core busy, a parallel call waits for its descheduled thread and can be slower
+than one thread, so run this on an otherwise idle machine (or compare with
+``OMP_NUM_THREADS=1``).
 
 Targets: recursive/classic >= 1.0x on one channel and >= 2x on 32 channels;
 carl_sta_trig >= 1000x; z_detect >= 4x; delayed_sta_lta >= 100x; streaming
@@ -62,7 +72,8 @@ def _signal(n: int, rows: int = 1, seed: int = 0) -> np.ndarray:
 
 
 def _best(f: Callable[[], Any], repeats: int) -> tuple[float, Any]:
-    best, out = float("inf"), None
+    """Minimum wall time over ``repeats`` calls after one untimed warm-up call."""
+    best, out = float("inf"), f()
     for _ in range(repeats):
         t = time.perf_counter()
         out = f()
@@ -92,9 +103,9 @@ def main(argv: list[str] | None = None) -> int:
     rows: list[dict[str, Any]] = []
 
     def row(name: str, samples: str, target: float, f_obspy: Callable[[], Any], f_ours: Callable[[], Any],
-            check: Callable[[Any, Any], float], tol: float, repeats: int = rep) -> None:
-        t_o, r_o = _best(f_obspy, repeats)
-        t_q, r_q = _best(f_ours, repeats)
+            check: Callable[[Any, Any], float], tol: float, repeats_obspy: int = rep) -> None:
+        t_o, r_o = _best(f_obspy, repeats_obspy)
+        t_q, r_q = _best(f_ours, rep)
         err = check(r_q, r_o)
         rows.append({"name": name, "samples": samples, "obspy_s": t_o, "ours_s": t_q, "ratio": t_o / t_q,
                      "target": target, "max_rel_diff": err, "tolerance": tol,

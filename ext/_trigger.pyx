@@ -33,11 +33,36 @@ Exact window sums of squares (classic STA/LTA, Z-detector, energy ratio)
     stream bit for bit, whatever the number of threads.  The batch Z-detector
     starts each fixed chunk of ``2**18`` samples with an exact window sum, and
     takes mean and deviation from 256-value block sums [Chan1979].
-Threads
-    Batch functions run independent work items (recursive: groups of four rows;
-    classic: rows x re-anchoring chunks; z_detect: fixed chunks) in OpenMP threads
-    when the input has >= 2**17 samples.  Work items never depend on the thread
-    count, so neither do the results.
+Threads and SIMD lanes (batch functions, inputs of >= 2**17 samples)
+    Every work item reproduces the serial per-sample kernel exactly, so the result
+    never depends on the number of OpenMP threads or SIMD lanes (tested against the
+    streaming classes for 1-8 threads and every lane width).
+
+    * classic: work items are (row, re-anchoring chunk ``[cP, (c + 1)P)``); two
+      (SSE2) or four (AVX, chosen at run time) of them run side by side in the
+      lanes of one SIMD register (``qw_classic2`` / ``qw_classic4``; a sample where
+      a lane needs an exact recomputation is finished in scalar code).
+    * carl_sta_trig: a chunk of a row may start anywhere: run from sample ``s``
+      with zero state, ``_carl_row`` has the exact state once each running sum
+      was re-anchored from a ring holding exact values (``_carl_exact_from``:
+      after at most ``34 (nsta + nlta)`` samples), so a chunk first replays
+      ``_carl_replay_start(k0) .. k0`` without output.  Rows with fewer rows than
+      threads are split into chunks per thread, and every chunk into two or four
+      sub-chunks run side by side in SIMD lanes (``_carl_lockstep``).
+    * recursive: groups of four rows, or with fewer than four rows one row per work
+      item; with fewer rows than threads a row is split into chunks, chunk
+      ``h >= 1`` started from a guessed state (the recursion run
+      over the ``64 nlta`` samples before it, ``_recursive_lead``).  The recursion
+      forgets its start (error ``(1 - 1/nlta)^k``) and the rounded trajectories
+      then meet bit for bit; each chunk is checked in order against the exact
+      final state of the previous one and, where the bits differ, recomputed
+      until a checkpoint agrees (``_recursive_fix_chunk``): speculative
+      parallelisation of a recurrence whose runs from different start states
+      converge (the property data-parallel finite-state machines rely on, cf.
+      Mytkowicz, Musuvathi and Schulte, ASPLOS 2014).  The results are those of
+      the serial recursion in every case; only the speed depends on the data
+      (worst case: the serial time plus the lead).
+    * z_detect: fixed chunks of ``2**18`` samples.
 Signed window sums (carl_sta_trig)
     Re-anchored (recomputed with Neumaier summation) every ``16 w`` pushes, at
     absolute element indices ``j = 16 w - 1, 32 w - 1, ...``: absolute error
@@ -49,7 +74,7 @@ cimport openmp
 from cython.parallel cimport prange
 from cpython.mem cimport PyMem_Free, PyMem_Malloc, PyMem_Realloc
 from libc.math cimport fabs, floor, log, pow, sqrt
-from libc.string cimport memset
+from libc.string cimport memcmp, memset
 
 from _typedefs cimport float32_t, float64_t, int32_t, int64_t, sample_t
 
@@ -119,19 +144,6 @@ cdef extern from *:
         *o1 = l1 != 0.0 ? s1 / l1 : 0.0;
     #endif
     }
-    /* out[i] = num[i] / den[i] if den[i] != 0 else 0 (packed two at a time, same bits). */
-    static void qw_div_nonzero(const double* num, const double* den, double* out, Py_ssize_t n) {
-        Py_ssize_t i = 0;
-    #if defined(__SSE2__)
-        const __m128d zero = _mm_setzero_pd();
-        for (; i + 2 <= n; i += 2) {
-            __m128d d = _mm_loadu_pd(den + i);
-            __m128d q = _mm_div_pd(_mm_loadu_pd(num + i), d);
-            _mm_storeu_pd(out + i, _mm_and_pd(q, _mm_cmpneq_pd(d, zero)));
-        }
-    #endif
-        for (; i < n; i++) out[i] = den[i] != 0.0 ? num[i] / den[i] : 0.0;
-    }
     static void qw_div_sqrt(const double* num, const double* var, double* out, Py_ssize_t n) {
         Py_ssize_t i = 0;
     #if defined(__SSE2__)
@@ -147,9 +159,290 @@ cdef extern from *:
     }
     """
     void _ratio2 "qw_ratio2"(float64_t s0, float64_t l0, float64_t s1, float64_t l1, float64_t* o0, float64_t* o1) noexcept nogil
-    void _div_nonzero "qw_div_nonzero"(const float64_t* num, const float64_t* den, float64_t* out, Py_ssize_t n) noexcept nogil
     void _recip_counts "qw_recip_counts"(float64_t k1, float64_t* r, Py_ssize_t n) noexcept nogil
     void _div_sqrt "qw_div_sqrt"(const float64_t* num, const float64_t* var, float64_t* out, Py_ssize_t n) noexcept nogil
+
+
+cdef extern from *:
+    """
+    /* Classic STA/LTA steady state of L independent work items side by side, one per
+       SIMD lane (L = 2: SSE2; L = 4: AVX, chosen at run time): per lane exactly the
+       scalar operations of _classic_steady (IEEE add, sub, mul, div and compare give
+       the same bits packed or not; no FMA is enabled, so nothing is contracted).
+       x[l] points at lane l's next sample (its samples j - nlta .. j are read).
+       Runs ``m`` samples, or stops at the first sample where a lane needs an exact
+       recomputation: then *ev has bit l (STA) / bit L + l (LTA) set for lane l, ``st``
+       holds the sums after that sample's push and its outputs are not written.
+       st = [ss (L), ls (L), ts (L), tl (L)].  Returns the samples done. */
+    #if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__))
+    #include <immintrin.h>
+    #define QW_HAVE_AVX_DISPATCH 1
+    static int qw_have_avx(void) {
+        static int have = -1;
+        if (have < 0) {
+            __builtin_cpu_init();
+            have = __builtin_cpu_supports("avx") ? 1 : 0;
+        }
+        return have;
+    }
+    #else
+    static int qw_have_avx(void) { return 0; }
+    #endif
+
+    #if defined(__SSE2__)
+    #define QW_CLASSIC2(NAME, T)                                                          \\
+    static Py_ssize_t NAME(const T** x, Py_ssize_t m, Py_ssize_t nsta, Py_ssize_t nlta,   \\
+                           double ksta, double klta, double ratio, double* st,            \\
+                           double** o, int* ev) {                                         \\
+        const T* xa = x[0]; const T* xb = x[1]; double* oa = o[0]; double* ob = o[1];     \\
+        __m128d ss = _mm_loadu_pd(st), ls = _mm_loadu_pd(st + 2);                         \\
+        __m128d ts = _mm_loadu_pd(st + 4), tl = _mm_loadu_pd(st + 6);                     \\
+        const __m128d ks = _mm_set1_pd(ksta), kl = _mm_set1_pd(klta);                     \\
+        const __m128d r = _mm_set1_pd(ratio), zero = _mm_setzero_pd();                    \\
+        Py_ssize_t j;                                                                     \\
+        *ev = 0;                                                                          \\
+        for (j = 0; j < m; j++) {                                                         \\
+            __m128d v = _mm_set_pd((double)xb[j], (double)xa[j]);                         \\
+            __m128d vs = _mm_set_pd((double)xb[j - nsta], (double)xa[j - nsta]);          \\
+            __m128d vl = _mm_set_pd((double)xb[j - nlta], (double)xa[j - nlta]);          \\
+            __m128d sq = _mm_mul_pd(v, v);                                                \\
+            ss = _mm_add_pd(ss, _mm_sub_pd(sq, _mm_mul_pd(vs, vs)));                      \\
+            ls = _mm_add_pd(ls, _mm_sub_pd(sq, _mm_mul_pd(vl, vl)));                      \\
+            ts = _mm_add_pd(ts, sq);                                                      \\
+            tl = _mm_add_pd(tl, sq);                                                      \\
+            int e = _mm_movemask_pd(_mm_cmpgt_pd(_mm_mul_pd(ts, ks), ss))                 \\
+                  | (_mm_movemask_pd(_mm_cmpgt_pd(_mm_mul_pd(tl, kl), ls)) << 2);         \\
+            if (e) { *ev = e; break; }                                                    \\
+            __m128d q = _mm_mul_pd(_mm_div_pd(ss, ls), r);                                \\
+            q = _mm_and_pd(q, _mm_cmpneq_pd(ls, zero));                                   \\
+            _mm_storel_pd(oa + j, q);                                                     \\
+            _mm_storeh_pd(ob + j, q);                                                     \\
+        }                                                                                 \\
+        _mm_storeu_pd(st, ss); _mm_storeu_pd(st + 2, ls);                                 \\
+        _mm_storeu_pd(st + 4, ts); _mm_storeu_pd(st + 6, tl);                             \\
+        return j;                                                                         \\
+    }
+    #else
+    #define QW_CLASSIC2(NAME, T)                                                          \\
+    static Py_ssize_t NAME(const T** x, Py_ssize_t m, Py_ssize_t nsta, Py_ssize_t nlta,   \\
+                           double ksta, double klta, double ratio, double* st,            \\
+                           double** o, int* ev) {                                         \\
+        Py_ssize_t j; int l;                                                              \\
+        *ev = 0;                                                                          \\
+        for (j = 0; j < m; j++) {                                                         \\
+            int e = 0;                                                                    \\
+            for (l = 0; l < 2; l++) {                                                     \\
+                double v = (double)x[l][j], vs = (double)x[l][j - nsta];                  \\
+                double vl = (double)x[l][j - nlta], sq = v * v;                           \\
+                st[l] = st[l] + (sq - vs * vs);                                           \\
+                st[2 + l] = st[2 + l] + (sq - vl * vl);                                   \\
+                st[4 + l] = st[4 + l] + sq;                                               \\
+                st[6 + l] = st[6 + l] + sq;                                               \\
+                e |= (st[4 + l] * ksta > st[l]) << l;                                     \\
+                e |= (st[6 + l] * klta > st[2 + l]) << (2 + l);                           \\
+            }                                                                             \\
+            if (e) { *ev = e; break; }                                                    \\
+            for (l = 0; l < 2; l++)                                                       \\
+                o[l][j] = st[2 + l] != 0.0 ? st[l] / st[2 + l] * ratio : 0.0;             \\
+        }                                                                                 \\
+        return j;                                                                         \\
+    }
+    #endif
+    QW_CLASSIC2(qw_classic2_f64, double)
+    QW_CLASSIC2(qw_classic2_f32, float)
+    QW_CLASSIC2(qw_classic2_i32, int)
+
+    #if defined(QW_HAVE_AVX_DISPATCH)
+    /* LD4(p, j): lanes (p[0][j], p[1][j], p[2][j], p[3][j]) as doubles */
+    #define QW_LD4_double(p, j) _mm256_set_pd(p[3][j], p[2][j], p[1][j], p[0][j])
+    #define QW_LD4_float(p, j) _mm256_cvtps_pd(_mm_set_ps(p[3][j], p[2][j], p[1][j], p[0][j]))
+    #define QW_LD4_int(p, j) _mm256_cvtepi32_pd(_mm_set_epi32(p[3][j], p[2][j], p[1][j], p[0][j]))
+    #define QW_CLASSIC4(NAME, T)                                                          \\
+    __attribute__((target("avx")))                                                        \\
+    static Py_ssize_t NAME(const T** x, Py_ssize_t m, Py_ssize_t nsta, Py_ssize_t nlta,   \\
+                           double ksta, double klta, double ratio, double* st,            \\
+                           double** o, int* ev) {                                         \\
+        const T* p[4] = {x[0], x[1], x[2], x[3]};                                         \\
+        const T* ps[4] = {x[0] - nsta, x[1] - nsta, x[2] - nsta, x[3] - nsta};            \\
+        const T* pl[4] = {x[0] - nlta, x[1] - nlta, x[2] - nlta, x[3] - nlta};            \\
+        double* o0 = o[0]; double* o1 = o[1]; double* o2 = o[2]; double* o3 = o[3];       \\
+        __m256d ss = _mm256_loadu_pd(st), ls = _mm256_loadu_pd(st + 4);                   \\
+        __m256d ts = _mm256_loadu_pd(st + 8), tl = _mm256_loadu_pd(st + 12);              \\
+        const __m256d ks = _mm256_set1_pd(ksta), kl = _mm256_set1_pd(klta);               \\
+        const __m256d r = _mm256_set1_pd(ratio), zero = _mm256_setzero_pd();              \\
+        Py_ssize_t j;                                                                     \\
+        *ev = 0;                                                                          \\
+        for (j = 0; j < m; j++) {                                                         \\
+            __m256d v = QW_LD4_##T(p, j), vs = QW_LD4_##T(ps, j), vl = QW_LD4_##T(pl, j); \\
+            __m256d sq = _mm256_mul_pd(v, v);                                             \\
+            ss = _mm256_add_pd(ss, _mm256_sub_pd(sq, _mm256_mul_pd(vs, vs)));             \\
+            ls = _mm256_add_pd(ls, _mm256_sub_pd(sq, _mm256_mul_pd(vl, vl)));             \\
+            ts = _mm256_add_pd(ts, sq);                                                   \\
+            tl = _mm256_add_pd(tl, sq);                                                   \\
+            int e = _mm256_movemask_pd(_mm256_cmp_pd(_mm256_mul_pd(ts, ks), ss, _CMP_GT_OQ)) \\
+                  | (_mm256_movemask_pd(_mm256_cmp_pd(_mm256_mul_pd(tl, kl), ls, _CMP_GT_OQ)) << 4); \\
+            if (e) { *ev = e; break; }                                                    \\
+            __m256d q = _mm256_mul_pd(_mm256_div_pd(ss, ls), r);                          \\
+            q = _mm256_and_pd(q, _mm256_cmp_pd(ls, zero, _CMP_NEQ_UQ));                   \\
+            __m128d lo = _mm256_castpd256_pd128(q), hi = _mm256_extractf128_pd(q, 1);     \\
+            _mm_storel_pd(o0 + j, lo); _mm_storeh_pd(o1 + j, lo);                         \\
+            _mm_storel_pd(o2 + j, hi); _mm_storeh_pd(o3 + j, hi);                         \\
+        }                                                                                 \\
+        _mm256_storeu_pd(st, ss); _mm256_storeu_pd(st + 4, ls);                           \\
+        _mm256_storeu_pd(st + 8, ts); _mm256_storeu_pd(st + 12, tl);                      \\
+        return j;                                                                         \\
+    }
+    QW_CLASSIC4(qw_classic4_f64, double)
+    QW_CLASSIC4(qw_classic4_f32, float)
+    QW_CLASSIC4(qw_classic4_i32, int)
+    #else
+    /* never called (qw_have_avx() is 0) */
+    #define QW_CLASSIC4(NAME, T)                                                          \\
+    static Py_ssize_t NAME(const T** x, Py_ssize_t m, Py_ssize_t nsta, Py_ssize_t nlta,   \\
+                           double ksta, double klta, double ratio, double* st,            \\
+                           double** o, int* ev) { *ev = 0; return 0; }
+    QW_CLASSIC4(qw_classic4_f64, double)
+    QW_CLASSIC4(qw_classic4_f32, float)
+    QW_CLASSIC4(qw_classic4_i32, int)
+    #endif
+    """
+    bint _have_avx "qw_have_avx"() noexcept nogil
+    Py_ssize_t _classic2_f64 "qw_classic2_f64"(const float64_t** x, Py_ssize_t m, Py_ssize_t nsta, Py_ssize_t nlta, float64_t ksta, float64_t klta, float64_t ratio, float64_t* st, float64_t** o, int* ev) noexcept nogil
+    Py_ssize_t _classic2_f32 "qw_classic2_f32"(const float32_t** x, Py_ssize_t m, Py_ssize_t nsta, Py_ssize_t nlta, float64_t ksta, float64_t klta, float64_t ratio, float64_t* st, float64_t** o, int* ev) noexcept nogil
+    Py_ssize_t _classic2_i32 "qw_classic2_i32"(const int32_t** x, Py_ssize_t m, Py_ssize_t nsta, Py_ssize_t nlta, float64_t ksta, float64_t klta, float64_t ratio, float64_t* st, float64_t** o, int* ev) noexcept nogil
+    Py_ssize_t _classic4_f64 "qw_classic4_f64"(const float64_t** x, Py_ssize_t m, Py_ssize_t nsta, Py_ssize_t nlta, float64_t ksta, float64_t klta, float64_t ratio, float64_t* st, float64_t** o, int* ev) noexcept nogil
+    Py_ssize_t _classic4_f32 "qw_classic4_f32"(const float32_t** x, Py_ssize_t m, Py_ssize_t nsta, Py_ssize_t nlta, float64_t ksta, float64_t klta, float64_t ratio, float64_t* st, float64_t** o, int* ev) noexcept nogil
+    Py_ssize_t _classic4_i32 "qw_classic4_i32"(const int32_t** x, Py_ssize_t m, Py_ssize_t nsta, Py_ssize_t nlta, float64_t ksta, float64_t klta, float64_t ratio, float64_t* st, float64_t** o, int* ev) noexcept nogil
+
+
+cdef extern from *:
+    """
+    /* carl_sta_trig steady steps of L lanes side by side (L = 2: SSE2; L = 4: AVX,
+       chosen at run time), one independent stream of samples per lane: per lane
+       exactly the operations of _carl_run (IEEE add, sub, mul and sign-bit clearing
+       give the same bits packed or not; no FMA is enabled).  Rings are interleaved
+       (slot s of lane l at [L * s + l]) and passed at their current slots; the caller
+       guarantees that the ``run`` steps neither wrap a ring nor re-anchor a sum.
+       x[l]: lane l's next sample; o[l]: where its next output goes, advanced by os[l]
+       (0: discarded into one slot) per step.  st = [sa, ssta, sd, sstar, sta_prev],
+       L values each. */
+    #if defined(__SSE2__)
+    #define QW_CARL2(NAME, T)                                                             \\
+    static void NAME(const T* const* x, Py_ssize_t run, double* const* o, const Py_ssize_t* os, \\
+                     double isa, double ila, double ratio, double quiet, double* ra,      \\
+                     double* rs, double* rd, double* rr, double* st) {                    \\
+        const T* xa = x[0]; const T* xb = x[1];                                           \\
+        double* oa = o[0]; double* ob = o[1]; const Py_ssize_t sa_ = os[0], sb_ = os[1];  \\
+        __m128d sa = _mm_loadu_pd(st), ssta = _mm_loadu_pd(st + 2), sd = _mm_loadu_pd(st + 4); \\
+        __m128d sstar = _mm_loadu_pd(st + 6), sp = _mm_loadu_pd(st + 8);                  \\
+        const __m128d is = _mm_set1_pd(isa), il = _mm_set1_pd(ila);                       \\
+        const __m128d r = _mm_set1_pd(ratio), q = _mm_set1_pd(quiet);                     \\
+        const __m128d ab = _mm_castsi128_pd(_mm_set1_epi64x(0x7fffffffffffffffLL));       \\
+        Py_ssize_t j;                                                                     \\
+        for (j = 0; j < run; j++) {                                                       \\
+            __m128d v = _mm_set_pd((double)xb[j], (double)xa[j]);                         \\
+            __m128d sta_k = _mm_mul_pd(sa, is), lta_k = _mm_mul_pd(ssta, il);             \\
+            __m128d star_k = _mm_mul_pd(sd, is), ltar_k = _mm_mul_pd(sstar, il);          \\
+            __m128d e = _mm_sub_pd(star_k, _mm_mul_pd(r, ltar_k));                        \\
+            e = _mm_sub_pd(_mm_sub_pd(e, _mm_and_pd(_mm_sub_pd(sta_k, lta_k), ab)), q);   \\
+            _mm_storel_pd(oa, e); oa += sa_;                                              \\
+            _mm_storeh_pd(ob, e); ob += sb_;                                              \\
+            __m128d old = _mm_loadu_pd(ra + 2 * j); _mm_storeu_pd(ra + 2 * j, v);         \\
+            sa = _mm_add_pd(sa, _mm_sub_pd(v, old));                                      \\
+            old = _mm_loadu_pd(rs + 2 * j); _mm_storeu_pd(rs + 2 * j, sp);                \\
+            ssta = _mm_add_pd(ssta, _mm_sub_pd(sp, old));                                 \\
+            sp = sta_k;                                                                   \\
+            __m128d dv = _mm_and_pd(_mm_sub_pd(v, lta_k), ab);                            \\
+            old = _mm_loadu_pd(rd + 2 * j); _mm_storeu_pd(rd + 2 * j, dv);                \\
+            sd = _mm_add_pd(sd, _mm_sub_pd(dv, old));                                     \\
+            old = _mm_loadu_pd(rr + 2 * j); _mm_storeu_pd(rr + 2 * j, star_k);            \\
+            sstar = _mm_add_pd(sstar, _mm_sub_pd(star_k, old));                           \\
+        }                                                                                 \\
+        _mm_storeu_pd(st, sa); _mm_storeu_pd(st + 2, ssta); _mm_storeu_pd(st + 4, sd);    \\
+        _mm_storeu_pd(st + 6, sstar); _mm_storeu_pd(st + 8, sp);                          \\
+    }
+    #else
+    #define QW_CARL2(NAME, T)                                                             \\
+    static void NAME(const T* const* x, Py_ssize_t run, double* const* o, const Py_ssize_t* os, \\
+                     double isa, double ila, double ratio, double quiet, double* ra,      \\
+                     double* rs, double* rd, double* rr, double* st) {                    \\
+        Py_ssize_t j; int l;                                                              \\
+        for (l = 0; l < 2; l++) {                                                         \\
+            double sa = st[l], ssta = st[2 + l], sd = st[4 + l], sstar = st[6 + l], sp = st[8 + l]; \\
+            double* out = o[l];                                                           \\
+            for (j = 0; j < run; j++) {                                                   \\
+                double v = (double)x[l][j];                                               \\
+                double sta_k = sa * isa, lta_k = ssta * ila, star_k = sd * isa, ltar_k = sstar * ila; \\
+                *out = star_k - ratio * ltar_k - fabs(sta_k - lta_k) - quiet; out += os[l]; \\
+                double old = ra[2 * j + l]; ra[2 * j + l] = v; sa = sa + (v - old);       \\
+                old = rs[2 * j + l]; rs[2 * j + l] = sp; ssta = ssta + (sp - old); sp = sta_k; \\
+                double dv = fabs(v - lta_k);                                              \\
+                old = rd[2 * j + l]; rd[2 * j + l] = dv; sd = sd + (dv - old);            \\
+                old = rr[2 * j + l]; rr[2 * j + l] = star_k; sstar = sstar + (star_k - old); \\
+            }                                                                             \\
+            st[l] = sa; st[2 + l] = ssta; st[4 + l] = sd; st[6 + l] = sstar; st[8 + l] = sp; \\
+        }                                                                                 \\
+    }
+    #endif
+    QW_CARL2(qw_carl2_f64, double)
+    QW_CARL2(qw_carl2_f32, float)
+    QW_CARL2(qw_carl2_i32, int)
+
+    #if defined(QW_HAVE_AVX_DISPATCH)
+    #define QW_CARL4(NAME, T)                                                             \\
+    __attribute__((target("avx")))                                                        \\
+    static void NAME(const T* const* x, Py_ssize_t run, double* const* o, const Py_ssize_t* os, \\
+                     double isa, double ila, double ratio, double quiet, double* ra,      \\
+                     double* rs, double* rd, double* rr, double* st) {                    \\
+        const T* p[4] = {x[0], x[1], x[2], x[3]};                                         \\
+        double* o0 = o[0]; double* o1 = o[1]; double* o2 = o[2]; double* o3 = o[3];       \\
+        const Py_ssize_t s0 = os[0], s1 = os[1], s2 = os[2], s3 = os[3];                  \\
+        __m256d sa = _mm256_loadu_pd(st), ssta = _mm256_loadu_pd(st + 4);                 \\
+        __m256d sd = _mm256_loadu_pd(st + 8), sstar = _mm256_loadu_pd(st + 12);           \\
+        __m256d sp = _mm256_loadu_pd(st + 16);                                            \\
+        const __m256d is = _mm256_set1_pd(isa), il = _mm256_set1_pd(ila);                 \\
+        const __m256d r = _mm256_set1_pd(ratio), q = _mm256_set1_pd(quiet);               \\
+        const __m256d ab = _mm256_castsi256_pd(_mm256_set1_epi64x(0x7fffffffffffffffLL)); \\
+        Py_ssize_t j;                                                                     \\
+        for (j = 0; j < run; j++) {                                                       \\
+            __m256d v = QW_LD4_##T(p, j);                                                 \\
+            __m256d sta_k = _mm256_mul_pd(sa, is), lta_k = _mm256_mul_pd(ssta, il);       \\
+            __m256d star_k = _mm256_mul_pd(sd, is), ltar_k = _mm256_mul_pd(sstar, il);    \\
+            __m256d e = _mm256_sub_pd(star_k, _mm256_mul_pd(r, ltar_k));                  \\
+            e = _mm256_sub_pd(_mm256_sub_pd(e, _mm256_and_pd(_mm256_sub_pd(sta_k, lta_k), ab)), q); \\
+            __m128d lo = _mm256_castpd256_pd128(e), hi = _mm256_extractf128_pd(e, 1);     \\
+            _mm_storel_pd(o0, lo); o0 += s0; _mm_storeh_pd(o1, lo); o1 += s1;             \\
+            _mm_storel_pd(o2, hi); o2 += s2; _mm_storeh_pd(o3, hi); o3 += s3;             \\
+            __m256d old = _mm256_loadu_pd(ra + 4 * j); _mm256_storeu_pd(ra + 4 * j, v);   \\
+            sa = _mm256_add_pd(sa, _mm256_sub_pd(v, old));                                \\
+            old = _mm256_loadu_pd(rs + 4 * j); _mm256_storeu_pd(rs + 4 * j, sp);          \\
+            ssta = _mm256_add_pd(ssta, _mm256_sub_pd(sp, old));                           \\
+            sp = sta_k;                                                                   \\
+            __m256d dv = _mm256_and_pd(_mm256_sub_pd(v, lta_k), ab);                      \\
+            old = _mm256_loadu_pd(rd + 4 * j); _mm256_storeu_pd(rd + 4 * j, dv);          \\
+            sd = _mm256_add_pd(sd, _mm256_sub_pd(dv, old));                               \\
+            old = _mm256_loadu_pd(rr + 4 * j); _mm256_storeu_pd(rr + 4 * j, star_k);      \\
+            sstar = _mm256_add_pd(sstar, _mm256_sub_pd(star_k, old));                     \\
+        }                                                                                 \\
+        _mm256_storeu_pd(st, sa); _mm256_storeu_pd(st + 4, ssta); _mm256_storeu_pd(st + 8, sd); \\
+        _mm256_storeu_pd(st + 12, sstar); _mm256_storeu_pd(st + 16, sp);                  \\
+    }
+    #else
+    #define QW_CARL4(NAME, T)                                                             \\
+    static void NAME(const T* const* x, Py_ssize_t run, double* const* o, const Py_ssize_t* os, \\
+                     double isa, double ila, double ratio, double quiet, double* ra,      \\
+                     double* rs, double* rd, double* rr, double* st) { }
+    #endif
+    QW_CARL4(qw_carl4_f64, double)
+    QW_CARL4(qw_carl4_f32, float)
+    QW_CARL4(qw_carl4_i32, int)
+    """
+    void _carl2_f64 "qw_carl2_f64"(const float64_t** x, Py_ssize_t run, float64_t** o, const Py_ssize_t* os, float64_t isa, float64_t ila, float64_t ratio, float64_t quiet, float64_t* ra, float64_t* rs, float64_t* rd, float64_t* rr, float64_t* st) noexcept nogil
+    void _carl2_f32 "qw_carl2_f32"(const float32_t** x, Py_ssize_t run, float64_t** o, const Py_ssize_t* os, float64_t isa, float64_t ila, float64_t ratio, float64_t quiet, float64_t* ra, float64_t* rs, float64_t* rd, float64_t* rr, float64_t* st) noexcept nogil
+    void _carl2_i32 "qw_carl2_i32"(const int32_t** x, Py_ssize_t run, float64_t** o, const Py_ssize_t* os, float64_t isa, float64_t ila, float64_t ratio, float64_t quiet, float64_t* ra, float64_t* rs, float64_t* rd, float64_t* rr, float64_t* st) noexcept nogil
+    void _carl4_f64 "qw_carl4_f64"(const float64_t** x, Py_ssize_t run, float64_t** o, const Py_ssize_t* os, float64_t isa, float64_t ila, float64_t ratio, float64_t quiet, float64_t* ra, float64_t* rs, float64_t* rd, float64_t* rr, float64_t* st) noexcept nogil
+    void _carl4_f32 "qw_carl4_f32"(const float32_t** x, Py_ssize_t run, float64_t** o, const Py_ssize_t* os, float64_t isa, float64_t ila, float64_t ratio, float64_t quiet, float64_t* ra, float64_t* rs, float64_t* rd, float64_t* rr, float64_t* st) noexcept nogil
+    void _carl4_i32 "qw_carl4_i32"(const int32_t** x, Py_ssize_t run, float64_t** o, const Py_ssize_t* os, float64_t isa, float64_t ila, float64_t ratio, float64_t quiet, float64_t* ra, float64_t* rs, float64_t* rd, float64_t* rr, float64_t* st) noexcept nogil
 
 
 cdef enum:
@@ -242,6 +535,18 @@ cdef inline int _n_threads(Py_ssize_t n_items, Py_ssize_t n_samples) noexcept no
     if n_items < 2 or n_samples < PARALLEL_MIN:
         return 1
     return openmp.omp_get_max_threads()
+
+
+cdef inline int64_t _chunk_start(Py_ssize_t h, int64_t first, int64_t lead) noexcept nogil:
+    """First sample of chunk ``h`` of a row: chunk 0 has ``first`` samples, the others
+    ``first - lead`` (they first spend ``lead`` samples rebuilding their start state)."""
+    return 0 if h == 0 else first + (h - 1) * (first - lead)
+
+
+cdef inline int64_t _chunk_end(Py_ssize_t h, Py_ssize_t nch, int64_t n, int64_t first, int64_t lead) noexcept nogil:
+    """End of chunk ``h`` of ``nch`` (the last one ends at ``n``).  (Values, not pointers:
+    inside ``prange`` a variable is thread-private only if the loop body assigns it.)"""
+    return n if h == nch - 1 else first + h * (first - lead)
 
 
 # ---------------------------------------------------------------------------
@@ -392,6 +697,91 @@ cdef void _recursive_rows(
         c += 1
 
 
+cdef void _recursive_advance(
+    const sample_t* x, Py_ssize_t n, int64_t start, Py_ssize_t nsta, Py_ssize_t nlta, float64_t* state,
+) noexcept nogil:
+    """``_recursive_row``'s state update over ``n`` samples, without output."""
+    cdef float64_t csta = 1.0 / nsta, clta = 1.0 / nlta
+    cdef float64_t icsta = 1.0 - csta, iclta = 1.0 - clta
+    cdef float64_t sta = state[0], lta = state[1], v, sq
+    cdef Py_ssize_t i = 1 if start == 0 else 0
+    while i < n:
+        v = <float64_t>x[i]
+        sq = v * v
+        sta = csta * sq + icsta * sta
+        lta = clta * sq + iclta * lta
+        i += 1
+    state[0] = sta
+    state[1] = lta
+
+
+# Speculative chunks of one row (recursive STA/LTA): state checkpoints every REC_CHECK samples.
+cdef Py_ssize_t REC_CHECK = 1 << 16
+
+
+cdef inline int64_t _recursive_lead(Py_ssize_t nlta) noexcept nogil:
+    """Samples a speculative chunk runs before its first output.  From any start the
+    recursions forget their state like (1 - 1/nlta)^k: after ~37 nlta samples the
+    difference is below one ulp, and the rounded trajectories then meet (bit for bit)
+    within a few nlta more in our tests (noise, counts, constant input)."""
+    return 64 * <int64_t>nlta + 4096
+
+
+cdef void _recursive_spec_chunk(
+    const sample_t* x, int64_t k0, int64_t k1, Py_ssize_t nsta, Py_ssize_t nlta,
+    float64_t* guess, float64_t* checks, float64_t* out,
+) noexcept nogil:
+    """Samples ``[k0, k1)`` of a row (``x``, ``out``: the whole row) computed by
+    ``_recursive_row`` from a guessed state at ``k0``: the exact recursion run from the
+    initial state over the ``_recursive_lead`` samples before ``k0``.  ``guess`` gets
+    that state, ``checks[2j: 2j + 2]`` the state after each piece of ``REC_CHECK``
+    samples (the last one: after ``k1 - 1``).  ``_recursive_fix_chunk`` then makes the
+    result exact."""
+    cdef float64_t st[2]
+    cdef int64_t w0 = max(<int64_t>0, k0 - _recursive_lead(nlta)), k = k0, m
+    cdef Py_ssize_t j = 0
+    st[0] = 0.0
+    st[1] = REC_LTA_SEED
+    _recursive_advance(x + w0, k0 - w0, w0, nsta, nlta, st)
+    guess[0] = st[0]
+    guess[1] = st[1]
+    while k < k1:
+        m = min(<int64_t>REC_CHECK, k1 - k)
+        _recursive_row(x + k, m, k, nsta, nlta, st, out + k)
+        checks[2 * j] = st[0]
+        checks[2 * j + 1] = st[1]
+        j += 1
+        k += m
+
+
+cdef void _recursive_fix_chunk(
+    const sample_t* x, int64_t k0, int64_t k1, Py_ssize_t nsta, Py_ssize_t nlta,
+    const float64_t* exact, const float64_t* guess, float64_t* checks, float64_t* out,
+) noexcept nogil:
+    """Make a speculative chunk exact, given the exact state ``exact`` at ``k0`` (the
+    previous chunk's last checkpoint once that chunk is exact).  The recursion is a
+    deterministic function of (state, samples), so if the guessed state has the same
+    bits every output and checkpoint already is exact; else the chunk is recomputed
+    from ``exact`` until a checkpoint has the same bits as the speculative one (the
+    rest is then exact too), updating the checkpoints on the way."""
+    cdef float64_t st[2]
+    cdef int64_t k = k0, m
+    cdef Py_ssize_t j = 0
+    if memcmp(exact, guess, 2 * sizeof(float64_t)) == 0:
+        return
+    st[0] = exact[0]
+    st[1] = exact[1]
+    while k < k1:
+        m = min(<int64_t>REC_CHECK, k1 - k)
+        _recursive_row(x + k, m, k, nsta, nlta, st, out + k)
+        if memcmp(st, checks + 2 * j, 2 * sizeof(float64_t)) == 0:
+            return
+        checks[2 * j] = st[0]
+        checks[2 * j + 1] = st[1]
+        j += 1
+        k += m
+
+
 # ---------------------------------------------------------------------------
 # classic STA/LTA with exact window sums
 
@@ -499,28 +889,40 @@ cdef inline int64_t _classic_period(Py_ssize_t nlta) noexcept nogil:
     return max(<int64_t>1 << 16, 16 * <int64_t>nlta)
 
 
-cdef void _classic_batch_chunk(
-    const sample_t* x, Py_ssize_t n, Py_ssize_t nsta, Py_ssize_t nlta, Py_ssize_t k0, Py_ssize_t k1,
-    float64_t* out,
+cdef struct ClassicItem:
+    # one (row, chunk) work item of the batch classic STA/LTA
+    Py_ssize_t i      # next sample
+    Py_ssize_t stop   # end of the steady part (the re-anchoring sample ``last``, or the chunk end)
+    Py_ssize_t last   # sample of the periodic re-anchoring at the chunk end, or -1
+    float64_t ss, ls, ts, tl
+
+
+cdef void _classic_chunk_head(
+    const sample_t* x, Py_ssize_t nsta, Py_ssize_t nlta, Py_ssize_t k0, Py_ssize_t k1,
+    ClassicItem* it, float64_t* out,
 ) noexcept nogil:
-    """``_classic_row`` over samples ``[k0, k1)`` (``k0`` a multiple of the period),
-    starting from the re-anchored state after sample ``k0 - 1`` and reading the leaving
-    samples from the input instead of a ring: the same operations on the same values,
-    hence the same bits (tested)."""
+    """Start the work item ``[k0, k1)`` (``k0`` a multiple of the period): sums after sample
+    ``k0 - 1`` (exact), then the warm-up samples ``i < nlta`` (nothing leaves the LTA
+    window yet).  ``_classic_steady`` and ``_classic_chunk_tail`` finish it.
+
+    Together these are ``_classic_row`` over ``[k0, k1)`` started from the re-anchored
+    state after sample ``k0 - 1``, reading the leaving samples from the input instead of
+    a ring: the same operations on the same values, hence the same bits (tested).
+    """
     cdef float64_t ksta = (nsta + 4.0) / EXACT_C, klta = (nlta + 4.0) / EXACT_C
     cdef float64_t ratio = <float64_t>nlta / <float64_t>nsta
     cdef float64_t ss = 0.0, ls = 0.0, ts = 0.0, tl = 0.0
-    cdef float64_t v, sq, vs, old_s, vl, old_l
+    cdef float64_t v, sq, vs, old_s
     cdef int64_t period = _classic_period(nlta)
-    cdef Py_ssize_t i = k0, stop, last = -1
+    cdef Py_ssize_t i = k0, stop
+    it.last = -1
     if k1 % period == 0:
-        last = k1 - 1  # periodic re-anchoring at the chunk's last sample
+        it.last = k1 - 1  # periodic re-anchoring at the chunk's last sample (>= period - 1 >= nlta)
     if k0 > 0:
         ss = _input_sq_sum(x, k0 - 1, nsta)
         ts = ss
         ls = _input_sq_sum(x, k0 - 1, nlta)
         tl = ls
-    # warm-up: i < nlta, nothing leaves the LTA window yet
     stop = min(k1, nlta)
     while i < stop:
         v = <float64_t>x[i]
@@ -534,25 +936,34 @@ cdef void _classic_batch_chunk(
         ls += sq - 0.0
         ts += sq
         tl += sq
-        if i == last:
+        if ts * ksta > ss:
             ss = _input_sq_sum(x, i, nsta)
             ts = ss
+        if tl * klta > ls:
             ls = _input_sq_sum(x, i, nlta)
             tl = ls
-        else:
-            if ts * ksta > ss:
-                ss = _input_sq_sum(x, i, nsta)
-                ts = ss
-            if tl * klta > ls:
-                ls = _input_sq_sum(x, i, nlta)
-                tl = ls
         if i < nlta - 1:
             out[i] = 0.0
         else:
             out[i] = ss / ls * ratio if ls != 0.0 else 0.0
         i += 1
-    # (``last``, when set, is >= period - 1 >= nlta: always in this loop, handled after it)
-    stop = last if last >= 0 else k1
+    it.i = i
+    it.stop = it.last if it.last >= 0 else k1
+    it.ss = ss
+    it.ls = ls
+    it.ts = ts
+    it.tl = tl
+
+
+cdef void _classic_steady(
+    const sample_t* x, Py_ssize_t nsta, Py_ssize_t nlta, ClassicItem* it, Py_ssize_t stop, float64_t* out,
+) noexcept nogil:
+    """Samples ``[it.i, stop)`` of a work item, all with ``i >= nlta``."""
+    cdef float64_t ksta = (nsta + 4.0) / EXACT_C, klta = (nlta + 4.0) / EXACT_C
+    cdef float64_t ratio = <float64_t>nlta / <float64_t>nsta
+    cdef float64_t ss = it.ss, ls = it.ls, ts = it.ts, tl = it.tl
+    cdef float64_t v, sq, vs, old_s, vl, old_l
+    cdef Py_ssize_t i = it.i
     while i < stop:
         v = <float64_t>x[i]
         sq = v * v
@@ -573,10 +984,124 @@ cdef void _classic_batch_chunk(
                 tl = ls
         out[i] = ss / ls * ratio if ls != 0.0 else 0.0
         i += 1
-    if i == last:  # periodic re-anchoring: the sums after the push are replaced
-        ss = _input_sq_sum(x, i, nsta)
-        ls = _input_sq_sum(x, i, nlta)
-        out[i] = ss / ls * ratio if ls != 0.0 else 0.0
+    it.i = i
+    it.ss = ss
+    it.ls = ls
+    it.ts = ts
+    it.tl = tl
+
+
+cdef void _classic_lanes(
+    int nl, const sample_t** xs, ClassicItem** its, float64_t** outs, Py_ssize_t nsta, Py_ssize_t nlta,
+) noexcept nogil:
+    """``_classic_steady`` of ``nl`` (2 or 4) work items side by side, one per SIMD lane
+    (``qw_classic2`` / ``qw_classic4``), for as many samples as all of them have left;
+    a sample where a lane needs an exact recomputation is finished here, as in
+    ``_classic_steady``."""
+    cdef float64_t ksta = (nsta + 4.0) / EXACT_C, klta = (nlta + 4.0) / EXACT_C
+    cdef float64_t ratio = <float64_t>nlta / <float64_t>nsta
+    cdef float64_t st[16]  # [ss(nl), ls(nl), ts(nl), tl(nl)]
+    cdef const sample_t* xp[4]
+    cdef float64_t* op[4]
+    cdef Py_ssize_t m = its[0].stop - its[0].i, done
+    cdef int ev = 0, j
+    for j in range(1, nl):
+        m = min(m, its[j].stop - its[j].i)
+    if m <= 0:
+        return
+    for j in range(nl):
+        st[j] = its[j].ss
+        st[nl + j] = its[j].ls
+        st[2 * nl + j] = its[j].ts
+        st[3 * nl + j] = its[j].tl
+    while m > 0:
+        for j in range(nl):
+            xp[j] = xs[j] + its[j].i
+            op[j] = outs[j] + its[j].i
+        if nl == 4:
+            if sample_t is float64_t:
+                done = _classic4_f64(xp, m, nsta, nlta, ksta, klta, ratio, st, op, &ev)
+            elif sample_t is float32_t:
+                done = _classic4_f32(xp, m, nsta, nlta, ksta, klta, ratio, st, op, &ev)
+            else:
+                done = _classic4_i32(xp, m, nsta, nlta, ksta, klta, ratio, st, op, &ev)
+        else:
+            if sample_t is float64_t:
+                done = _classic2_f64(xp, m, nsta, nlta, ksta, klta, ratio, st, op, &ev)
+            elif sample_t is float32_t:
+                done = _classic2_f32(xp, m, nsta, nlta, ksta, klta, ratio, st, op, &ev)
+            else:
+                done = _classic2_i32(xp, m, nsta, nlta, ksta, klta, ratio, st, op, &ev)
+        for j in range(nl):
+            its[j].i += done
+        m -= done
+        if m == 0:
+            break
+        # sample its[j].i of every lane: sums after the push in st, output not written yet
+        for j in range(nl):
+            if ev & (1 << j):
+                st[j] = _input_sq_sum(xs[j], its[j].i, nsta)
+                st[2 * nl + j] = st[j]
+            if ev & (1 << (nl + j)):
+                st[nl + j] = _input_sq_sum(xs[j], its[j].i, nlta)
+                st[3 * nl + j] = st[nl + j]
+            outs[j][its[j].i] = st[j] / st[nl + j] * ratio if st[nl + j] != 0.0 else 0.0
+            its[j].i += 1
+        m -= 1
+    for j in range(nl):
+        its[j].ss = st[j]
+        its[j].ls = st[nl + j]
+        its[j].ts = st[2 * nl + j]
+        its[j].tl = st[3 * nl + j]
+
+
+cdef void _classic_chunk_tail(
+    const sample_t* x, Py_ssize_t nsta, Py_ssize_t nlta, ClassicItem* it, float64_t* out,
+) noexcept nogil:
+    """The last sample of a work item that ends at a periodic re-anchoring: the sums
+    after its push are replaced by exact ones."""
+    cdef float64_t ratio = <float64_t>nlta / <float64_t>nsta
+    cdef float64_t ss, ls
+    if it.i == it.last:
+        ss = _input_sq_sum(x, it.i, nsta)
+        ls = _input_sq_sum(x, it.i, nlta)
+        out[it.i] = ss / ls * ratio if ls != 0.0 else 0.0
+
+
+cdef void _classic_batch_group(
+    const sample_t* x, Py_ssize_t nrows, Py_ssize_t n, Py_ssize_t nsta, Py_ssize_t nlta,
+    Py_ssize_t w0, int g, Py_ssize_t nitems, float64_t* out,
+) noexcept nogil:
+    """Work items ``w0 .. w0 + g - 1`` (those ``< nitems``; ``g`` = 1, 2 or 4) of the batch
+    classic STA/LTA, side by side in SIMD lanes while all have samples left.  Item ``w``
+    is chunk ``w // nrows`` of row ``w % nrows`` (chunk ``h`` = samples
+    ``[hP, min(n, (h + 1)P))``), so the items of a group mostly have the same length."""
+    cdef Py_ssize_t period = <Py_ssize_t>_classic_period(nlta)
+    cdef ClassicItem items[4]
+    cdef ClassicItem* its[4]
+    cdef const sample_t* xs[4]
+    cdef float64_t* outs[4]
+    cdef Py_ssize_t k0, w
+    cdef int j, m = 0
+    for j in range(g):
+        w = w0 + j
+        if w >= nitems:
+            break
+        xs[j] = x + (w % nrows) * n
+        outs[j] = out + (w % nrows) * n
+        its[j] = &items[j]
+        k0 = (w // nrows) * period
+        _classic_chunk_head(xs[j], nsta, nlta, k0, min(n, k0 + period), its[j], outs[j])
+        m += 1
+    if m == 4:
+        _classic_lanes(4, xs, its, outs, nsta, nlta)
+    if m >= 2:  # what is left of items of different lengths, two at a time
+        _classic_lanes(2, xs, its, outs, nsta, nlta)
+    if m == 4:
+        _classic_lanes(2, xs + 2, its + 2, outs + 2, nsta, nlta)
+    for j in range(m):
+        _classic_steady(xs[j], nsta, nlta, its[j], its[j].stop, outs[j])
+        _classic_chunk_tail(xs[j], nsta, nlta, its[j], outs[j])
 
 
 cdef void _classic_rows(
@@ -726,7 +1251,7 @@ cdef void _zdetect_chunk(const sample_t* x, Py_ssize_t n, Py_ssize_t nsta, Py_ss
     squared deviations from the block mean of every 256-value block ``j // 256``.
 
     S[j] = sum x[j-nsta..j-1]^2 (0 for j < nsta) is a running window sum re-anchored
-    from the input as in ``_classic_batch_chunk`` and started exactly (Neumaier) at ``j0``.
+    from the input as in ``_classic_chunk_head`` and started exactly (Neumaier) at ``j0``.
     """
     cdef Py_ssize_t i, j, b, e
     cdef float64_t kw = (nsta + 4.0) / EXACT_C
@@ -1021,6 +1546,294 @@ cdef void _carl_rows(
         _carl_row(x + c * n, n, start, nsta, nlta, ratio, quiet, st + 5 * c, ring + c * rl, out + c * n)
 
 
+cdef inline int64_t _next_at(int64_t k, int64_t r, int64_t period) noexcept nogil:
+    """Smallest ``k' >= k`` with ``k' = r (mod period)``."""
+    return k + _mod(r - k, period)
+
+
+cdef int64_t _carl_exact_from(int64_t s, Py_ssize_t nsta, Py_ssize_t nlta) noexcept nogil:
+    """Last sample ``k_R`` whose step ``_carl_row`` may still get wrong when started at
+    sample ``s`` from an arbitrary state (zero rings and sums): every state value is
+    exact after step ``k_R`` and so is every output from sample ``k_R + 1`` on.
+
+    A running sum is exact after its first re-anchoring (recomputation from its ring)
+    at which the ring holds ``w`` exact values; the rings feed each other in the
+    order a (samples) -> sta (STA values) -> d (|x - LTA|) -> star (STAR values):
+
+    * a: ring exact after step ``s + nsta - 1``; anchors after steps ``16 nsta - 1 (mod 16 nsta)``;
+    * sta: pushes STA[k - 1] at step ``k``, exact from ``k_a + 2`` on, ring exact after
+      ``k_a + 1 + nlta``; anchors after steps ``0 (mod 16 nlta)``;
+    * d: pushes |x[k] - LTA[k]|, exact from ``k_sta + 1``; anchors as a;
+    * star: pushes STAR[k], exact from ``k_d + 1``; anchors after steps ``16 nlta - 1 (mod 16 nlta)``.
+
+    Hence ``k_R - s <= (17 nsta - 2) + 17 nlta + (17 nsta - 1) + (17 nlta - 1) = 34 (nsta + nlta) - 4``.
+    """
+    cdef int64_t pa = ANCHOR_EVERY * nsta, pl = ANCHOR_EVERY * nlta
+    cdef int64_t ka = _next_at(s + nsta - 1, pa - 1, pa)
+    cdef int64_t ks = _next_at(ka + 1 + nlta, 0, pl)
+    cdef int64_t kd = _next_at(ks + nsta, pa - 1, pa)
+    return _next_at(kd + nlta, pl - 1, pl)
+
+
+cdef int64_t _carl_replay_start(int64_t k0, Py_ssize_t nsta, Py_ssize_t nlta) noexcept nogil:
+    """Latest sample ``s <= k0`` from which ``_carl_row``, started with zero state, has
+    the exact state at sample ``k0`` (0 when the record start is that close: the zero
+    state IS the exact state at sample 0)."""
+    cdef int64_t lo = k0 - (2 * ANCHOR_EVERY + 2) * (<int64_t>nsta + nlta), hi = k0, mid
+    if lo <= 0:
+        return 0
+    # _carl_exact_from is non-decreasing in s and lo qualifies (k_R - s <= 34 (nsta + nlta) - 4)
+    while hi - lo > 1:
+        mid = lo + (hi - lo) // 2
+        if _carl_exact_from(mid, nsta, nlta) < k0:
+            lo = mid
+        else:
+            hi = mid
+    return lo
+
+
+# replay of a carl_sta_trig chunk's lead-in writes its (discarded) output in pieces of this size
+cdef Py_ssize_t CARL_SCRATCH = 4096
+
+
+cdef void _carl_chunk(
+    const sample_t* x, int64_t k0, int64_t k1, Py_ssize_t nsta, Py_ssize_t nlta, float64_t ratio,
+    float64_t quiet, float64_t* ring, float64_t* scratch, float64_t* out,
+) noexcept nogil:
+    """carl_sta_trig of one row at samples ``[k0, k1)`` (``x``, ``out``: the whole row),
+    bit-identical to ``_carl_row`` over the whole row: the state at ``k0`` is rebuilt by
+    running ``_carl_row`` from ``_carl_replay_start(k0)`` with zero state, output discarded."""
+    cdef float64_t st[5]
+    cdef int64_t k = _carl_replay_start(k0, nsta, nlta), m
+    memset(ring, 0, 2 * (nsta + nlta) * sizeof(float64_t))
+    memset(st, 0, 5 * sizeof(float64_t))
+    while k < k0:
+        m = min(k0 - k, <int64_t>CARL_SCRATCH)
+        _carl_row(x + k, m, k, nsta, nlta, ratio, quiet, st, ring, scratch)
+        k += m
+    _carl_row(x + k0, k1 - k0, k0, nsta, nlta, ratio, quiet, st, ring, out + k0)
+
+
+cdef float64_t _lane_ring_sum(const float64_t* ring, Py_ssize_t w, Py_ssize_t start, int nl, int lane) noexcept nogil:
+    """``_ring_sum`` of lane ``lane`` of an interleaved ring (slot ``j`` at ``ring[nl * j + lane]``),
+    oldest value at slot ``start``: the same values in the same (chronological) order."""
+    cdef Py_ssize_t j = start % w, m
+    cdef float64_t s = 0.0, c = 0.0, v, t
+    for m in range(w):
+        v = ring[nl * j + lane]
+        t = s + v
+        if fabs(s) >= fabs(v):
+            c += (s - t) + v
+        else:
+            c += (v - t) + s
+        s = t
+        j += 1
+        if j == w:
+            j = 0
+    return s + c
+
+
+cdef void _carl_ring_to_lane(const float64_t* ring, Py_ssize_t nsta, Py_ssize_t nlta, int64_t k,
+                             float64_t* lanes, int nl, int lane) noexcept nogil:
+    """Copy the rings of ``_carl_row`` (element ``e`` at slot ``e mod w``) into lane ``lane``
+    of interleaved rings whose slot 0 holds element ``k`` (mod w), ``k`` = the lane's first sample."""
+    cdef Py_ssize_t off = 0, i, w
+    cdef int r
+    for r in range(4):
+        w = nsta if r % 2 == 0 else nlta
+        for i in range(w):
+            lanes[nl * (off + i) + lane] = ring[off + _mod(k + i, w)]
+        off += w
+
+
+cdef void _carl_lane_to_ring(const float64_t* lanes, int nl, int lane, Py_ssize_t nsta, Py_ssize_t nlta,
+                             int64_t k, float64_t* ring) noexcept nogil:
+    """Inverse of ``_carl_ring_to_lane``."""
+    cdef Py_ssize_t off = 0, i, w
+    cdef int r
+    for r in range(4):
+        w = nsta if r % 2 == 0 else nlta
+        for i in range(w):
+            ring[off + _mod(k + i, w)] = lanes[nl * (off + i) + lane]
+        off += w
+
+
+cdef void _carl_lockstep(
+    const sample_t* x, int nl, const int64_t* base, const int64_t* first, int64_t m,
+    Py_ssize_t nsta, Py_ssize_t nlta, float64_t ratio, float64_t quiet,
+    float64_t* lr, float64_t* lst, float64_t* dummy, float64_t* out,
+) noexcept nogil:
+    """``m`` steps of ``_carl_row`` for ``nl`` (2 or 4) lanes at once (``qw_carl2`` /
+    ``qw_carl4``): lane ``l`` processes samples ``base[l] + i`` of the row ``x``
+    (``base[l] >= nlta + 1``: every window warm) and writes the outputs of samples
+    ``>= first[l]`` into ``out``.  Interleaved rings ``lr`` = [a | sta | d | star]
+    (slot 0 of every ring = element ``base[l]``), states ``lst`` = [sa, ssta, sd,
+    sstar, sta_prev] x ``nl``.  Every lane keeps its own re-anchoring positions
+    (absolute sample indices, as ``_carl_row``): runs stop before a step that
+    re-anchors some lane; that step is run on its own, then the lane's sums are
+    recomputed from its ring as ``_signed_push`` does."""
+    cdef float64_t isa = 1.0 / nsta, ila = 1.0 / nlta
+    cdef float64_t* ra = lr
+    cdef float64_t* rs = lr + nl * nsta
+    cdef float64_t* rd = lr + nl * (nsta + nlta)
+    cdef float64_t* rr = lr + nl * (2 * nsta + nlta)
+    cdef int64_t psa = ANCHOR_EVERY * nsta, pla = ANCHOR_EVERY * nlta
+    cdef int64_t ca[4]
+    cdef int64_t cl[4]
+    cdef int64_t cl1[4]
+    cdef const sample_t* xp[4]
+    cdef float64_t* op[4]
+    cdef Py_ssize_t ostr[4]
+    cdef int64_t i = 0, run, k
+    cdef Py_ssize_t pa = 0, pl = 0, pl1 = nlta - 1  # shared slots; the sta ring holds element k - 1
+    cdef int j
+    cdef bint event
+    for j in range(nl):
+        ca[j] = _mod(psa - 1 - base[j], psa)
+        cl[j] = _mod(pla - 1 - base[j], pla)
+        cl1[j] = _mod(pla - base[j], pla)
+    while i < m:
+        run = min(m - i, min(nsta - pa, min(nlta - pl, nlta - pl1)))
+        for j in range(nl):
+            run = min(run, min(ca[j], min(cl[j], cl1[j])))
+            k = base[j] + i
+            if k < first[j]:
+                run = min(run, first[j] - k)
+        event = run == 0
+        if event:
+            run = 1
+        for j in range(nl):
+            k = base[j] + i
+            xp[j] = x + k
+            if k >= first[j]:
+                op[j] = out + k
+                ostr[j] = 1
+            else:
+                op[j] = dummy
+                ostr[j] = 0
+        if nl == 4:
+            if sample_t is float64_t:
+                _carl4_f64(xp, run, op, ostr, isa, ila, ratio, quiet, ra + nl * pa, rs + nl * pl1, rd + nl * pa, rr + nl * pl, lst)
+            elif sample_t is float32_t:
+                _carl4_f32(xp, run, op, ostr, isa, ila, ratio, quiet, ra + nl * pa, rs + nl * pl1, rd + nl * pa, rr + nl * pl, lst)
+            else:
+                _carl4_i32(xp, run, op, ostr, isa, ila, ratio, quiet, ra + nl * pa, rs + nl * pl1, rd + nl * pa, rr + nl * pl, lst)
+        else:
+            if sample_t is float64_t:
+                _carl2_f64(xp, run, op, ostr, isa, ila, ratio, quiet, ra + nl * pa, rs + nl * pl1, rd + nl * pa, rr + nl * pl, lst)
+            elif sample_t is float32_t:
+                _carl2_f32(xp, run, op, ostr, isa, ila, ratio, quiet, ra + nl * pa, rs + nl * pl1, rd + nl * pa, rr + nl * pl, lst)
+            else:
+                _carl2_i32(xp, run, op, ostr, isa, ila, ratio, quiet, ra + nl * pa, rs + nl * pl1, rd + nl * pa, rr + nl * pl, lst)
+        if event:  # re-anchor: sums after this step's push, recomputed from the rings
+            for j in range(nl):
+                if ca[j] == 0:
+                    lst[j] = _lane_ring_sum(ra, nsta, pa + 1, nl, j)
+                    lst[2 * nl + j] = _lane_ring_sum(rd, nsta, pa + 1, nl, j)
+                if cl1[j] == 0:
+                    lst[nl + j] = _lane_ring_sum(rs, nlta, pl1 + 1, nl, j)
+                if cl[j] == 0:
+                    lst[3 * nl + j] = _lane_ring_sum(rr, nlta, pl + 1, nl, j)
+        i += run
+        pa += run
+        if pa == nsta:
+            pa = 0
+        pl += run
+        if pl == nlta:
+            pl = 0
+        pl1 += run
+        if pl1 == nlta:
+            pl1 = 0
+        for j in range(nl):
+            ca[j] -= run
+            if ca[j] < 0:
+                ca[j] += psa
+            cl[j] -= run
+            if cl[j] < 0:
+                cl[j] += pla
+            cl1[j] -= run
+            if cl1[j] < 0:
+                cl1[j] += pla
+
+
+cdef int64_t _carl_lane_plan(int nl, int64_t b0, int64_t f0, int64_t m, Py_ssize_t nsta, Py_ssize_t nlta,
+                             int64_t* base, int64_t* first) noexcept nogil:
+    """Lanes of ``m`` steps each covering consecutive outputs from ``f0`` on: lane 0 starts
+    at ``b0`` (its state there exact), lane ``l >= 1`` outputs from ``first[l]`` = where
+    lane ``l - 1`` stops and starts at ``base[l] = _carl_replay_start(first[l])``.
+    Returns the sample after the last output (``base[nl - 1] + m``)."""
+    cdef int j
+    base[0] = b0
+    first[0] = f0
+    for j in range(1, nl):
+        first[j] = base[j - 1] + m
+        base[j] = _carl_replay_start(first[j], nsta, nlta)
+    return base[nl - 1] + m
+
+
+cdef void _carl_lanes_chunk(
+    const sample_t* x, int64_t k0, int64_t k1, Py_ssize_t nsta, Py_ssize_t nlta, float64_t ratio,
+    float64_t quiet, int nl, float64_t* work, float64_t* out,
+) noexcept nogil:
+    """``_carl_chunk`` (same bits) with ``nl`` sub-chunks of ``[k0, k1)`` side by side in SIMD
+    lanes (``_carl_lockstep``); each lane rebuilds its start state exactly by running from
+    ``_carl_replay_start`` with zero state, output discarded.  Falls back to
+    ``_carl_chunk`` when the chunk is too short for that.  ``work``: ``_carl_work_size(nsta, nlta, nl)``."""
+    cdef Py_ssize_t rl = 2 * (nsta + nlta)
+    cdef float64_t* ring = work
+    cdef float64_t* st = work + rl
+    cdef float64_t* scratch = st + 8
+    cdef float64_t* lst = scratch + CARL_SCRATCH
+    cdef float64_t* lr = lst + 20
+    cdef int64_t base[4]
+    cdef int64_t first[4]
+    cdef int64_t b0, lo, hi, mid, end
+    cdef int j
+    # lane 0: from the record start (warm-up run on its own first) or from a replay
+    if k0 == 0:
+        b0 = nlta + 1
+    else:
+        b0 = _carl_replay_start(k0, nsta, nlta)
+    # longest lanes whose outputs stay inside [k0, k1)
+    lo = 0
+    hi = k1 - k0
+    while hi - lo > 1:
+        mid = lo + (hi - lo) // 2
+        if _carl_lane_plan(nl, b0, max(k0, b0), mid, nsta, nlta, base, first) <= k1:
+            lo = mid
+        else:
+            hi = mid
+    end = _carl_lane_plan(nl, b0, max(k0, b0), lo, nsta, nlta, base, first)
+    for j in range(nl):
+        # every lane warm (no warm-up branches) and with outputs of its own
+        if base[j] < nlta + 1 or first[j] >= base[j] + lo or (k0 == 0 and b0 >= k1):
+            _carl_chunk(x, k0, k1, nsta, nlta, ratio, quiet, ring, scratch, out)
+            return
+    memset(lr, 0, nl * rl * sizeof(float64_t))
+    memset(lst, 0, 5 * nl * sizeof(float64_t))
+    if k0 == 0:  # exact start: warm-up samples [0, b0) by _carl_row, then lane 0 continues
+        memset(ring, 0, rl * sizeof(float64_t))
+        memset(st, 0, 5 * sizeof(float64_t))
+        _carl_row(x, b0, 0, nsta, nlta, ratio, quiet, st, ring, out)
+        _carl_ring_to_lane(ring, nsta, nlta, b0, lr, nl, 0)
+        for j in range(5):
+            lst[j * nl] = st[j]
+    _carl_lockstep(x, nl, base, first, lo, nsta, nlta, ratio, quiet, lr, lst, scratch, out)
+    if end < k1:  # the last lane finishes the chunk on its own
+        _carl_lane_to_ring(lr, nl, nl - 1, nsta, nlta, base[nl - 1], ring)
+        for j in range(5):
+            st[j] = lst[j * nl + nl - 1]
+        _carl_row(x + end, k1 - end, end, nsta, nlta, ratio, quiet, st, ring, out + end)
+
+
+cdef inline Py_ssize_t _carl_work_size(Py_ssize_t nsta, Py_ssize_t nlta, int nl) noexcept nogil:
+    """float64 values of one thread's work space: ring, state and scratch of ``_carl_chunk``
+    (the first ``2 (nsta + nlta) + 8 + CARL_SCRATCH``), then for ``nl > 1`` lanes the
+    interleaved states and rings of ``_carl_lanes_chunk``."""
+    cdef Py_ssize_t rl = 2 * (nsta + nlta)
+    return rl + 8 + CARL_SCRATCH + (20 + nl * rl if nl > 1 else 0)
+
+
 # ---------------------------------------------------------------------------
 # AIC (Maeda 1985) as in ObsPy's aic_simple
 
@@ -1185,18 +1998,29 @@ def recursive_sta_lta(data, nsta, nlta):
     cdef cnp.ndarray out = _empty_like_f64(arr)
     cdef Py_ssize_t nrows, n, c
     _rows(arr, &nrows, &n)
+    cdef void* xp = cnp.PyArray_DATA(arr)
+    cdef float64_t* op = <float64_t*>cnp.PyArray_DATA(out)
+    cdef int t = cnp.PyArray_TYPE(arr)
+    cdef int nt = _n_threads(2, nrows * n)
+    cdef Py_ssize_t nch
+    if 0 < nrows < 4 and nt > 1:
+        # rows in parallel, split into speculative chunks when there are fewer rows than
+        # threads and the rows are long enough to pay for the chunks' lead-in
+        nch = (nt + nrows - 1) // nrows
+        if n < 8 * _recursive_lead(l) * nch:
+            nch = 1
+        if nrows * nch > 1:
+            _recursive_chunks(t, xp, nrows, n, s, l, nch, nt, op)
+            return out
     cdef float64_t* state = <float64_t*>PyMem_Malloc(max(1, 2 * nrows) * sizeof(float64_t))
     if state == NULL:
         raise MemoryError()
     for c in range(nrows):
         state[2 * c] = 0.0
         state[2 * c + 1] = REC_LTA_SEED
-    cdef void* xp = cnp.PyArray_DATA(arr)
-    cdef float64_t* op = <float64_t*>cnp.PyArray_DATA(out)
-    cdef int t = cnp.PyArray_TYPE(arr)
     # groups of four rows (as _recursive_rows), one group per OpenMP work item
     cdef Py_ssize_t g, c0, ngroups = (nrows + 3) // 4
-    cdef int nt = _n_threads(ngroups, nrows * n)
+    nt = _n_threads(ngroups, nrows * n)
     try:
         with nogil:
             for g in prange(ngroups, num_threads=nt, schedule="static"):
@@ -1212,10 +2036,78 @@ def recursive_sta_lta(data, nsta, nlta):
     return out
 
 
-def classic_sta_lta(data, nsta, nlta):
-    """Kernel of :func:`quakewatch.ext.trigger.classic_sta_lta` (1-D or 2-D rows)."""
+cdef int _recursive_chunks(int t, void* xp, Py_ssize_t nrows, Py_ssize_t n, Py_ssize_t nsta,
+                           Py_ssize_t nlta, Py_ssize_t nch, int nt, float64_t* op) except -1:
+    """Every row in ``nch`` chunks, all run in parallel; chunk ``h >= 1`` from a guessed
+    state (``_recursive_spec_chunk``), then made exact in order (``_recursive_fix_chunk``):
+    bit-identical to the serial recursion whatever happens; fast when the guessed
+    trajectory has met the exact one before its chunk starts, which the lead makes the
+    normal case.  Chunk 0 (exact start) is longer by the lead."""
+    cdef Py_ssize_t nitems = nrows * nch, w, c, h
+    cdef int64_t lead = _recursive_lead(nlta)
+    cdef int64_t first = (n + (nch - 1) * lead + nch - 1) // nch, k0, k1
+    cdef Py_ssize_t ncheck = (first + REC_CHECK - 1) // REC_CHECK + 1  # checkpoints per chunk (upper bound)
+    cdef float64_t* mem = <float64_t*>PyMem_Malloc(nitems * (2 + 2 * ncheck) * sizeof(float64_t))
+    if mem == NULL:
+        raise MemoryError()
+    cdef float64_t* guess
+    cdef float64_t* checks
+    cdef float64_t* prev
+    try:
+        with nogil:
+            for w in prange(nitems, num_threads=min(nt, nitems), schedule="dynamic"):
+                c = w // nch
+                h = w % nch
+                k0 = _chunk_start(h, first, lead)
+                k1 = _chunk_end(h, nch, n, first, lead)
+                guess = mem + w * (2 + 2 * ncheck)
+                if t == cnp.NPY_FLOAT64:
+                    _recursive_spec_chunk(<const float64_t*>xp + c * n, k0, k1, nsta, nlta, guess, guess + 2, op + c * n)
+                elif t == cnp.NPY_FLOAT32:
+                    _recursive_spec_chunk(<const float32_t*>xp + c * n, k0, k1, nsta, nlta, guess, guess + 2, op + c * n)
+                else:
+                    _recursive_spec_chunk(<const int32_t*>xp + c * n, k0, k1, nsta, nlta, guess, guess + 2, op + c * n)
+            # in order: chunk h starts from the exact last state of chunk h - 1
+            for w in range(nitems):
+                c = w // nch
+                h = w % nch
+                if h == 0:
+                    continue
+                k0 = _chunk_start(h - 1, first, lead)
+                k1 = _chunk_end(h - 1, nch, n, first, lead)
+                prev = mem + (w - 1) * (2 + 2 * ncheck) + 2 + 2 * ((k1 - k0 + REC_CHECK - 1) // REC_CHECK - 1)
+                k0 = _chunk_start(h, first, lead)
+                k1 = _chunk_end(h, nch, n, first, lead)
+                guess = mem + w * (2 + 2 * ncheck)
+                checks = guess + 2
+                if t == cnp.NPY_FLOAT64:
+                    _recursive_fix_chunk(<const float64_t*>xp + c * n, k0, k1, nsta, nlta, prev, guess, checks, op + c * n)
+                elif t == cnp.NPY_FLOAT32:
+                    _recursive_fix_chunk(<const float32_t*>xp + c * n, k0, k1, nsta, nlta, prev, guess, checks, op + c * n)
+                else:
+                    _recursive_fix_chunk(<const int32_t*>xp + c * n, k0, k1, nsta, nlta, prev, guess, checks, op + c * n)
+    finally:
+        PyMem_Free(mem)
+    return 0
+
+
+cdef int _check_lanes(object lanes) except -1:
+    """SIMD lanes of a batch kernel: 0 = automatic (4 with AVX, else 2), 1 = scalar code,
+    2 = SSE2 lanes, 4 = AVX lanes (2 without AVX).  The result does not depend on it."""
+    cdef long long v = check_count(lanes, "lanes", 0, 4)
+    if v == 3:
+        raise ValueError("lanes must be 0, 1, 2 or 4, got 3")
+    if v == 0 or v == 4:
+        return 4 if _have_avx() else 2
+    return <int>v
+
+
+def classic_sta_lta(data, nsta, nlta, *, lanes=0):
+    """Kernel of :func:`quakewatch.ext.trigger.classic_sta_lta` (1-D or 2-D rows);
+    ``lanes``: see ``_check_lanes`` (for tests; the result does not depend on it)."""
     cdef long long s, l
     s, l = check_windows(nsta, nlta)
+    cdef int g = _check_lanes(lanes)
     cdef cnp.ndarray arr = _as_samples(data, "a", 2)
     cdef cnp.ndarray out = _empty_like_f64(arr)
     cdef Py_ssize_t nrows, n
@@ -1223,22 +2115,21 @@ def classic_sta_lta(data, nsta, nlta):
     cdef void* xp = cnp.PyArray_DATA(arr)
     cdef float64_t* op = <float64_t*>cnp.PyArray_DATA(out)
     cdef int t = cnp.PyArray_TYPE(arr)
-    # work items: (row, chunk of one re-anchoring period)
+    # work items: (row, chunk of one re-anchoring period); groups of four (AVX) or two
+    # (SSE2) side by side in SIMD lanes, one group per OpenMP work unit
     cdef Py_ssize_t period = <Py_ssize_t>_classic_period(l)
     cdef Py_ssize_t nch = max(1, (n + period - 1) // period)
-    cdef Py_ssize_t w, c, k0, k1
-    cdef int nt = _n_threads(nrows * nch, nrows * n)
+    cdef Py_ssize_t nitems = nrows * nch, ngroups = (nitems + g - 1) // g
+    cdef Py_ssize_t p
+    cdef int nt = _n_threads(ngroups, nrows * n)
     with nogil:
-        for w in prange(nrows * nch, num_threads=nt, schedule="dynamic"):
-            c = w // nch
-            k0 = (w % nch) * period
-            k1 = min(n, k0 + period)
+        for p in prange(ngroups, num_threads=nt, schedule="dynamic"):
             if t == cnp.NPY_FLOAT64:
-                _classic_batch_chunk(<const float64_t*>xp + c * n, n, s, l, k0, k1, op + c * n)
+                _classic_batch_group(<const float64_t*>xp, nrows, n, s, l, g * p, g, nitems, op)
             elif t == cnp.NPY_FLOAT32:
-                _classic_batch_chunk(<const float32_t*>xp + c * n, n, s, l, k0, k1, op + c * n)
+                _classic_batch_group(<const float32_t*>xp, nrows, n, s, l, g * p, g, nitems, op)
             else:
-                _classic_batch_chunk(<const int32_t*>xp + c * n, n, s, l, k0, k1, op + c * n)
+                _classic_batch_group(<const int32_t*>xp, nrows, n, s, l, g * p, g, nitems, op)
     return out
 
 
@@ -1264,36 +2155,65 @@ def delayed_sta_lta(data, nsta, nlta):
     return out
 
 
-def carl_sta_trig(data, nsta, nlta, ratio, quiet):
-    """Kernel of :func:`quakewatch.ext.trigger.carl_sta_trig` (1-D or 2-D rows)."""
+def carl_sta_trig(data, nsta, nlta, ratio, quiet, *, lanes=0):
+    """Kernel of :func:`quakewatch.ext.trigger.carl_sta_trig` (1-D or 2-D rows);
+    ``lanes``: see ``_check_lanes`` (for tests; the result does not depend on it)."""
     cdef long long s, l
     s, l = check_windows(nsta, nlta)
+    cdef int nl = _check_lanes(lanes)
     cdef float64_t r = check_real(ratio, "ratio"), q = check_real(quiet, "quiet")
     cdef cnp.ndarray arr = _as_samples(data, "a", 2)
     cdef cnp.ndarray out = _empty_like_f64(arr)
-    cdef Py_ssize_t nrows, n, c
+    cdef Py_ssize_t nrows, n
     _rows(arr, &nrows, &n)
-    cdef Py_ssize_t rl = 2 * (s + l)
-    cdef float64_t* ring = <float64_t*>PyMem_Malloc(rl * sizeof(float64_t))
-    cdef float64_t st[5]
-    if ring == NULL:
+    # Work items: rows, and with fewer rows than threads, chunks of a row (each rebuilds
+    # its start state exactly, _carl_chunk: the result never depends on the split).
+    # Chunk 0 needs no lead-in, so it is longer by the typical lead-in ``lead``.
+    cdef int nt = _n_threads(2, nrows * n)
+    cdef int64_t lead = 18 * (<int64_t>s + l), k1
+    cdef Py_ssize_t nch = 1, nitems, w, c, h, tid
+    if 0 < nrows < nt:
+        nch = (nt + nrows - 1) // nrows
+        nch = max(1, min(nch, n // (8 * lead)))
+    nitems = nrows * nch
+    nt = min(nt, nitems)
+    cdef int64_t first = (n + (nch - 1) * lead + nch - 1) // nch  # chunk 0 length
+    # SIMD lanes only where every lane can pay for its lead-in (<= 34 (nsta + nlta) samples)
+    if n < 4 * nl * (2 * ANCHOR_EVERY + 2) * (s + l):
+        nl = 1
+    cdef Py_ssize_t per = _carl_work_size(s, l, nl)  # work space of one thread
+    cdef float64_t* buf = <float64_t*>PyMem_Malloc(nt * per * sizeof(float64_t))
+    if buf == NULL:
         raise MemoryError()
     cdef void* xp = cnp.PyArray_DATA(arr)
     cdef float64_t* op = <float64_t*>cnp.PyArray_DATA(out)
+    cdef float64_t* ring
     cdef int t = cnp.PyArray_TYPE(arr)
+    cdef int64_t k0
     try:
         with nogil:
-            for c in range(nrows):
-                memset(ring, 0, rl * sizeof(float64_t))
-                memset(st, 0, 5 * sizeof(float64_t))
-                if t == cnp.NPY_FLOAT64:
-                    _carl_row(<const float64_t*>xp + c * n, n, 0, s, l, r, q, st, ring, op + c * n)
+            for w in prange(nitems, num_threads=nt, schedule="dynamic"):
+                tid = openmp.omp_get_thread_num()
+                ring = buf + tid * per
+                c = w // nch
+                h = w % nch
+                k0 = _chunk_start(h, first, lead)
+                k1 = _chunk_end(h, nch, n, first, lead)
+                if nl == 1:
+                    if t == cnp.NPY_FLOAT64:
+                        _carl_chunk(<const float64_t*>xp + c * n, k0, k1, s, l, r, q, ring, ring + 2 * (s + l) + 8, op + c * n)
+                    elif t == cnp.NPY_FLOAT32:
+                        _carl_chunk(<const float32_t*>xp + c * n, k0, k1, s, l, r, q, ring, ring + 2 * (s + l) + 8, op + c * n)
+                    else:
+                        _carl_chunk(<const int32_t*>xp + c * n, k0, k1, s, l, r, q, ring, ring + 2 * (s + l) + 8, op + c * n)
+                elif t == cnp.NPY_FLOAT64:
+                    _carl_lanes_chunk(<const float64_t*>xp + c * n, k0, k1, s, l, r, q, nl, ring, op + c * n)
                 elif t == cnp.NPY_FLOAT32:
-                    _carl_row(<const float32_t*>xp + c * n, n, 0, s, l, r, q, st, ring, op + c * n)
+                    _carl_lanes_chunk(<const float32_t*>xp + c * n, k0, k1, s, l, r, q, nl, ring, op + c * n)
                 else:
-                    _carl_row(<const int32_t*>xp + c * n, n, 0, s, l, r, q, st, ring, op + c * n)
+                    _carl_lanes_chunk(<const int32_t*>xp + c * n, k0, k1, s, l, r, q, nl, ring, op + c * n)
     finally:
-        PyMem_Free(ring)
+        PyMem_Free(buf)
     return out
 
 
