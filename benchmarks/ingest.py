@@ -114,7 +114,7 @@ def _register(data_dir: Path, port: int, token: str, structure_ids: list[str], c
             c.registry.PutChannels(registry_pb2.PutChannelsRequest(structure_id=sid, channels=[registry_pb2.Channel(channel_id=f"ch{i:02d}", sample_rate_hz=rate, orientation="ENZ"[i % 3]) for i in range(channels)]))
 
 
-def measure(blocks: int, streams: int, channels: int, samples: int, window: int, rate: float, repeats: int, no_events: bool = False) -> dict[str, Any]:
+def measure(blocks: int, streams: int, channels: int, samples: int, window: int, rate: float, repeats: int, no_events: bool = False, no_health: bool = False) -> dict[str, Any]:
     sids = [f"bench-{i}" for i in range(streams)]
     results: dict[str, list[float]] = {"baseline": [], "quakewatch": []}
     for r in range(repeats):
@@ -132,7 +132,7 @@ def measure(blocks: int, streams: int, channels: int, samples: int, window: int,
             data = Path(tmp)
             token = subprocess.run([sys.executable, "-m", "quakewatch.clients.cli", "token", "create", "--data-dir", str(data), "--role", "admin"], check=True, capture_output=True, text=True).stdout.strip()
             port = _free_port()
-            extra = ["--no-events"] if no_events else []
+            extra = (["--no-events"] if no_events else []) + (["--no-health"] if no_health else [])
             proc = subprocess.Popen([sys.executable, "-m", "quakewatch.clients.cli", "serve", "--listen", f"127.0.0.1:{port}", "--data-dir", str(data), *extra], stderr=subprocess.DEVNULL)
             try:
                 _wait_port(port, proc)
@@ -146,7 +146,7 @@ def measure(blocks: int, streams: int, channels: int, samples: int, window: int,
     # repeats (shared host), so the figure is the median of the per-repeat ratios.
     ratios = [q / b for b, q in zip(results["baseline"], results["quakewatch"])]
     return {
-        "config": {"blocks_per_stream": blocks, "streams": streams, "channels": channels, "samples_per_block": samples, "window": window, "repeats": repeats, "cpus": os.cpu_count(), "event_detection": not no_events},
+        "config": {"blocks_per_stream": blocks, "streams": streams, "channels": channels, "samples_per_block": samples, "window": window, "repeats": repeats, "cpus": os.cpu_count(), "event_detection": not no_events, "structural_health": not no_health},
         "baseline_samples_per_s": statistics.median(results["baseline"]),
         "quakewatch_samples_per_s": statistics.median(results["quakewatch"]),
         "ratio": statistics.median(ratios),
@@ -168,12 +168,13 @@ def main() -> int:
     ap.add_argument("--rate", type=float, default=200.0)
     ap.add_argument("--repeats", type=int, default=5)
     ap.add_argument("--no-events", action="store_true", help="run the server without event detection")
+    ap.add_argument("--no-health", action="store_true", help="run the server without structural health (per-window modal analysis)")
     ap.add_argument("--json", action="store_true")
     a = ap.parse_args()
     if a.serve_bare:
         asyncio.run(_serve_bare(a.serve_bare))
         return 0
-    out = measure(a.blocks, a.streams, a.channels, a.samples, a.window, a.rate, a.repeats, a.no_events)
+    out = measure(a.blocks, a.streams, a.channels, a.samples, a.window, a.rate, a.repeats, a.no_events, a.no_health)
     if a.json:
         print(json.dumps(out, indent=2))
     else:

@@ -61,7 +61,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--tls-client-ca", type=Path, help="require client certificates signed by this CA (mutual TLS)")
     s.add_argument("--retention-days", type=float)
     s.add_argument("--network-code", default="QW", help="SEED network code for new structures")
-    s.add_argument("--no-events", action="store_true", help="do not run event detection (an archive-only ingest node)")
+    s.add_argument("--no-events", action="store_true", help="do not run event detection")
+    s.add_argument("--no-health", action="store_true", help="do not run structural health (modal analysis per window); with --no-events an archive-only ingest node")
 
     t = sub.add_parser("token", help="manage bearer tokens (works on the database directly)")
     tsub = t.add_subparsers(dest="token_command", required=True)
@@ -223,12 +224,12 @@ def _serve(a: argparse.Namespace) -> int:
     from pydantic import ValidationError
 
     from quakewatch.server.app import create_server
-    from quakewatch.server.settings import EventSettings, Settings
+    from quakewatch.server.settings import EventSettings, HealthSettings, Settings
 
     try:
         settings = Settings(
             listen=a.listen, data_dir=a.data_dir, db_url=a.db, tls_cert=a.tls_cert, tls_key=a.tls_key, tls_client_ca=a.tls_client_ca,
-            retention_days=a.retention_days, network_code=a.network_code, events=EventSettings(enabled=not a.no_events),
+            retention_days=a.retention_days, network_code=a.network_code, events=EventSettings(enabled=not a.no_events), health=HealthSettings(enabled=not a.no_health),
         )
     except ValidationError as exc:
         raise SystemExit(f"invalid settings: {exc}") from None

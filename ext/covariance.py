@@ -211,7 +211,8 @@ class CovarianceAccumulator:
         self._block_counts: list[np.ndarray] = []
         # last max_lag samples of the references before the pending ones (zeros before t = 0)
         self._history = np.zeros((self.max_lag, n_r))
-        self._pending = np.empty((0, self.n_channels))
+        self._chunks: list[np.ndarray] = []
+        self._n_pending = 0
         self._done = 0  # samples folded into _spec / _total
         self._offset: np.ndarray | None = None
         self._sum = np.zeros(self.n_channels)
@@ -225,7 +226,7 @@ class CovarianceAccumulator:
     @property
     def n_samples(self) -> int:
         """Samples received so far."""
-        return self._done + self._pending.shape[0]
+        return self._done + self._n_pending
 
     def update(self, block: npt.ArrayLike) -> None:
         """Add ``block`` of shape ``(n_samples, n_channels)`` (any real dtype; finite).
@@ -243,8 +244,13 @@ class CovarianceAccumulator:
         if not np.isfinite(x).all():
             t, c = np.argwhere(~np.isfinite(x))[0]
             raise ValueError(f"block contains NaN or Inf (first at sample {int(t)}, channel {int(c)})")
-        if self._pending.shape[0]:
-            x = np.concatenate([self._pending, x.astype(np.float64, copy=False)])
+        # samples wait as a list of chunks and are joined only when a group completes
+        # (joining on every small block would copy the pending samples again each time)
+        self._chunks.append(np.array(x, dtype=np.float64))
+        self._n_pending += x.shape[0]
+        if self._segments_now(self._n_pending) == 0:
+            return
+        x = np.concatenate(self._chunks) if len(self._chunks) > 1 else self._chunks[0]
         start = 0
         while True:
             n_seg = self._segments_now(x.shape[0] - start)
@@ -252,7 +258,16 @@ class CovarianceAccumulator:
                 break
             self._fold(x[start: start + n_seg * self.segment], n_seg)
             start += n_seg * self.segment
-        self._pending = np.array(x[start:], dtype=np.float64)
+        rest = x[start:]
+        self._chunks = [rest.copy()] if rest.shape[0] else []
+        self._n_pending = rest.shape[0]
+
+    @property
+    def _pending(self) -> np.ndarray:
+        """The samples not yet folded, joined (float64)."""
+        if not self._chunks:
+            return np.empty((0, self.n_channels))
+        return np.concatenate(self._chunks) if len(self._chunks) > 1 else self._chunks[0]
 
     def _segments_now(self, available: int) -> int:
         """Whole segments of the next group that ``available`` samples complete."""
@@ -316,9 +331,10 @@ class CovarianceAccumulator:
     def sums(self) -> CorrelationSums:
         """Lag sums over every sample received so far (the state is not changed)."""
         spec = self._spec.copy()
+        waiting = self._pending
         offset = self._offset if self._offset is not None else (
-            self._pending[: self.segment].mean(axis=0) if self._pending.shape[0] else np.zeros(self.n_channels))
-        pending = self._pending - offset
+            waiting[: self.segment].mean(axis=0) if waiting.shape[0] else np.zeros(self.n_channels))
+        pending = waiting - offset
         total_sum, total_sq = self._sum.copy(), self._sumsq.copy()
         head, tail = self._head, self._history
         if pending.shape[0]:

@@ -100,6 +100,7 @@ class HealthSettings(BaseModel):
     tracking_min_mac: float = Field(0.8, gt=0, le=1, description="MAC needed to track a mode")
     lost_mode_windows: int = Field(6, ge=1, description="consecutive windows without a tracked mode before it is reported lost (YELLOW)")
     novelty_alpha: float = Field(0.01, gt=0, lt=0.5, description="per-window false-alarm rate of the T^2 threshold")
+    max_backlog_batches: int = Field(64, ge=1, description="batches of 64 blocks the analysis may lag behind ingest before blocks are skipped")
     drift_code: str = Field("GB50011", description="drift limit table of post-event tags")
     drift_system: dict[str, str] = Field(
         default_factory=lambda: {"building": "rc_frame"},

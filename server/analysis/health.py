@@ -47,7 +47,7 @@ import numpy as np
 from sqlalchemy.engine import Engine
 
 from quakewatch.ext.covariance import CovarianceAccumulator
-from quakewatch.ext.modal import ModalResult, default_block_rows, identify, mac_matrix
+from quakewatch.ext.modal import MAX_AUTO_REFS, ModalResult, choose_references, default_block_rows, identify, mac_matrix
 from quakewatch.ext.novelty import NoveltyModel, fit_novelty
 from quakewatch.v1 import events_pb2, health_pb2
 
@@ -108,6 +108,9 @@ class HealthEngine:
         self._pending_since = 0.0
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="qw-health")
         self.windows_identified = 0
+        self._inflight = 0  # batches handed over and not yet accumulated (int updates are atomic under the GIL)
+        self.dropped_blocks = 0
+        self._dropped_logged = 0.0
 
     # -- event loop ------------------------------------------------------------------
     def submit(self, structure_id: str, channel_ids: tuple[str, ...], start_ns: int, rate_hz: float, samples: np.ndarray) -> None:
@@ -121,10 +124,21 @@ class HealthEngine:
             self.flush()
 
     def flush(self) -> None:
-        """Hand the queued blocks to the worker."""
-        if self._pending:
-            batch, self._pending = self._pending, []
-            self._pool.submit(self._guarded, self._accumulate, batch)
+        """Hand the queued blocks to the worker; when it is more than
+        ``max_backlog_batches`` behind, drop them (the windows they belong to see a gap and
+        are identified short or dropped; ingest itself never waits for the analysis)."""
+        if not self._pending:
+            return
+        batch, self._pending = self._pending, []
+        if self._inflight >= self.cfg.max_backlog_batches:
+            self.dropped_blocks += len(batch)
+            now = time.monotonic()
+            if now - self._dropped_logged > 60.0:
+                self._dropped_logged = now
+                log.warning("health: analysis %d batches behind ingest; %d blocks skipped so far", self._inflight, self.dropped_blocks)
+            return
+        self._inflight += 1
+        self._pool.submit(self._guarded, self._accumulate, batch)
 
     def structure_loaded(self, structure_id: str, loaded: tuple[Structure, list[Channel]] | None) -> None:
         """Registry (re)read or dropped: applied on the worker, in order with the data."""
@@ -165,10 +179,13 @@ class HealthEngine:
             cur.windows.clear()  # channel metadata changed: start the windows afresh
 
     def _accumulate(self, batch: list[tuple[str, tuple[str, ...], int, float, np.ndarray]]) -> None:
-        for structure_id, channel_ids, start_ns, rate_hz, samples in batch:
-            st = self._structures.get(structure_id)
-            if st is not None:
-                self._add_block(structure_id, st, channel_ids, start_ns, rate_hz, samples)
+        try:
+            for structure_id, channel_ids, start_ns, rate_hz, samples in batch:
+                st = self._structures.get(structure_id)
+                if st is not None:
+                    self._add_block(structure_id, st, channel_ids, start_ns, rate_hz, samples)
+        finally:
+            self._inflight -= 1
 
     def _add_block(self, sid: str, st: _Structure, ids: tuple[str, ...], start_ns: int, rate: float, samples: np.ndarray) -> None:
         window_ns = int(self.cfg.window_s * NS)
@@ -181,7 +198,7 @@ class HealthEngine:
                 self._finish(sid, st, ids, w, complete=False)  # gap, overlap or new rate
                 w = None
             if w is None:
-                w = self._new_window(st, ids, t0 - t0 % window_ns, t0, rate)
+                w = self._new_window(st, ids, t0 - t0 % window_ns, t0, rate, samples[:, offset:])
                 if w is None:
                     return
                 st.windows[ids] = w
@@ -199,14 +216,21 @@ class HealthEngine:
             if w.next_ns >= end_ns - NS / rate / 2:
                 self._finish(sid, st, ids, w, complete=True)
 
-    def _new_window(self, st: _Structure, ids: tuple[str, ...], start_ns: int, first_ns: int, rate: float) -> _Window | None:
+    def _new_window(self, st: _Structure, ids: tuple[str, ...], start_ns: int, first_ns: int, rate: float,
+                    first: np.ndarray) -> _Window | None:
         motion = [i for i, c in enumerate(ids) if c in st.channels and st.channels[c].units in MOTION_UNITS]
         if len(motion) < self.cfg.min_channels:
             return None
         m = len(motion)
-        i = default_block_rows(m, m, rate, self.cfg.max_order)
+        # many channels: reference channels chosen on the window's first block (as identify
+        # does on a record's first minute); the accumulation costs m x n_refs per sample
+        refs = None
+        if m > MAX_AUTO_REFS and first.shape[1] >= 4 * MAX_AUTO_REFS:
+            refs = choose_references(np.asarray(first[motion], dtype=np.float64).T)
+        n_r = m if refs is None else refs.size
+        i = default_block_rows(m, n_r, rate, self.cfg.max_order)
         window_samples = int(self.cfg.window_s * rate)
-        acc = CovarianceAccumulator(m, 2 * i, block_samples=max(1, window_samples // self.cfg.jackknife_blocks))
+        acc = CovarianceAccumulator(m, 2 * i, ref_channels=refs, block_samples=max(1, window_samples // self.cfg.jackknife_blocks))
         cov = {c: [0.0, 0] for c in ids if c in st.channels and st.channels[c].units.lower() in TEMPERATURE_UNITS}
         return _Window(start_ns, first_ns, first_ns, rate, acc, np.array(motion, dtype=np.intp), cov)
 
