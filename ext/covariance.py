@@ -244,23 +244,29 @@ class CovarianceAccumulator:
         if not np.isfinite(x).all():
             t, c = np.argwhere(~np.isfinite(x))[0]
             raise ValueError(f"block contains NaN or Inf (first at sample {int(t)}, channel {int(c)})")
-        # samples wait as a list of chunks and are joined only when a group completes
-        # (joining on every small block would copy the pending samples again each time)
-        self._chunks.append(np.array(x, dtype=np.float64))
-        self._n_pending += x.shape[0]
-        if self._segments_now(self._n_pending) == 0:
-            return
-        x = np.concatenate(self._chunks) if len(self._chunks) > 1 else self._chunks[0]
-        start = 0
+        # Samples wait as a list of chunks and are joined only to complete a group (joining
+        # on every small block would copy the waiting samples again each time); whole
+        # groups inside a large block are folded from views of it, never copied.
+        pos = 0
+        if self._n_pending:
+            need = self._group_samples() - self._n_pending
+            if x.shape[0] < need:
+                self._chunks.append(np.array(x, dtype=np.float64))
+                self._n_pending += x.shape[0]
+                return
+            head = np.concatenate([*self._chunks, np.asarray(x[:need], dtype=np.float64)])
+            self._chunks, self._n_pending = [], 0
+            self._fold(head, head.shape[0] // self.segment)
+            pos = need
         while True:
-            n_seg = self._segments_now(x.shape[0] - start)
+            n_seg = self._segments_now(x.shape[0] - pos)
             if n_seg == 0:
                 break
-            self._fold(x[start: start + n_seg * self.segment], n_seg)
-            start += n_seg * self.segment
-        rest = x[start:]
-        self._chunks = [rest.copy()] if rest.shape[0] else []
-        self._n_pending = rest.shape[0]
+            self._fold(x[pos: pos + n_seg * self.segment], n_seg)
+            pos += n_seg * self.segment
+        if pos < x.shape[0]:
+            self._chunks = [np.array(x[pos:], dtype=np.float64)]
+            self._n_pending = x.shape[0] - pos
 
     @property
     def _pending(self) -> np.ndarray:
@@ -268,6 +274,10 @@ class CovarianceAccumulator:
         if not self._chunks:
             return np.empty((0, self.n_channels))
         return np.concatenate(self._chunks) if len(self._chunks) > 1 else self._chunks[0]
+
+    def _group_samples(self) -> int:
+        """Samples of the next group (the groups sit at fixed positions)."""
+        return self._segments_now(1 << 62) * self.segment
 
     def _segments_now(self, available: int) -> int:
         """Whole segments of the next group that ``available`` samples complete."""
