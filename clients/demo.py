@@ -13,7 +13,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from quakewatch.v1 import audit_pb2, events_pb2, monitor_pb2
+from quakewatch.ext.synthetic import structure_model
+from quakewatch.v1 import audit_pb2, events_pb2, health_pb2, monitor_pb2
 
 from .client import AsyncClient
 from .output import print_json, state_name, to_dict
@@ -27,7 +28,8 @@ DEMO_STRUCTURES = (
     SimulateOptions("demo-dam", kind="dam", channels=9, rate_hz=100.0, register=True, tenant="reservoir-authority", seed=1, quake=(QUAKE_MW, 35.0)),
     SimulateOptions("demo-mine", kind="mine", channels=6, rate_hz=500.0, register=True, tenant="coal-mine", seed=2, quake=(QUAKE_MW, 50.0)),
 )
-MIN_DURATION_S = 45.0  # detector warm-up (10 s) + the origin time + shaking + close-out
+MIN_DURATION_S = 45.0
+DEMO_WINDOW_S = 20.0  # structural-health analysis window of the demo  # detector warm-up (10 s) + the origin time + shaking + close-out
 
 
 def _with_quake(o: SimulateOptions, duration_s: float) -> SimulateOptions:
@@ -51,11 +53,13 @@ async def _closed_events(c: AsyncClient, structure_ids: list[str], timeout_s: fl
 
 async def _demo(data_dir: Path, duration_s: float) -> dict[str, Any]:
     from quakewatch.server.app import create_server
-    from quakewatch.server.settings import Settings
+    from quakewatch.server.settings import HealthSettings, Settings
     from quakewatch.server.storage.tokens import create_token
 
     t0 = time.monotonic()
-    server, port = await create_server(Settings(listen="127.0.0.1:0", data_dir=data_dir))
+    # short analysis windows so that the demo's minute of data is identified (30 min in service)
+    health = HealthSettings(window_s=DEMO_WINDOW_S)
+    server, port = await create_server(Settings(listen="127.0.0.1:0", data_dir=data_dir, health=health))
     await server.start()
     addr = f"127.0.0.1:{port}"
     try:
@@ -89,6 +93,21 @@ async def _demo(data_dir: Path, duration_s: float) -> dict[str, Any]:
                     }
                 )
             chain = await c.audit.VerifyAuditChain(audit_pb2.VerifyAuditChainRequest())
+            await asyncio.to_thread(server.shm.drain)  # windows complete with the last block
+            out["modal"] = {}
+            for o in DEMO_STRUCTURES:
+                r = await c.health.ListModalResults(health_pb2.ListModalResultsRequest(structure_id=o.structure_id, page_size=100))
+                # the earliest complete window (the record starts quiet; the earthquake comes later)
+                full = [x for x in r.results if x.window_end_ns - x.window_start_ns >= 0.99 * DEMO_WINDOW_S * 1e9] or list(r.results)
+                first = min(full, key=lambda x: x.window_start_ns) if full else None
+                true = structure_model(o.kind, o.channels, o.seed, fs_hz=o.rate_hz)[0].frequencies_hz
+                out["modal"][o.structure_id] = {
+                    "windows": len(r.results),
+                    "true_frequencies_hz": [round(float(f), 3) for f in true],
+                    "modes": [{"frequency_hz": round(m.frequency_hz, 3), "damping_ratio": round(m.damping_ratio, 4),
+                               "std_frequency_hz": round(m.std_frequency_hz, 4) if m.std_frequency_hz == m.std_frequency_hz else None}
+                              for m in sorted(first.modes, key=lambda m: m.frequency_hz)] if first else [],
+                }
             quaked = [o.structure_id for o in DEMO_STRUCTURES if _with_quake(o, duration_s).quake is not None]
             events = await _closed_events(c, quaked) if quaked else []
         out["events"] = [
@@ -157,5 +176,14 @@ def _print(out: dict[str, Any]) -> None:
         con.print("Follow events live with 'quakewatch watch', list them with 'quakewatch events'.")
     else:
         con.print(f"No earthquake injected: records shorter than {MIN_DURATION_S:g} s (--duration).")
+    if any(v["windows"] for v in out["modal"].values()):
+        mt = Table(title=f"Modal analysis at ingest: first {DEMO_WINDOW_S:g} s window, automated SSI-cov (30 min windows in service; 'quakewatch health ID')")
+        for col in ("structure", "windows", "identified Hz (+/- 1 sigma)", "simulated Hz"):
+            mt.add_column(col)
+        for sid, v in out["modal"].items():
+            found = ", ".join(f"{m['frequency_hz']:.3g}" + (f" +/- {m['std_frequency_hz']:.1g}" if m["std_frequency_hz"] is not None else "")
+                              for m in v["modes"][:6])
+            mt.add_row(sid, str(v["windows"]), found or "-", ", ".join(f"{f:.3g}" for f in v["true_frequencies_hz"][:6]))
+        con.print(mt)
     con.print(f"Audit trail: {out['audit']['entries']} entries, hash chain {'verified' if out['audit']['ok'] else 'BROKEN'}")
     con.print(f"Done in {out['elapsed_s']} s." + ("" if out["ok"] else " [red]Some data was not acknowledged, or an event was missed.[/red]"))

@@ -24,6 +24,10 @@ def test_demo_json_with_kept_data_dir(tmp_path: Path) -> None:
     assert all(e["classification"] == "earthquake" and e["channels_triggered"] > 1 for e in out["events"])
     # stations with three components get a GB/T 17742 intensity (the dam's crest, the mine's stations)
     assert all(e["max_degree"] for e in out["events"] if e["structure_id"] != "demo-bridge")
+    # structural health at ingest: every structure's windows were identified and stored
+    # (accuracy is checked in test_health_e2e / test_modal; the demo's 20 s windows are
+    # short and some hold the earthquake)
+    assert all(v["windows"] >= 2 and v["true_frequencies_hz"] for v in out["modal"].values()), out["modal"]
     import obspy
 
     n = sum(obspy.read(str(f))[0].stats.npts > 0 for f in tmp_path.rglob("*.D.*"))
