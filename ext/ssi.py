@@ -180,9 +180,17 @@ def eigen_of_order(solver: ShiftSolver, n: int) -> OrderEigen | None:
         a = solver.state_matrix(n)
     if not np.isfinite(a).all():
         return None
-    mu, left, right = scipy.linalg.eig(a, left=True, right=True, check_finite=False)
+    # NumPy's eig and inv release the GIL (orders are solved on two threads); the left
+    # eigenvectors are the rows of V^-1 (W^H V = I), which is all the perturbation
+    # formula needs
+    try:
+        mu, right = np.linalg.eig(a)
+        inv = np.linalg.inv(right)
+    except np.linalg.LinAlgError:  # no eigenvector basis (defective): LAPACK's own left vectors
+        mu, left, right = scipy.linalg.eig(a, left=True, right=True, check_finite=False)
+        inv = np.conj(left).T
     keep = mu.imag > 0  # one of each conjugate pair; real eigenvalues are not oscillatory modes
-    return OrderEigen(a, mu[keep], right[:, keep], left[:, keep])
+    return OrderEigen(a, mu[keep], right[:, keep], np.conj(inv[keep, :]).T)
 
 
 def modal_parameters(mu: npt.ArrayLike, fs_hz: float) -> tuple[FloatArray, FloatArray]:
