@@ -50,7 +50,7 @@ class SelectionOptions:
 
     tol_frequency: float = 0.01
     tol_damping: float = 0.1
-    tol_mac: float = 0.02
+    tol_mac: float = 0.05
     min_mpc: float = 0.5
     cluster_distance: float = 0.02
     min_cluster_fraction: float = 0.3
