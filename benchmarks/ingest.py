@@ -178,6 +178,8 @@ def main() -> int:
     if a.json:
         print(json.dumps(out, indent=2))
     else:
+        stages = ["validation", "quality", "durable archive"] + (["event detection"] if not a.no_events else []) + (["structural health"] if not a.no_health else [])
+        print(f"server stages: {', '.join(stages)} (issue [1] acceptance 6 names validation, quality and archive: --no-events --no-health)")
         print(f"bare gRPC loopback: {out['baseline_samples_per_s'] / 1e6:8.2f} M samples/s (median of {a.repeats})")
         print(f"quakewatch ingest:  {out['quakewatch_samples_per_s'] / 1e6:8.2f} M samples/s (median of {a.repeats})")
         print(f"ratio per repeat: {', '.join(f'{r:.0%}' for r in out['ratios'])}; median {out['ratio']:.0%} (target >= 50 %)")
