@@ -42,6 +42,8 @@ async def _register(c: AsyncClient, sid: str) -> list[str]:
     chans = [registry_pb2.Channel(channel_id=f"f{k + 1}-X", array_id=f"f{k + 1}", orientation="X", azimuth_deg=90.0,
                                   floor=k + 1, height_m=3.0 * (k + 1), units=registry_pb2.CHANNEL_UNITS_ACCELERATION_MPS2,
                                   sensitivity=1.0, sample_rate_hz=FS) for k in range(4)]
+    chans.append(registry_pb2.Channel(channel_id="air-T", array_id="roof", units=registry_pb2.CHANNEL_UNITS_TEMPERATURE_C,
+                                      sensitivity=1.0, sample_rate_hz=1.0))
     r = await c.registry.PutChannels(registry_pb2.PutChannelsRequest(structure_id=sid, channels=chans))
     return [ch.channel_id for ch in r.channels]
 
@@ -66,10 +68,17 @@ def test_windows_are_identified_tracked_and_assessed(tmp_path: Path, db_url: str
             other, _ = create_token(srv.engine, "owner", "u")
             async with AsyncClient(srv.address, tok) as c, AsyncClient(srv.address, other) as o:
                 ids = await _register(c, "tower")
+                ids, temp = ids[:4], ids[4:]
                 # windows are aligned to sample time: start on a window boundary, in the past
                 t0 = (time.time_ns() // int(WINDOW_S * NS) - n_windows - 2) * int(WINDOW_S * NS)
                 blocks = [block("tower", k + 1, t0 + 5 * k * NS, ids, x[:, k * 500:(k + 1) * 500], rate_hz=FS)
                           for k in range(x.shape[1] // 500)]
+                # air temperature on its own 1 Hz stream (sent first: a covariate must reach a
+                # window before its last motion sample): 10 C, rising 0.5 C per window
+                t_blocks = [block("tower", k + 1, t0 + 5 * k * NS, temp,
+                                  np.full((1, 5), 10.0 + 0.5 * (5 * k // WINDOW_S), np.float32), rate_hz=1.0, stream_id="temp")
+                            for k in range(x.shape[1] // 500)]
+                assert all(a.status == 1 for a in await stream_all(c, t_blocks))
                 acks = await stream_all(c, blocks)
                 assert all(a.status == 1 for a in acks)
                 await asyncio.to_thread(srv.shm.drain)
@@ -77,7 +86,8 @@ def test_windows_are_identified_tracked_and_assessed(tmp_path: Path, db_url: str
                 assert len(r.results) == n_windows
                 newest = r.results[0]
                 assert newest.window_end_ns == t0 + int(n_windows * WINDOW_S * NS)
-                assert list(newest.channel_ids) == ids
+                assert list(newest.channel_ids) == ids  # the temperature channel is a covariate, not a mode shape entry
+                assert newest.covariates["air-T"] == pytest.approx(10.0 + 0.5 * (n_windows - 1))
                 # baseline identities on the later windows: the three modes are tracked (a
                 # short 4-channel window may add an untracked spurious pole cluster)
                 tracked = sorted((m for m in newest.modes if m.mode_id), key=lambda m: m.frequency_hz)

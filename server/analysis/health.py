@@ -73,7 +73,6 @@ class _Window:
     rate_hz: float
     acc: CovarianceAccumulator
     motion: np.ndarray  # row indices of the motion channels in the blocks
-    covariates: dict[str, list[float]] = field(default_factory=dict)  # id -> [sum, count]
 
 
 @dataclass
@@ -93,6 +92,7 @@ class _Structure:
     kind: str
     channels: dict[str, Channel]
     windows: dict[tuple[str, ...], _Window] = field(default_factory=dict)
+    covariates: dict[tuple[str, int], list[float]] = field(default_factory=dict)  # (channel, window) -> [sum, n]
     baseline: _Baseline | None = None
     last_event: tuple[str, int, Any] | None = None  # (event id, onset ns, tag inputs)
 
@@ -190,6 +190,15 @@ class HealthEngine:
     def _add_block(self, sid: str, st: _Structure, ids: tuple[str, ...], start_ns: int, rate: float, samples: np.ndarray) -> None:
         window_ns = int(self.cfg.window_s * NS)
         n = samples.shape[1]
+        # covariate channels (temperature) may stream in any group, at any rate: their
+        # sums go to the structure, by analysis window (of the block's start)
+        k = start_ns // window_ns
+        for row, cid in enumerate(ids):
+            ch = st.channels.get(cid)
+            if ch is not None and ch.units.lower() in TEMPERATURE_UNITS:
+                acc = st.covariates.setdefault((cid, k), [0.0, 0])
+                acc[0] += float(np.sum(samples[row], dtype=np.float64))
+                acc[1] += n
         offset = 0
         while offset < n:
             t0 = start_ns + round(offset * NS / rate)
@@ -206,11 +215,6 @@ class HealthEngine:
             take = min(n - offset, max(1, math.ceil((end_ns - t0) * rate / NS - 1e-9)))
             part = samples[:, offset: offset + take]
             w.acc.update(part[w.motion].T)
-            for row, cid in enumerate(ids):
-                if cid in w.covariates:
-                    acc = w.covariates[cid]
-                    acc[0] += float(np.sum(part[row], dtype=np.float64))
-                    acc[1] += take
             offset += take
             w.next_ns = t0 + round(take * NS / rate)
             if w.next_ns >= end_ns - NS / rate / 2:
@@ -231,8 +235,7 @@ class HealthEngine:
         i = default_block_rows(m, n_r, rate, self.cfg.max_order)
         window_samples = int(self.cfg.window_s * rate)
         acc = CovarianceAccumulator(m, 2 * i, ref_channels=refs, block_samples=max(1, window_samples // self.cfg.jackknife_blocks))
-        cov = {c: [0.0, 0] for c in ids if c in st.channels and st.channels[c].units.lower() in TEMPERATURE_UNITS}
-        return _Window(start_ns, first_ns, first_ns, rate, acc, np.array(motion, dtype=np.intp), cov)
+        return _Window(start_ns, first_ns, first_ns, rate, acc, np.array(motion, dtype=np.intp))
 
     def _finish(self, sid: str, st: _Structure, ids: tuple[str, ...], w: _Window, *, complete: bool) -> None:
         st.windows.pop(ids, None)
@@ -243,7 +246,11 @@ class HealthEngine:
         motion_ids = [ids[i] for i in w.motion]
         res = identify(w.acc, w.rate_hz, max_order=self.cfg.max_order)
         self.windows_identified += 1
-        covariates = {c: v[0] / v[1] / _sensitivity(st.channels[c]) for c, v in w.covariates.items() if v[1]}
+        k = w.start_ns // int(self.cfg.window_s * NS)
+        covariates = {c: v[0] / v[1] / _sensitivity(st.channels[c]) for (c, kk), v in st.covariates.items()
+                      if kk == k and v[1] and c in st.channels}
+        for key in [key for key in st.covariates if key[1] <= k]:  # older windows are done
+            del st.covariates[key]
         msg = self._result_message(sid, st, w, motion_ids, res, covariates, complete)
         base = self._baseline(sid, st)
         _track(msg, base.modes, self.cfg)
