@@ -140,3 +140,41 @@ def test_health_before_any_window_is_unknown(tmp_path: Path) -> None:
                     await c.health.GetStructureHealth(health_pb2.GetStructureHealthRequest(structure_id="nope"))
 
     run(scenario())
+
+
+def test_baseline_and_chart_survive_a_restart(tmp_path: Path) -> None:
+    """After a restart the baseline is rebuilt from the stored windows and the control
+    chart continues from the stored assessments (no second warm-up)."""
+    model = _model()
+    n_first, n_more = BASELINE + 14, 2
+    x = AmbientVibration(model, FS, seed=2, noise_rms_mps2=2e-5).next_block(int((n_first + n_more) * WINDOW_S * FS)).astype(np.float32)
+    cfg = HealthSettings(window_s=WINDOW_S, baseline_windows=BASELINE, max_order=40)
+    t0 = (time.time_ns() // int(WINDOW_S * NS) - n_first - n_more - 2) * int(WINDOW_S * NS)
+    per_window = int(WINDOW_S * FS) // 500
+
+    async def stream(srv: object, first_block: int, last_block: int) -> list[health_pb2.Assessment]:
+        tok, _ = create_token(srv.engine, "owner", "t")  # type: ignore[attr-defined]
+        async with AsyncClient(srv.address, tok) as c:  # type: ignore[attr-defined]
+            if first_block == 0:
+                await _register(c, "tower")
+            ids = [f"f{k + 1}-X" for k in range(4)]
+            blocks = [block("tower", k + 1, t0 + 5 * k * NS, ids, x[:, k * 500:(k + 1) * 500], rate_hz=FS)
+                      for k in range(first_block, last_block)]
+            assert all(a.status == 1 for a in await stream_all(c, blocks))
+            await asyncio.to_thread(srv.shm.drain)  # type: ignore[attr-defined]
+            r = await c.health.ListAssessments(health_pb2.ListAssessmentsRequest(structure_id="tower", page_size=1000))
+            return list(r.assessments)
+
+    async def scenario() -> None:
+        async with running_server(tmp_path, health=cfg) as srv:
+            before = await stream(srv, 0, n_first * per_window)
+        async with running_server(tmp_path, health=cfg) as srv:
+            after = await stream(srv, n_first * per_window, (n_first + n_more) * per_window)
+        assert len(before) >= 12
+        new = [a for a in after if a.assessment_id not in {b.assessment_id for b in before}]
+        assert len(new) == n_more
+        for a in new:
+            assert np.isfinite(a.chart_statistic) and not any("warming up" in r for r in a.reasons), list(a.reasons)
+            assert json.loads(a.provenance_json)["baseline_windows"] == json.loads(before[0].provenance_json)["baseline_windows"]
+
+    run(scenario())

@@ -34,6 +34,7 @@ survive the process.
 
 from __future__ import annotations
 
+import json
 import logging
 import math
 import time
@@ -289,7 +290,6 @@ class HealthEngine:
         prov = dict(res.provenance)
         prov.pop("selection", None)
         prov.update(window_complete=complete, software="quakewatch.ext.modal")
-        import json
         msg.provenance_json = json.dumps(prov, default=float)
         msg.create_time.GetCurrentTime()
         return msg
@@ -299,8 +299,18 @@ class HealthEngine:
             st.baseline = _Baseline()
             stored = health_store.results_of(self.engine, sid, 3 * self.cfg.baseline_windows)
             st.baseline.collected = len(stored)
+            # a baseline trained before the restart: the same windows again (the periodic
+            # assessments record how many), and the control chart continues where it stopped
+            last = health_store.recent_assessments(self.engine, sid, "periodic", 1)
+            used = json.loads(last[0].provenance_json or "{}").get("baseline_windows") if last else None
+            if used:
+                stored = stored[:used]
             if len(stored) >= self.cfg.baseline_windows:
                 self._train(sid, st, st.baseline, stored)
+                model = st.baseline.model
+                if model is not None:
+                    recent = health_store.recent_assessments(self.engine, sid, "periodic", model.chart_window)
+                    st.baseline.history = [a.novelty_index for a in recent if math.isfinite(a.novelty_index)]
         return st.baseline
 
     def _train(self, sid: str, st: _Structure, base: _Baseline, stored: list[health_pb2.ModalResult] | None = None) -> None:
@@ -364,8 +374,10 @@ class HealthEngine:
             reasons=reasons, time_ns=msg.window_end_ns, novelty_index=float(sc.index[0]), novelty_threshold=sc.threshold,
             chart_statistic=float(sc.chart[0]), chart_limit=sc.chart_limit, alarm=bool(sc.alarm[0]),
             frequency_shift=_fundamental_shift(msg, base) or 0.0, result_id=msg.result_id,
-            provenance_json=f'{{"normalisation": "{base.model.method}", "n_train": {base.model.n_train}, '
-                            f'"threshold_rule": "{base.model.threshold_rule}", "chart": "{base.model.chart}"}}')
+            provenance_json=json.dumps({"normalisation": str(base.model.method), "n_train": base.model.n_train,
+                                        "baseline_windows": base.trained_windows, "covariates": list(base.covariate_ids),
+                                        "threshold_rule": str(base.model.threshold_rule), "chart": str(base.model.chart),
+                                        "alpha": base.model.alpha}))
         a.create_time.GetCurrentTime()
         health_store.save_assessment(self.engine, st.tenant, a)
 

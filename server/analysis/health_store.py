@@ -65,6 +65,14 @@ def results_of(engine: Engine, structure_id: str, limit: int, *, oldest_first: b
         return [_result(r) for r in s.exec(q)]
 
 
+def recent_assessments(engine: Engine, structure_id: str, kind: str, limit: int) -> list[health_pb2.Assessment]:
+    """The newest ``limit`` assessments of a kind, oldest first (server-internal)."""
+    with Session(engine) as s:
+        q = (select(AssessmentRecord).where(AssessmentRecord.structure_id == structure_id, AssessmentRecord.kind == kind)
+             .order_by(col(AssessmentRecord.time_ns).desc(), col(AssessmentRecord.assessment_id).desc()).limit(limit))
+        return [_assessment(r) for r in reversed(list(s.exec(q)))]
+
+
 def latest_assessment(engine: Engine, structure_id: str, kind: str) -> health_pb2.Assessment | None:
     with Session(engine) as s:
         q = (select(AssessmentRecord).where(AssessmentRecord.structure_id == structure_id, AssessmentRecord.kind == kind)
