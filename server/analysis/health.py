@@ -386,8 +386,11 @@ class HealthEngine:
         if st is None:
             return
         base = self._baseline(sid, st)
+        # drift high-pass at a fifth of the fundamental when the baseline knows it (ext/drift.py:
+        # integration noise grows fast below that; 0.1 Hz otherwise)
+        f1 = base.modes[0][0] if base.modes else None
         inputs = {"windows": windows, "kind": st.kind, "system": self.cfg.drift_system.get(st.kind, ""),
-                  "code": self.cfg.drift_code}
+                  "code": self.cfg.drift_code, "highpass_hz": max(0.1, f1 / 5.0) if f1 else None}
         tag = post_event_assessment(sid, event.event_id, event.trigger_time_ns, inputs, None, "")
         health_store.save_assessment(self.engine, st.tenant, tag)
         if base.modes:

@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from quakewatch.ext.drift import interstorey_drift
+from quakewatch.ext.drift import DEFAULT_HIGHPASS_HZ, interstorey_drift
 from quakewatch.v1 import health_pb2
 
 from .detector import NS, Window
@@ -27,7 +27,7 @@ _STATUS = {"GREEN": health_pb2.HEALTH_STATUS_GREEN, "YELLOW": health_pb2.HEALTH_
            "RED": health_pb2.HEALTH_STATUS_RED}
 
 
-def storey_drifts(windows: list[Window], onset_ns: int) -> tuple[np.ndarray | None, list[str]]:
+def storey_drifts(windows: list[Window], onset_ns: int, highpass_hz: float | None = None) -> tuple[np.ndarray | None, list[str]]:
     """Largest drift ratio per storey over the directions, and notes on what was used."""
     best: np.ndarray | None = None
     notes: list[str] = []
@@ -44,7 +44,8 @@ def storey_drifts(windows: list[Window], onset_ns: int) -> tuple[np.ndarray | No
                 continue
             heights = np.array(sorted(levels))
             acc = np.stack([w.data[levels[h]].mean(axis=0) for h in heights])
-            res = interstorey_drift(acc, heights, w.rate_hz, pre_event_s=pre_s if pre_s > 0 else None)
+            hp = highpass_hz if highpass_hz is not None and highpass_hz < 0.45 * w.rate_hz else DEFAULT_HIGHPASS_HZ
+            res = interstorey_drift(acc, heights, w.rate_hz, pre_event_s=pre_s if pre_s > 0 else None, highpass_hz=hp)
             notes.append(f"azimuth {direction * 10} deg: {len(heights)} levels, max drift ratio "
                          f"{res.max_drift_ratio:.3g} at storey {res.critical_storey + 1}")
             ratios = np.asarray(res.drift_ratio)
@@ -58,11 +59,12 @@ def storey_drifts(windows: list[Window], onset_ns: int) -> tuple[np.ndarray | No
 def post_event_assessment(structure_id: str, event_id: str, onset_ns: int, inputs: dict[str, Any],
                           frequency_shift: float | None, result_id: str) -> health_pb2.Assessment:
     """The POST_EVENT assessment for one event (drift now, frequency shift once known)."""
-    drifts, notes = storey_drifts(inputs["windows"], onset_ns)
+    drifts, notes = storey_drifts(inputs["windows"], onset_ns, inputs.get("highpass_hz"))
     system, code = inputs["system"], inputs["code"]
     reasons: list[str] = []
     status = health_pb2.HEALTH_STATUS_UNKNOWN
-    prov: dict[str, Any] = {"drift_notes": notes, "code": code, "system": system}
+    prov: dict[str, Any] = {"drift_notes": notes, "code": code, "system": system,
+                            "drift_highpass_hz": inputs.get("highpass_hz") or DEFAULT_HIGHPASS_HZ}
     if system:
         tag = tag_after_event(drift_ratios=drifts, system=system, code=code, frequency_shift=frequency_shift)
         status = _STATUS[str(tag.status.value if hasattr(tag.status, "value") else tag.status).upper()]
