@@ -176,6 +176,11 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:
+        # the reader went away (``quakewatch events --json | head``): no traceback, and no
+        # second error when Python flushes stdout at exit (Python docs, "Note on SIGPIPE")
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
 
 
 def _dispatch(a: argparse.Namespace) -> int | None:
