@@ -84,8 +84,8 @@ cnp.import_array()
 
 # C = 2**20: relative error bound of the exact window sums is C * 2**-53 = 2**-33.
 cdef float64_t EXACT_C = 1048576.0
-# ObsPy 1.5's C recursion starts the LTA at 0, so leading exact zeros give 0/0 (NaN)
-# there. We seed it with 1e-99: all-zero input gives 0, and once a sample is non-zero
+# ObsPy 1.5's C recursion starts the LTA at 0, so exact zeros that last beyond the
+# warm-up give 0/0 (NaN) there. We seed it with 1e-99: all-zero input gives 0, and once a sample is non-zero
 # the seed is far below the LTA's last bit, so every later value is ObsPy's, bit for bit.
 cdef float64_t REC_LTA_SEED = 1e-99
 # Largest nlta / nsta accepted (ring buffers are nlta doubles per channel).

@@ -112,8 +112,8 @@ def recursive_sta_lta(a: npt.ArrayLike, nsta: int, nlta: int) -> F64Array:
 
     For samples ``k >= 1`` (the first sample is not used, as in ObsPy):
     ``sta = x[k]^2 / nsta + (1 - 1/nsta) sta``, likewise ``lta`` with ``nlta``,
-    starting from ``sta = 0``, ``lta = 1e-99`` (ObsPy starts at 0 and returns NaN on
-    leading exact zeros; afterwards the outputs are identical); ``cf[k] = sta / lta`` (0 where
+    starting from ``sta = 0``, ``lta = 1e-99`` (ObsPy starts at 0, so a record that is
+    exactly zero beyond the warm-up gives 0/0 there; otherwise the outputs are identical); ``cf[k] = sta / lta`` (0 where
     ``lta == 0``) and ``cf[k] = 0`` for ``k < nlta``.  Bit-identical to ObsPy's C
     kernel for finite float64 input.
 
