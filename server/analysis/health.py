@@ -245,7 +245,11 @@ class HealthEngine:
             log.info("health %s: window at %d dropped (%d of %d samples)", sid, w.start_ns, w.acc.n_samples, int(expected))
             return
         motion_ids = [ids[i] for i in w.motion]
-        res = identify(w.acc, w.rate_hz, max_order=self.cfg.max_order)
+        try:
+            res = identify(w.acc, w.rate_hz, max_order=self.cfg.max_order)
+        except (ValueError, np.linalg.LinAlgError) as exc:  # one bad window must not stop the batch
+            log.warning("health %s: window at %d not identified: %s", sid, w.start_ns, exc)
+            return
         self.windows_identified += 1
         k = w.start_ns // int(self.cfg.window_s * NS)
         covariates = {c: v[0] / v[1] / _sensitivity(st.channels[c]) for (c, kk), v in st.covariates.items()
