@@ -178,3 +178,37 @@ def test_baseline_and_chart_survive_a_restart(tmp_path: Path) -> None:
             assert json.loads(a.provenance_json)["baseline_windows"] == json.loads(before[0].provenance_json)["baseline_windows"]
 
     run(scenario())
+
+
+def test_a_gap_ends_a_window_short_windows_are_dropped(tmp_path: Path) -> None:
+    """Windows follow sample time: a gap ends the current window, which is identified
+    when it holds at least half its samples (and flagged incomplete), dropped otherwise."""
+    model = _model()
+    x = AmbientVibration(model, FS, seed=3, noise_rms_mps2=2e-5).next_block(int(340 * FS)).astype(np.float32)
+    cfg = HealthSettings(window_s=WINDOW_S, baseline_windows=BASELINE, max_order=40)
+    t0 = (time.time_ns() // int(WINDOW_S * NS) - 8) * int(WINDOW_S * NS)
+    # seconds of data: [0, 150), gap, [180, 270), gap, [300, 320), gap, [330, 335)
+    spans = [(0, 150), (180, 270), (300, 320), (330, 335)]
+
+    async def scenario() -> None:
+        async with running_server(tmp_path, health=cfg) as srv:
+            tok, _ = create_token(srv.engine, "owner", "t")
+            async with AsyncClient(srv.address, tok) as c:
+                ids = (await _register(c, "tower"))[:4]
+                blocks, seq = [], 0
+                for a, b in spans:
+                    for s in range(a, b, 5):
+                        seq += 1
+                        k = s  # samples of the record at the same times (the gaps just miss some)
+                        blocks.append(block("tower", seq, t0 + s * NS, ids, x[:, k * 100:(k + 5) * 100], rate_hz=FS))
+                assert all(a.status == 1 for a in await stream_all(c, blocks))
+                await asyncio.to_thread(srv.shm.drain)
+                r = await c.health.ListModalResults(health_pb2.ListModalResultsRequest(structure_id="tower"))
+        got = sorted((m.window_start_ns - t0) // NS for m in r.results)
+        complete = {(m.window_start_ns - t0) // NS: json.loads(m.provenance_json)["window_complete"] for m in r.results}
+        # [0,60), [60,120), [180,240) complete; [120,150) and [240,270) are half windows:
+        # identified, flagged incomplete; [300,320) is a third: dropped; [330,335) still open
+        assert got == [0, 60, 120, 180, 240], got
+        assert complete == {0: True, 60: True, 120: False, 180: True, 240: False}
+
+    run(scenario())
