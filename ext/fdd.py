@@ -162,8 +162,8 @@ def identify_efdd(data: object, fs_hz: float, *, lag_s: float = 20.0,
     import time
 
     from .covariance import CorrelationSums, CovarianceAccumulator
-    from .modal import DEAD_CHANNEL_RATIO, ModalResult, StabilisationDiagram
-    from .ssi import mpc
+    from .modal import ModalResult, StabilisationDiagram, live_channels
+    from .ssi import mpc, normalise_shapes
 
     t0 = time.perf_counter()
     fs = float(fs_hz)
@@ -188,9 +188,7 @@ def identify_efdd(data: object, fs_hz: float, *, lag_s: float = 20.0,
     n_ch = sums.channel_sums.size
     if len(sums.ref_channels) != n_ch:
         raise ValueError("method='efdd' needs every channel as a reference (ref_channels=None)")
-    std = np.sqrt(sums.variances)
-    med = np.median(std) if np.median(std) > 0 else 1.0
-    live = (std > DEAD_CHANNEL_RATIO * med) & (std > 0)
+    std, live = live_channels(sums)
     dead = tuple(int(c) for c in np.flatnonzero(~live))
     cov = sums.covariances()[:, live][:, :, live] / np.outer(std[live], std[live])[None]
     res = efdd(cov, fs, FddOptions(harmonic_damping=harmonic_damping), frequency_range_hz) if live.any() else None
@@ -198,9 +196,7 @@ def identify_efdd(data: object, fs_hz: float, *, lag_s: float = 20.0,
     keep = np.zeros(k, dtype=bool) if res is None else ~res.harmonic
     shapes_c = np.full((n_ch, int(keep.sum())), np.nan + 0j)
     if res is not None and keep.any():
-        phys = res.mode_shapes[:, keep] * std[live][:, None]
-        peak = phys[np.abs(phys).argmax(axis=0), np.arange(phys.shape[1])]
-        shapes_c[live] = phys * (np.conj(peak) / np.abs(peak)) / np.linalg.norm(phys, axis=0)
+        shapes_c[live] = normalise_shapes((res.mode_shapes[:, keep] * std[live][:, None]).T).T
     real = shapes_c.real.copy()
     if real.size:
         real /= np.nanmax(np.abs(real), axis=0, keepdims=True)

@@ -137,6 +137,14 @@ MAX_DEFAULT_ROWS = 3200
 MAX_AUTO_REFS = 8
 
 
+def live_channels(sums: CorrelationSums) -> tuple[FloatArray, npt.NDArray[np.bool_]]:
+    """Standard deviation of every channel and which ones carry signal (above
+    :data:`DEAD_CHANNEL_RATIO` of the median and above zero)."""
+    std = np.sqrt(sums.variances)
+    med = np.median(std) if np.median(std) > 0 else 1.0
+    return std, (std > DEAD_CHANNEL_RATIO * med) & (std > 0)
+
+
 def default_block_rows(n_channels: int, n_refs: int, fs_hz: float, max_order: int) -> int:
     """Block rows ``i``: enough for ``max_order`` (``(i - 1) n_channels >= max_order`` and
     ``i n_refs >= max_order``) and :data:`DEFAULT_LAG_S` of lag, with at most
@@ -241,9 +249,7 @@ def _identify(data: Any, fs_hz: float, *, ref_channels: Any, block_rows: int | N
     sums = _sums(data, fs, ref_channels, block_rows, max_order, _int(n_blocks, "n_blocks", 1))
     n_ch = sums.channel_sums.size
     refs_all = np.asarray(sums.ref_channels)
-    std = np.sqrt(sums.variances)
-    live = std > DEAD_CHANNEL_RATIO * (np.median(std) if np.median(std) > 0 else 1.0)
-    live &= std > 0
+    std, live = live_channels(sums)
     dead = tuple(int(c) for c in np.flatnonzero(~live))
     live_refs = np.flatnonzero(live[refs_all])
     m, n_r = int(live.sum()), int(live_refs.size)
@@ -299,11 +305,8 @@ def _identify(data: Any, fs_hz: float, *, ref_channels: Any, block_rows: int | N
         modes = [c for c, keep in zip(modes, ok) if keep]
         std_f, std_d = std_f[ok], std_d[ok]
     shapes_c = np.full((n_ch, len(modes)), np.nan + 0j)
-    for k, c in enumerate(modes):
-        shapes_c[live, k] = c.shape / scale  # back to physical units, then renormalised
-        col = shapes_c[live, k]
-        peak = col[np.abs(col).argmax()]
-        shapes_c[live, k] = col * (np.conj(peak) / abs(peak)) / np.linalg.norm(col)
+    if modes:  # back to physical units, then unit norm with the largest entry real
+        shapes_c[live] = normalise_shapes(np.array([c.shape for c in modes], dtype=np.complex128) / scale).T
     real = shapes_c.real.copy()
     with np.errstate(invalid="ignore"):
         real /= np.nanmax(np.abs(real), axis=0, keepdims=True) if modes else 1.0

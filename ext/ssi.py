@@ -138,9 +138,10 @@ def normalise_shapes(shapes: npt.NDArray[np.complex128]) -> npt.NDArray[np.compl
     """Unit norm, largest component real and positive (rows)."""
     k = np.abs(shapes).argmax(axis=1)
     peak = shapes[np.arange(shapes.shape[0]), k]
+    mag = np.abs(peak)
+    rotation = np.conj(peak) / np.where(mag > 0, mag, 1.0)  # zero rows stay zero
     norm = np.linalg.norm(shapes, axis=1)
-    scale = np.where(norm > 0, np.conj(peak) / np.where(np.abs(peak) > 0, np.abs(peak), 1.0) / np.where(norm > 0, norm, 1.0), 1.0)
-    return shapes * scale[:, None]
+    return shapes * (rotation / np.where(norm > 0, norm, 1.0))[:, None]
 
 
 class ShiftSolver:
@@ -200,36 +201,3 @@ def modal_parameters(mu: npt.ArrayLike, fs_hz: float) -> tuple[FloatArray, Float
     with np.errstate(invalid="ignore", divide="ignore"):
         damp = -lam.real / np.abs(lam)
     return freq, damp
-
-
-def poles_of_order(solver: ShiftSolver, n: int, fs_hz: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Frequencies, damping and raw shapes of the poles of order ``n`` (upper half plane)."""
-    eig = eigen_of_order(solver, n)
-    if eig is None:
-        return np.zeros(0), np.zeros(0), np.zeros((0, solver.m), np.complex128)
-    freq, damp = modal_parameters(eig.mu, fs_hz)
-    return freq, damp, (solver.obs[: solver.m, :n] @ eig.right).T
-
-
-def ssi_poles(correlations: FloatArray, fs_hz: float, block_rows: int, orders: npt.ArrayLike, *,
-              max_damping: float = 0.2, obs: FloatArray | None = None) -> Poles:
-    """Physical poles (``0 < damping < max_damping``, below Nyquist) for each order."""
-    m = correlations.shape[1]
-    orders = np.asarray(orders, dtype=np.int64)
-    if obs is None:
-        obs = observability_basis(toeplitz(correlations, block_rows), int(orders.max()))
-    out_o, out_f, out_d, out_s = [], [], [], []
-    solver = ShiftSolver(obs, m)
-    for n in orders:
-        if n > obs.shape[1]:
-            break
-        f, d, s = poles_of_order(solver, int(n), fs_hz)
-        ok = np.isfinite(f) & np.isfinite(d) & (d > 0) & (d < max_damping) & (f < 0.5 * fs_hz)
-        out_o.append(np.full(int(ok.sum()), n))
-        out_f.append(f[ok])
-        out_d.append(d[ok])
-        out_s.append(s[ok])
-    if not out_o:
-        return Poles(np.zeros(0, np.int64), np.zeros(0), np.zeros(0), np.zeros((0, m), np.complex128), np.zeros(0))
-    shapes = normalise_shapes(np.concatenate(out_s))
-    return Poles(np.concatenate(out_o), np.concatenate(out_f), np.concatenate(out_d), shapes, mpc(shapes))
