@@ -94,6 +94,7 @@ class _Structure:
     channels: dict[str, Channel]
     windows: dict[tuple[str, ...], _Window] = field(default_factory=dict)
     covariates: dict[tuple[str, int], list[float]] = field(default_factory=dict)  # (channel, window) -> [sum, n]
+    covariate_rows: dict[tuple[str, ...], list[tuple[int, str]]] = field(default_factory=dict)  # group -> rows
     baseline: _Baseline | None = None
     last_event: tuple[str, int, Any] | None = None  # (event id, onset ns, tag inputs)
 
@@ -118,10 +119,11 @@ class HealthEngine:
         """Queue one accepted block (event-loop thread; constant time)."""
         if not self.cfg.enabled:
             return
+        now = time.monotonic()
         if not self._pending:
-            self._pending_since = time.monotonic()
+            self._pending_since = now
         self._pending.append((structure_id, channel_ids, start_ns, rate_hz, samples))
-        if len(self._pending) >= BATCH_BLOCKS or time.monotonic() - self._pending_since > 1.0:
+        if len(self._pending) >= BATCH_BLOCKS or now - self._pending_since > 1.0:
             self.flush()
 
     def flush(self) -> None:
@@ -177,6 +179,7 @@ class HealthEngine:
             self._structures[structure_id] = _Structure(st.tenant, st.kind, by_id)
         else:
             cur.tenant, cur.kind, cur.channels = st.tenant, st.kind, by_id
+            cur.covariate_rows.clear()
             cur.windows.clear()  # channel metadata changed: start the windows afresh
 
     def _accumulate(self, batch: list[tuple[str, tuple[str, ...], int, float, np.ndarray]]) -> None:
@@ -194,12 +197,14 @@ class HealthEngine:
         # covariate channels (temperature) may stream in any group, at any rate: their
         # sums go to the structure, by analysis window (of the block's start)
         k = start_ns // window_ns
-        for row, cid in enumerate(ids):
-            ch = st.channels.get(cid)
-            if ch is not None and ch.units.lower() in TEMPERATURE_UNITS:
-                acc = st.covariates.setdefault((cid, k), [0.0, 0])
-                acc[0] += float(np.sum(samples[row], dtype=np.float64))
-                acc[1] += n
+        rows = st.covariate_rows.get(ids)
+        if rows is None:  # once per channel group, not per block
+            rows = st.covariate_rows[ids] = [(r, c) for r, c in enumerate(ids)
+                                             if c in st.channels and st.channels[c].units.lower() in TEMPERATURE_UNITS]
+        for row, cid in rows:
+            acc = st.covariates.setdefault((cid, k), [0.0, 0])
+            acc[0] += float(np.sum(samples[row], dtype=np.float64))
+            acc[1] += n
         offset = 0
         while offset < n:
             t0 = start_ns + round(offset * NS / rate)
