@@ -67,7 +67,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Literal, Protocol
 
 import numpy as np
 import numpy.typing as npt
@@ -75,6 +75,7 @@ from scipy.special import ndtr
 
 __all__ = [
     "DiscreteFragility",
+    "Convention",
     "Fragility",
     "LognormalFragility",
     "damage_fractions",
@@ -83,15 +84,21 @@ __all__ = [
 
 ArrayLike = npt.ArrayLike
 FloatArray = npt.NDArray[np.float64]
+#: "quakewatch": the conventions above; "openquake": the engine's, bit for bit in
+#: intent, for inputs that come from OpenQuake files (``server/decision/openquake``).
+Convention = Literal["quakewatch", "openquake"]
 
 
 class Fragility(Protocol):
     """Anything that maps IM values to PoEs per damage state."""
 
     @property
+    def imt(self) -> str: ...
+
+    @property
     def n_states(self) -> int: ...
 
-    def poes(self, iml: ArrayLike) -> FloatArray: ...
+    def poes(self, iml: ArrayLike, convention: Convention = "quakewatch") -> FloatArray: ...
 
 
 # --------------------------------------------------------------------------- #
@@ -167,7 +174,8 @@ class LognormalFragility:
     imt : str
         Intensity measure type, e.g. ``"PGA"``, ``"SA(0.3)"``, ``"MMI"``.
     theta : array_like, shape (n_states,)
-        Median capacity per damage state, IM units, > 0, non-decreasing.
+        Median capacity per damage state, IM units, > 0.  Curves may cross
+        (published sets with unequal ``beta_k`` do): see ``damage_fractions``.
     beta : array_like, shape (n_states,)
         Logarithmic standard deviation per damage state, > 0.
     damage_states : sequence of str, optional
@@ -197,8 +205,6 @@ class LognormalFragility:
             raise ValueError("theta must be > 0 for every damage state")
         if (beta <= 0.0).any():
             raise ValueError("beta must be > 0 for every damage state")
-        if (np.diff(theta) < 0.0).any():
-            raise ValueError("theta must be non-decreasing (damage states by increasing severity)")
         lo = _optional_bound("min_iml", self.min_iml)
         hi = _optional_bound("max_iml", self.max_iml)
         if lo is not None and hi is not None and not lo < hi:
@@ -280,13 +286,18 @@ class LognormalFragility:
             no_damage_limit=no_damage_limit,
         )
 
-    def poes(self, iml: ArrayLike) -> FloatArray:
+    def poes(self, iml: ArrayLike, convention: Convention = "quakewatch") -> FloatArray:
         """PoE of each damage state.
 
         Parameters
         ----------
         iml : array_like, shape (...)
             Intensity measure values in the units of ``theta``, >= 0.
+        convention : {"quakewatch", "openquake"}
+            ``"openquake"`` reproduces the engine exactly: the no-damage
+            limit is compared with the *clipped* IM and only when it is
+            non-zero, and a zero IM clipped up to ``min_iml`` gives the PoE
+            at ``min_iml`` (module docstring).
 
         Returns
         -------
@@ -299,10 +310,13 @@ class LognormalFragility:
             xc = np.maximum(xc, self.min_iml)
         if self.max_iml is not None:
             xc = np.minimum(xc, self.max_iml)
-        xc = xc[..., np.newaxis]
         with np.errstate(divide="ignore"):  # log(0) -> -inf -> Phi = 0
-            z = np.log(xc / self.theta) / self.beta
+            z = (np.log(xc)[..., np.newaxis] - np.log(self.theta)) / self.beta
         out: FloatArray = ndtr(z)
+        if convention == "openquake":
+            if self.no_damage_limit:
+                out[xc <= self.no_damage_limit] = 0.0
+            return out
         dead = x == 0.0
         if self.no_damage_limit is not None:
             dead = dead | (x <= self.no_damage_limit)
@@ -324,7 +338,7 @@ class DiscreteFragility:
     imt : str
         Intensity measure type.
     imls : array_like, shape (n_levels,)
-        IM levels, > 0, strictly increasing.
+        IM levels, >= 0, strictly increasing.
     poe_table : array_like, shape (n_states, n_levels)
         ``P(DS >= k | IM = imls[j])`` in [0, 1].
     damage_states : sequence of str, optional
@@ -342,8 +356,8 @@ class DiscreteFragility:
 
     def __post_init__(self) -> None:
         imls = _vector("imls", self.imls)
-        if (imls <= 0.0).any():
-            raise ValueError("imls must be > 0")
+        if (imls < 0.0).any():
+            raise ValueError("imls must be >= 0")
         if (np.diff(imls) <= 0.0).any():
             raise ValueError("imls must be strictly increasing")
         table = np.asarray(self.poe_table, dtype=np.float64)
@@ -368,11 +382,14 @@ class DiscreteFragility:
         """Number of damage states ``n`` (excluding DS0)."""
         return int(self.poe_table.shape[0])
 
-    def poes(self, iml: ArrayLike) -> FloatArray:
+    def poes(self, iml: ArrayLike, convention: Convention = "quakewatch") -> FloatArray:
         """PoE of each damage state by linear interpolation in IM.
 
         Above ``imls[-1]`` the last value is used; below ``imls[0]``, see the
         module docstring (ramp from 0 at ``no_damage_limit``, else clamp).
+        ``convention="openquake"``: PoE 0 strictly below a non-zero no-damage
+        limit, and a zero IM is not special-cased (it interpolates like any
+        other value).
 
         Returns
         -------
@@ -389,6 +406,10 @@ class DiscreteFragility:
         out = np.empty((flat.size, self.n_states), dtype=np.float64)
         for k in range(self.n_states):
             out[:, k] = np.interp(flat, xs, table[k])
+        if convention == "openquake":
+            if ndl:
+                out[flat < ndl] = 0.0
+            return out.reshape(x.shape + (self.n_states,))
         dead = flat == 0.0
         if ndl is not None:
             dead = dead | (flat <= ndl)
@@ -401,7 +422,7 @@ class DiscreteFragility:
 # --------------------------------------------------------------------------- #
 
 
-def damage_fractions(poes: ArrayLike) -> FloatArray:
+def damage_fractions(poes: ArrayLike, convention: Convention = "quakewatch") -> FloatArray:
     """Fractions in each damage state from exceedance probabilities.
 
     Parameters
@@ -415,6 +436,8 @@ def damage_fractions(poes: ArrayLike) -> FloatArray:
         ``[P(DS0), P(DS1), ..., P(DSn)]``: ``1 - PoE_1``, ``PoE_k - PoE_(k+1)``,
         ``PoE_n``.  Crossing curves are made monotone first by a running
         minimum over the states, so fractions are >= 0 and sum to 1.
+        ``convention="openquake"``: plain differences, then every fraction
+        below 1e-7 set to 0 (the engine's ``scenario_damage``).
     """
     p = np.asarray(poes, dtype=np.float64)
     if p.ndim == 0 or p.shape[-1] == 0:
@@ -423,12 +446,15 @@ def damage_fractions(poes: ArrayLike) -> FloatArray:
         raise ValueError("poes must not contain NaN")
     if (p < 0.0).any() or (p > 1.0).any():
         raise ValueError("poes must be within [0, 1]")
-    mono = np.minimum.accumulate(p, axis=-1)  # new array, input untouched
+    mono = p if convention == "openquake" else np.minimum.accumulate(p, axis=-1)
     ones = np.ones(p.shape[:-1] + (1,), dtype=np.float64)
     zeros = np.zeros_like(ones)
     upper = np.concatenate((ones, mono), axis=-1)
     lower = np.concatenate((mono, zeros), axis=-1)
-    return upper - lower
+    out: FloatArray = upper - lower
+    if convention == "openquake":
+        out[out < 1e-7] = 0.0
+    return out
 
 
 def mean_damage_fractions(

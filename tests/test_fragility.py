@@ -179,7 +179,6 @@ def test_frozen(lognormal: LognormalFragility) -> None:
     [
         ({"theta": [0.0], "beta": [0.5]}, "theta must be > 0"),
         ({"theta": [0.2], "beta": [0.0]}, "beta must be > 0"),
-        ({"theta": [0.2, 0.1], "beta": [0.5, 0.5]}, "theta must be non-decreasing"),
         ({"theta": [0.2], "beta": [0.5, 0.5]}, r"beta must have the same length as theta \(1\)"),
         ({"theta": [np.nan], "beta": [0.5]}, "theta must be finite"),
         ({"theta": [], "beta": []}, "theta must be a non-empty 1-D"),
@@ -264,7 +263,7 @@ def test_discrete_shapes_and_no_mutation(table: DiscreteFragility) -> None:
     ("imls", "poe_table", "ndl", "message"),
     [
         ([7.0, 7.0], [[0.1, 0.2]], None, "imls must be strictly increasing"),
-        ([0.0, 1.0], [[0.1, 0.2]], None, "imls must be > 0"),
+        ([-1.0, 1.0], [[0.1, 0.2]], None, "imls must be >= 0"),
         ([7.0, 8.0], [[0.1, 0.2, 0.3]], None, r"poe_table must have shape \(n_states, 2\)"),
         ([7.0, 8.0], [[0.1, 1.2]], None, r"poe_table values must be finite and within \[0, 1\]"),
         ([7.0, 8.0], [[0.1, 0.2]], -1.0, "no_damage_limit must be finite and >= 0"),

@@ -1,0 +1,445 @@
+"""Readers for the OpenQuake NRML risk inputs analysts already have.
+
+Exposure (XML header with inline assets or CSV data files), fragility models
+(continuous and discrete), vulnerability models (LN, BT, PM) and consequence
+tables (CSV), as documented in the OpenQuake engine manual ("Exposure Models",
+"Fragility Models", "Vulnerability Models", "Consequence Models") for engine
+3.26.  Only the standard library XML parser and ``csv`` are used; values are
+converted once into arrays and into :mod:`quakewatch.ext` objects.
+
+Errors name the file, the element or column and the offending value
+(:class:`InputFileError`).  NRML 0.4 fragility/vulnerability files (the
+pre-2015 schema) are refused with a pointer to ``oq upgrade_nrml``.
+"""
+
+from __future__ import annotations
+
+import csv
+import xml.etree.ElementTree as ET
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import numpy.typing as npt
+
+from quakewatch.ext.fragility import DiscreteFragility, LognormalFragility
+from quakewatch.ext.vulnerability import VulnerabilityFunction
+
+__all__ = [
+    "ConsequenceTable",
+    "Exposure",
+    "FragilityModel",
+    "InputFileError",
+    "csv_lines",
+    "VulnerabilityModel",
+    "read_consequences",
+    "read_exposure",
+    "read_fragility_model",
+    "read_vulnerability_model",
+]
+
+FloatArray = npt.NDArray[np.float64]
+StrArray = npt.NDArray[np.str_]
+
+OCCUPANCY_PERIODS = ("day", "night", "transit")
+COST_TYPES = ("structural", "nonstructural", "contents", "business_interruption")
+
+
+class InputFileError(ValueError):
+    """An input file is malformed; the message names file, element and value."""
+
+
+def _local(tag: str) -> str:
+    return tag.rsplit("}", 1)[-1]
+
+
+def _children(node: ET.Element, name: str) -> list[ET.Element]:
+    return [c for c in node if _local(c.tag) == name]
+
+
+def _child(node: ET.Element, name: str, path: Path) -> ET.Element:
+    found = _children(node, name)
+    if not found:
+        raise InputFileError(f"{path}: <{_local(node.tag)}> has no <{name}>")
+    return found[0]
+
+
+def _root(path: Path, model: str) -> ET.Element:
+    try:
+        tree = ET.parse(path)
+    except (OSError, ET.ParseError) as exc:
+        raise InputFileError(f"{path}: cannot read XML: {exc}") from exc
+    root = tree.getroot()
+    if "nrml/0.4" in root.tag and model != "exposureModel":
+        raise InputFileError(f"{path}: NRML 0.4 {model} files are not read; "
+                             "convert with `oq upgrade_nrml` (OpenQuake) first")
+    found = [n for n in root.iter() if _local(n.tag) == model]
+    if not found:
+        raise InputFileError(f"{path}: expected a <{model}> element")
+    return found[0]
+
+
+def csv_lines(handle: Iterator[str]) -> Iterator[str]:
+    """Lines of a CSV file without the engine's ``#,,"generated_by=..."`` comment lines."""
+    return (line for line in handle if not line.startswith("#"))
+
+
+def _float(text: str | None, where: str) -> float:
+    try:
+        value = float(text) if text is not None else float("nan")
+    except ValueError:
+        raise InputFileError(f"{where}: {text!r} is not a number") from None
+    if not np.isfinite(value):
+        raise InputFileError(f"{where}: a finite number is required, got {text!r}")
+    return value
+
+
+def _floats(text: str | None, where: str) -> FloatArray:
+    parts = (text or "").replace(",", " ").split()
+    return np.array([_float(p, where) for p in parts], dtype=np.float64)
+
+
+# --------------------------------------------------------------------------- #
+# exposure
+# --------------------------------------------------------------------------- #
+
+
+@dataclass(frozen=True, eq=False)
+class Exposure:
+    """Assets as arrays (one row per asset), values already totals per asset.
+
+    ``values[cost_type]`` is the asset's total replacement value after the
+    NRML cost-type rules (aggregated / per_asset x number / per_area x area
+    [x number]); ``occupants[period]`` the people inside at ``day``, ``night``,
+    ``transit`` and their mean ``avg``; ``residents`` (or None) the people who
+    live there.
+    """
+
+    ids: StrArray
+    lon: FloatArray
+    lat: FloatArray
+    taxonomy: StrArray
+    number: FloatArray
+    area: FloatArray
+    values: dict[str, FloatArray]
+    occupants: dict[str, FloatArray]
+    residents: FloatArray | None
+    tags: dict[str, StrArray]
+    units: dict[str, str]
+    source: str
+    category: str = "buildings"
+
+    def __len__(self) -> int:
+        return int(self.ids.size)
+
+
+@dataclass
+class _Header:
+    cost_types: dict[str, str] = field(default_factory=dict)  # name -> aggregated|per_asset|per_area
+    units: dict[str, str] = field(default_factory=dict)
+    area_type: str | None = None
+    periods: list[str] = field(default_factory=list)
+    tag_names: list[str] = field(default_factory=list)
+    field_map: dict[str, list[str]] = field(default_factory=dict)  # csv column -> oq names
+    category: str = "buildings"
+
+
+def _header(model: ET.Element, path: Path) -> _Header:
+    h = _Header(category=model.get("category", "buildings"))
+    for conv in _children(model, "conversions"):
+        for cts in _children(conv, "costTypes"):
+            for ct in _children(cts, "costType"):
+                kind = ct.get("type", "aggregated")
+                if kind not in ("aggregated", "per_asset", "per_area"):
+                    raise InputFileError(f"{path}: costType {ct.get('name')!r}: type must be "
+                                         f"aggregated, per_asset or per_area, got {kind!r}")
+                h.cost_types[ct.get("name", "")] = kind
+                h.units[ct.get("name", "")] = ct.get("unit", "")
+        for area in _children(conv, "area"):
+            h.area_type = area.get("type", "aggregated")
+    for occ in _children(model, "occupancyPeriods"):
+        h.periods = [p.lower() for p in (occ.text or "").split()]
+    for tags in _children(model, "tagNames"):
+        h.tag_names = (tags.text or "").split()
+    for fields in _children(model, "exposureFields"):
+        for f in _children(fields, "field"):
+            h.field_map.setdefault(f.get("input", ""), []).append(f.get("oq", ""))
+    return h
+
+
+def _inline_rows(assets: ET.Element, path: Path) -> Iterator[dict[str, str]]:
+    for node in _children(assets, "asset"):
+        row = {k: v for k, v in node.attrib.items()}
+        loc = _child(node, "location", path)
+        row["lon"], row["lat"] = loc.get("lon", ""), loc.get("lat", "")
+        for costs in _children(node, "costs"):
+            for cost in _children(costs, "cost"):
+                row[cost.get("type", "")] = cost.get("value", "")
+        for occs in _children(node, "occupancies"):
+            for occ in _children(occs, "occupancy"):
+                row[occ.get("period", "").lower()] = occ.get("occupants", "")
+        for tags in _children(node, "tags"):
+            row.update(tags.attrib)
+        yield row
+
+
+def _csv_rows(path: Path, field_map: dict[str, list[str]]) -> Iterator[dict[str, str]]:
+    """Rows as {oq field: text}; one column may feed several fields (``exposureFields``)."""
+    try:
+        handle = path.open(newline="", encoding="utf-8-sig")
+    except OSError as exc:
+        raise InputFileError(f"{path}: cannot read exposure data: {exc}") from exc
+    with handle:
+        reader = csv.reader(csv_lines(handle))
+        try:
+            columns = [c.strip() for c in next(reader)]
+        except StopIteration:
+            raise InputFileError(f"{path}: the exposure CSV is empty") from None
+        names = [(i, name) for i, c in enumerate(columns) for name in field_map.get(c, [c])]
+        for line, values in enumerate(reader, start=2):
+            if not values:
+                continue
+            if len(values) != len(columns):
+                raise InputFileError(f"{path}, line {line}: {len(values)} fields, "
+                                     f"the header has {len(columns)}")
+            yield {name: values[i] for i, name in names}
+
+
+def _column(rows: list[dict[str, str]], name: str, where: str, default: float | None = None) -> FloatArray:
+    out = np.empty(len(rows))
+    for i, row in enumerate(rows):
+        text = row.get(name)
+        if text is None or text == "":
+            if default is None:
+                raise InputFileError(f"{where}: asset {row.get('id', i)!r} has no {name!r}")
+            out[i] = default
+        else:
+            out[i] = _float(text, f"{where}: asset {row.get('id', i)!r}, field {name!r}")
+    return out
+
+
+def read_exposure(path: str | Path) -> Exposure:
+    """Read an NRML exposure model (XML with inline assets or CSV data files)."""
+    path = Path(path)
+    model = _root(path, "exposureModel")
+    h = _header(model, path)
+    assets = _child(model, "assets", path)
+    files = (assets.text or "").split()
+    rows: list[dict[str, str]] = []
+    if files:
+        for name in files:
+            rows.extend(_csv_rows(path.parent / name, h.field_map))
+    else:
+        rows.extend(_inline_rows(assets, path))
+    if not rows:
+        raise InputFileError(f"{path}: the exposure has no assets")
+    where = str(path)
+    for key in ("id", "taxonomy"):
+        if any(not row.get(key) for row in rows):
+            raise InputFileError(f"{where}: every asset needs a non-empty {key!r}")
+    ids = np.array([row["id"] for row in rows])
+    if np.unique(ids).size != ids.size:
+        raise InputFileError(f"{where}: asset ids must be unique")
+    lon = np.round(_column(rows, "lon", where), 5)  # the engine rounds coordinates to 1e-5 deg
+    lat = np.round(_column(rows, "lat", where), 5)
+    if (np.abs(lon) > 180).any() or (np.abs(lat) > 90).any():
+        raise InputFileError(f"{where}: lon must be within [-180, 180] and lat within [-90, 90]")
+    number = _column(rows, "number", where, default=1.0)
+    area = _column(rows, "area", where, default=1.0)
+    if (number < 0).any() or (area < 0).any():
+        raise InputFileError(f"{where}: number and area must be >= 0")
+    values: dict[str, FloatArray] = {}
+    for name, kind in h.cost_types.items():
+        raw = _column(rows, name, where)
+        if kind == "per_asset":
+            raw = raw * number
+        elif kind == "per_area":
+            raw = raw * area * (number if h.area_type == "per_asset" else 1.0)
+        values[name] = raw
+    periods = h.periods or [p for p in OCCUPANCY_PERIODS if p in rows[0]]
+    occupants = {p: _column(rows, p, where) for p in periods}
+    if occupants:
+        occupants["avg"] = sum(occupants.values()) / len(occupants)  # type: ignore[assignment]
+    residents = _column(rows, "residents", where) if "residents" in rows[0] else None
+    tags = {t: np.array([row.get(t, "?") for row in rows]) for t in h.tag_names}
+    return Exposure(
+        ids=ids, lon=lon, lat=lat, taxonomy=np.array([row["taxonomy"] for row in rows]),
+        number=number, area=area, values=values, occupants=occupants, residents=residents,
+        tags=tags, units=dict(h.units), source=str(path), category=h.category,
+    )
+
+
+# --------------------------------------------------------------------------- #
+# fragility
+# --------------------------------------------------------------------------- #
+
+
+@dataclass(frozen=True, eq=False)
+class FragilityModel:
+    """Fragility sets by risk id (taxonomy), for one loss category."""
+
+    id: str
+    loss_type: str
+    limit_states: tuple[str, ...]
+    functions: dict[str, LognormalFragility | DiscreteFragility]
+    source: str
+
+
+def read_fragility_model(path: str | Path) -> FragilityModel:
+    """Read an NRML 0.5 ``fragilityModel`` (continuous and discrete functions)."""
+    path = Path(path)
+    model = _root(path, "fragilityModel")
+    states = tuple((_child(model, "limitStates", path).text or "").split())
+    if not states:
+        raise InputFileError(f"{path}: <limitStates> is empty")
+    functions: dict[str, LognormalFragility | DiscreteFragility] = {}
+    for node in _children(model, "fragilityFunction"):
+        fid = node.get("id", "")
+        where = f"{path}: fragilityFunction {fid!r}"
+        imls = _child(node, "imls", path)
+        imt = imls.get("imt", "")
+        ndl_text = imls.get("noDamageLimit")
+        ndl = _float(ndl_text, f"{where}, noDamageLimit") if ndl_text else None
+        kind = node.get("format", "")
+        if kind == "continuous":
+            params = {p.get("ls"): p for p in _children(node, "params")}
+            missing = [s for s in states if s not in params]
+            if missing:
+                raise InputFileError(f"{where}: no <params> for limit state(s) {missing}")
+            mean = [_float(params[s].get("mean"), f"{where}, {s} mean") for s in states]
+            std = [_float(params[s].get("stddev"), f"{where}, {s} stddev") for s in states]
+            lo, hi = imls.get("minIML"), imls.get("maxIML")
+            try:
+                functions[fid] = LognormalFragility.from_moments(
+                    mean, std, imt=imt, damage_states=states,
+                    min_iml=_float(lo, f"{where}, minIML") if lo else None,
+                    max_iml=_float(hi, f"{where}, maxIML") if hi else None,
+                    no_damage_limit=ndl)
+            except ValueError as exc:
+                raise InputFileError(f"{where}: {exc}") from exc
+        elif kind == "discrete":
+            levels = _floats(imls.text, f"{where}, imls")
+            poes = {p.get("ls"): _floats(p.text, f"{where}, poes") for p in _children(node, "poes")}
+            missing = [s for s in states if s not in poes]
+            if missing:
+                raise InputFileError(f"{where}: no <poes> for limit state(s) {missing}")
+            try:
+                functions[fid] = DiscreteFragility(
+                    imt=imt, imls=levels, poe_table=np.array([poes[s] for s in states]),
+                    damage_states=states, no_damage_limit=ndl)
+            except ValueError as exc:
+                raise InputFileError(f"{where}: {exc}") from exc
+        else:
+            raise InputFileError(f"{where}: format must be 'continuous' or 'discrete', got {kind!r}")
+    if not functions:
+        raise InputFileError(f"{path}: the fragility model has no <fragilityFunction>")
+    return FragilityModel(id=model.get("id", ""), loss_type=model.get("lossCategory", "structural"),
+                          limit_states=states, functions=functions, source=str(path))
+
+
+# --------------------------------------------------------------------------- #
+# vulnerability
+# --------------------------------------------------------------------------- #
+
+
+@dataclass(frozen=True, eq=False)
+class VulnerabilityModel:
+    """Vulnerability functions by risk id, for one loss category."""
+
+    id: str
+    loss_type: str
+    functions: dict[str, VulnerabilityFunction]
+    source: str
+
+
+def read_vulnerability_model(path: str | Path) -> VulnerabilityModel:
+    """Read an NRML 0.5 ``vulnerabilityModel`` (LN, BT and PM functions)."""
+    path = Path(path)
+    model = _root(path, "vulnerabilityModel")
+    functions: dict[str, VulnerabilityFunction] = {}
+    for node in _children(model, "vulnerabilityFunction"):
+        fid = node.get("id", "")
+        where = f"{path}: vulnerabilityFunction {fid!r}"
+        imls_node = _child(node, "imls", path)
+        imls = _floats(imls_node.text, f"{where}, imls")
+        dist = node.get("dist", "LN")
+        try:
+            if dist == "PM":
+                rows = _children(node, "probabilities")
+                ratios = [_float(r.get("lr"), f"{where}, lr") for r in rows]
+                probs = np.array([_floats(r.text, f"{where}, probabilities") for r in rows])
+                functions[fid] = VulnerabilityFunction.from_pmf(fid, imls_node.get("imt", ""), imls,
+                                                                ratios, probs)
+            else:
+                mean = _floats(_child(node, "meanLRs", path).text, f"{where}, meanLRs")
+                covs_nodes = _children(node, "covLRs")
+                covs = _floats(covs_nodes[0].text, f"{where}, covLRs") if covs_nodes else None
+                functions[fid] = VulnerabilityFunction(
+                    id=fid, imt=imls_node.get("imt", ""), imls=imls, mean_loss_ratios=mean,
+                    covs=covs, distribution=dist)  # type: ignore[arg-type]
+        except ValueError as exc:
+            raise InputFileError(f"{where}: {exc}") from exc
+    if not functions:
+        raise InputFileError(f"{path}: the vulnerability model has no <vulnerabilityFunction>")
+    return VulnerabilityModel(id=model.get("id", ""), loss_type=model.get("lossCategory", "structural"),
+                              functions=functions, source=str(path))
+
+
+# --------------------------------------------------------------------------- #
+# consequences
+# --------------------------------------------------------------------------- #
+
+#: what each consequence multiplies (OpenQuake ``scientific.consequence``)
+CONSEQUENCE_SCALE = {
+    "losses": "value", "collapsed": "number", "non_operational": "number",
+    "injured": "occupants", "fatalities": "occupants", "homeless": "residents",
+}
+
+
+@dataclass(frozen=True, eq=False)
+class ConsequenceTable:
+    """Consequence ratios by (consequence, loss type, risk id) per limit state."""
+
+    limit_states: tuple[str, ...]
+    ratios: dict[tuple[str, str, str], FloatArray]  # (consequence, loss_type, risk_id) -> (n_states,)
+    sources: tuple[str, ...]
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return tuple(sorted({k[0] for k in self.ratios}))
+
+
+def read_consequences(paths: list[str | Path], limit_states: tuple[str, ...]) -> ConsequenceTable:
+    """Read consequence CSVs: ``risk_id|taxonomy, consequence, [loss_type], [peril], <states>``.
+
+    Rows without a loss type apply to ``structural``; rows for perils other
+    than ground shaking are refused (secondary perils are not modelled).
+    """
+    ratios: dict[tuple[str, str, str], FloatArray] = {}
+    for p in map(Path, paths):
+        try:
+            handle = p.open(newline="", encoding="utf-8-sig")
+        except OSError as exc:
+            raise InputFileError(f"{p}: cannot read consequences: {exc}") from exc
+        with handle:
+            reader = csv.DictReader(csv_lines(handle))
+            cols = reader.fieldnames or []
+            key = "risk_id" if "risk_id" in cols else "taxonomy"
+            missing = [c for c in (key, "consequence", *limit_states) if c not in cols]
+            if missing:
+                raise InputFileError(f"{p}: missing column(s) {missing}")
+            for line, row in enumerate(reader, start=2):
+                name = row["consequence"]
+                if name not in CONSEQUENCE_SCALE and not name.startswith("losses"):
+                    raise InputFileError(f"{p}, line {line}: unknown consequence {name!r}; known: "
+                                         f"{sorted(CONSEQUENCE_SCALE)}")
+                peril = row.get("peril") or "groundshaking"
+                if peril != "groundshaking":
+                    raise InputFileError(f"{p}, line {line}: peril {peril!r} is not modelled "
+                                         "(ground shaking only)")
+                lt = row.get("loss_type") or "structural"
+                ratios[(name, lt, row[key])] = np.array(
+                    [_float(row[s], f"{p}, line {line}, column {s!r}") for s in limit_states])
+    return ConsequenceTable(limit_states=limit_states, ratios=ratios,
+                            sources=tuple(str(p) for p in paths))
