@@ -163,6 +163,9 @@ def build_parser() -> argparse.ArgumentParser:
     mo.add_argument("--start", metavar="TIME", help="window start: ISO time or seconds from the start of the data")
     mo.add_argument("--end", metavar="TIME", help="window end: ISO time or seconds from the start of the data")
     mo.add_argument("--plot", type=Path, metavar="FILE.png", help="write the stabilisation diagram (needs matplotlib)")
+    from .loss import add_parser as add_loss_parser
+
+    add_loss_parser(sub)
     return ap
 
 
@@ -222,6 +225,10 @@ def _dispatch(a: argparse.Namespace) -> int | None:
         from .modal import modal_command
 
         return modal_command(a)
+    if a.command == "loss":
+        from .loss import loss_command
+
+        return loss_command(a)
     raise SystemExit(f"unknown command {a.command}")
 
 

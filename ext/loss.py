@@ -321,8 +321,9 @@ def scenario_damage(
         site_number = np.bincount(inverse, weights * num[rows], minlength=sites.size).astype(np.float64)
         slot_ratios = [(c.ratios[f][np.newaxis, :] if convention != "openquake" else mixed[c.name][rows])
                        * (weights * c.scale[rows])[:, np.newaxis] for c in consequences]
-        site_ratios = [np.stack([np.bincount(inverse, r[:, k], minlength=sites.size)
-                                 for k in range(n_states)], axis=1) for r in slot_ratios]
+        site_ratios: list[FloatArray] = [
+            np.stack([np.bincount(inverse, r[:, k], minlength=sites.size) for k in range(n_states)],
+                     axis=1).astype(np.float64) for r in slot_ratios]
 
         def work(block: slice, im: FloatArray = im, frag: Fragility = frag,
                  site_number: FloatArray = site_number,

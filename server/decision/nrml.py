@@ -19,6 +19,7 @@ import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -168,7 +169,11 @@ def _header(model: ET.Element, path: Path) -> _Header:
     return h
 
 
-def _inline_rows(assets: ET.Element, path: Path) -> Iterator[dict[str, str]]:
+Columns = dict[str, Any]  # field -> list of texts or ndarray
+
+
+def _inline_columns(assets: ET.Element, path: Path) -> Columns:
+    rows = []
     for node in _children(assets, "asset"):
         row = {k: v for k, v in node.attrib.items()}
         loc = _child(node, "location", path)
@@ -181,42 +186,82 @@ def _inline_rows(assets: ET.Element, path: Path) -> Iterator[dict[str, str]]:
                 row[occ.get("period", "").lower()] = occ.get("occupants", "")
         for tags in _children(node, "tags"):
             row.update(tags.attrib)
-        yield row
+        rows.append(row)
+    names = {k for row in rows for k in row}
+    return {k: [row.get(k, "") for row in rows] for k in names}
 
 
-def _csv_rows(path: Path, field_map: dict[str, list[str]]) -> Iterator[dict[str, str]]:
-    """Rows as {oq field: text}; one column may feed several fields (``exposureFields``)."""
+def _csv_columns(path: Path, field_map: dict[str, list[str]], text_fields: set[str]) -> Columns:
+    """Columns as {oq field: values}; one column may feed several fields (``exposureFields``).
+
+    pandas' C parser reads the file (a million assets in about a second);
+    ``text_fields`` (id, taxonomy, tags) stay strings, the rest are parsed as
+    numbers where they can be (others stay text and :func:`_column` names the
+    offending value).
+    """
+    import pandas as pd
+
     try:
-        handle = path.open(newline="", encoding="utf-8-sig")
-    except OSError as exc:
+        with path.open(encoding="utf-8-sig") as handle:
+            skip = 0
+            for line in handle:
+                if not line.startswith("#"):
+                    header = [c.strip() for c in next(csv.reader([line]))]
+                    break
+                skip += 1
+            else:
+                raise InputFileError(f"{path}: the exposure CSV is empty")
+        as_text = {c: str for c in header if text_fields & set(field_map.get(c, [c]))}
+        df = pd.read_csv(path, skiprows=skip, dtype=as_text, keep_default_na=False, na_values=[""],
+                         skipinitialspace=True, encoding="utf-8-sig")
+    except (OSError, ValueError, pd.errors.ParserError) as exc:
         raise InputFileError(f"{path}: cannot read exposure data: {exc}") from exc
-    with handle:
-        reader = csv.reader(csv_lines(handle))
-        try:
-            columns = [c.strip() for c in next(reader)]
-        except StopIteration:
-            raise InputFileError(f"{path}: the exposure CSV is empty") from None
-        names = [(i, name) for i, c in enumerate(columns) for name in field_map.get(c, [c])]
-        for line, values in enumerate(reader, start=2):
-            if not values:
-                continue
-            if len(values) != len(columns):
-                raise InputFileError(f"{path}, line {line}: {len(values)} fields, "
-                                     f"the header has {len(columns)}")
-            yield {name: values[i] for i, name in names}
-
-
-def _column(rows: list[dict[str, str]], name: str, where: str, default: float | None = None) -> FloatArray:
-    out = np.empty(len(rows))
-    for i, row in enumerate(rows):
-        text = row.get(name)
-        if text is None or text == "":
-            if default is None:
-                raise InputFileError(f"{where}: asset {row.get('id', i)!r} has no {name!r}")
-            out[i] = default
-        else:
-            out[i] = _float(text, f"{where}: asset {row.get('id', i)!r}, field {name!r}")
+    df.columns = [str(c).strip() for c in df.columns]
+    out: Columns = {}
+    for c in df.columns:
+        values = df[c].to_numpy()
+        if c in as_text:
+            values = np.where(pd.isna(values), "", values).astype(str)
+        for name in field_map.get(c, [c]):
+            out[name] = values
     return out
+
+
+def _column(cols: Columns, name: str, where: str, default: float | None = None) -> FloatArray:
+    n = len(cols["id"])
+    values = cols.get(name)
+    if values is None:
+        if default is None:
+            raise InputFileError(f"{where}: the assets have no {name!r} field")
+        return np.full(n, default)
+    a = np.asarray(values)
+    if a.dtype.kind not in "fiu":  # text: convert, naming the first bad value
+        text = np.array(["" if v is None else str(v).strip() for v in a], dtype=object)
+        text[text == "nan"] = ""
+        try:
+            a = np.array([float(t) if t else np.nan for t in text], dtype=np.float64)
+        except ValueError:
+            bad = next(i for i, t in enumerate(text) if t and not _is_number(t))
+            raise InputFileError(f"{where}: asset {cols['id'][bad]!r}, field {name!r}: "
+                                 f"{text[bad]!r} is not a number") from None
+    out = a.astype(np.float64)
+    blank = np.isnan(out)
+    if blank.any():
+        if default is None:
+            raise InputFileError(f"{where}: asset {cols['id'][int(np.argmax(blank))]!r} has no {name!r}")
+        out[blank] = default
+    if not np.all(np.isfinite(out)):
+        bad = int(np.argmax(~np.isfinite(out)))
+        raise InputFileError(f"{where}: asset {cols['id'][bad]!r}, field {name!r}: a finite number is required")
+    return out
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
 
 
 def read_exposure(path: str | Path) -> Exposure:
@@ -226,45 +271,47 @@ def read_exposure(path: str | Path) -> Exposure:
     h = _header(model, path)
     assets = _child(model, "assets", path)
     files = (assets.text or "").split()
-    rows: list[dict[str, str]] = []
-    if files:
-        for name in files:
-            rows.extend(_csv_rows(path.parent / name, h.field_map))
-    else:
-        rows.extend(_inline_rows(assets, path))
-    if not rows:
-        raise InputFileError(f"{path}: the exposure has no assets")
+    text_fields = {"id", "taxonomy", *h.tag_names}
+    parts = ([_csv_columns(path.parent / name, h.field_map, text_fields) for name in files] if files
+             else [_inline_columns(assets, path)])
+    names = set.intersection(*(set(p) for p in parts))
+    cols: Columns = {k: np.concatenate([np.asarray(p[k]) for p in parts]) for k in names}
     where = str(path)
-    for key in ("id", "taxonomy"):
-        if any(not row.get(key) for row in rows):
+    for key in ("id", "taxonomy", "lon", "lat"):
+        if key not in cols:
+            raise InputFileError(f"{where}: the assets have no {key!r} field")
+        if key in ("id", "taxonomy") and (np.asarray(cols[key]).astype(str) == "").any():
             raise InputFileError(f"{where}: every asset needs a non-empty {key!r}")
-    ids = np.array([row["id"] for row in rows])
+    if len(cols["id"]) == 0:
+        raise InputFileError(f"{where}: the exposure has no assets")
+    ids = np.asarray(cols["id"]).astype(str)
     if np.unique(ids).size != ids.size:
         raise InputFileError(f"{where}: asset ids must be unique")
-    lon = np.round(_column(rows, "lon", where), 5)  # the engine rounds coordinates to 1e-5 deg
-    lat = np.round(_column(rows, "lat", where), 5)
+    lon = np.round(_column(cols, "lon", where), 5)  # the engine rounds coordinates to 1e-5 deg
+    lat = np.round(_column(cols, "lat", where), 5)
     if (np.abs(lon) > 180).any() or (np.abs(lat) > 90).any():
         raise InputFileError(f"{where}: lon must be within [-180, 180] and lat within [-90, 90]")
-    number = _column(rows, "number", where, default=1.0)
-    area = _column(rows, "area", where, default=1.0)
+    number = _column(cols, "number", where, default=1.0)
+    area = _column(cols, "area", where, default=1.0)
     if (number < 0).any() or (area < 0).any():
         raise InputFileError(f"{where}: number and area must be >= 0")
     values: dict[str, FloatArray] = {}
     for name, kind in h.cost_types.items():
-        raw = _column(rows, name, where)
+        raw = _column(cols, name, where)
         if kind == "per_asset":
             raw = raw * number
         elif kind == "per_area":
             raw = raw * area * (number if h.area_type == "per_asset" else 1.0)
         values[name] = raw
-    periods = h.periods or [p for p in OCCUPANCY_PERIODS if p in rows[0]]
-    occupants = {p: _column(rows, p, where) for p in periods}
+    periods = h.periods or [p for p in OCCUPANCY_PERIODS if p in cols]
+    occupants = {p: _column(cols, p, where) for p in periods}
     if occupants:
-        occupants["avg"] = sum(occupants.values()) / len(occupants)  # type: ignore[assignment]
-    residents = _column(rows, "residents", where) if "residents" in rows[0] else None
-    tags = {t: np.array([row.get(t, "?") for row in rows]) for t in h.tag_names}
+        occupants["avg"] = np.sum(list(occupants.values()), axis=0) / len(occupants)
+    residents = _column(cols, "residents", where) if "residents" in cols else None
+    n = ids.size
+    tags = {t: np.asarray(cols.get(t, ["?"] * n)).astype(str) for t in h.tag_names}
     return Exposure(
-        ids=ids, lon=lon, lat=lat, taxonomy=np.array([row["taxonomy"] for row in rows]),
+        ids=ids, lon=lon, lat=lat, taxonomy=np.asarray(cols["taxonomy"]).astype(str),
         number=number, area=area, values=values, occupants=occupants, residents=residents,
         tags=tags, units=dict(h.units), source=str(path), category=h.category,
     )
