@@ -192,3 +192,66 @@ def write_case(directory: Path, spec: CaseSpec) -> Path:
     with (d / "job.ini").open("w") as handle:
         ini.write(handle)
     return d / "job.ini"
+
+
+HAZUS_TYPES = ("W1", "C1L", "URML", "S1L", "PC1")
+
+
+def write_scenario(directory: Path, *, n_assets: int = 500, realisations: int = 50, seed: int = 0,
+                   mw: float = 6.5, time_of_day: str = "night", extra: str = "") -> Path:
+    """A QuakeWatch scenario around Taiyuan: exposure of Hazus building types, a
+    lognormal fragility per type (PGA and SA(0.3)), consequences for economic loss and
+    homeless; casualties come from the Hazus rates.  Returns the scenario path."""
+    rng = np.random.default_rng(seed)
+    d = Path(directory)
+    d.mkdir(parents=True, exist_ok=True)
+    lon = np.round(LON0 + rng.uniform(-0.5, 0.5, n_assets), 5)
+    lat = np.round(LAT0 + rng.uniform(-0.5, 0.5, n_assets), 5)
+    taxo = rng.choice(HAZUS_TYPES, n_assets)
+    night = rng.uniform(5, 200, n_assets)
+    rows = [f"b{i},{lon[i]:.5f},{lat[i]:.5f},{taxo[i]},{rng.integers(1, 20)},{rng.uniform(1e5, 5e6):.2f},"
+            f"{night[i]:.2f},{0.5 * night[i]:.2f},{0.3 * night[i]:.2f},{1.05 * night[i]:.2f}" for i in range(n_assets)]
+    (d / "exposure.csv").write_text("id,lon,lat,taxonomy,number,structural,night,day,transit,residents\n"
+                                    + "\n".join(rows) + "\n")
+    (d / "exposure.xml").write_text(
+        '<?xml version="1.0" encoding="UTF-8"?>\n<nrml xmlns="http://openquake.org/xmlns/nrml/0.5">'
+        '<exposureModel id="taiyuan" category="buildings" taxonomySource="Hazus">'
+        "<description>synthetic</description><conversions><costTypes>"
+        '<costType name="structural" type="per_asset" unit="CNY"/></costTypes></conversions>'
+        "<occupancyPeriods>night day transit</occupancyPeriods>"
+        "<assets>exposure.csv</assets></exposureModel></nrml>\n")
+    funcs = []
+    for i, t in enumerate(HAZUS_TYPES):
+        medians = np.array([0.12, 0.25, 0.5, 0.9]) * (0.7 + 0.15 * i)
+        imt = "PGA" if i % 2 == 0 else "SA(0.3)"
+        if imt != "PGA":
+            medians = medians * 2.0
+        params = "".join(f'<params ls="{s}" mean="{m * np.exp(0.32):.5f}" stddev="{m * 0.55:.5f}"/>'
+                         for s, m in zip(STATES, medians))
+        funcs.append(f'<fragilityFunction id="{t}" format="continuous" shape="logncdf">'
+                     f'<imls imt="{imt}" minIML="0.01" maxIML="4.0"/>{params}</fragilityFunction>')
+    (d / "fragility.xml").write_text(
+        '<?xml version="1.0" encoding="utf-8"?>\n<nrml xmlns="http://openquake.org/xmlns/nrml/0.5">'
+        '<fragilityModel id="f" assetCategory="buildings" lossCategory="structural">'
+        f'<description>synthetic</description><limitStates>{" ".join(STATES)}</limitStates>'
+        + "".join(funcs) + "</fragilityModel></nrml>\n")
+    cons = ["risk_id,consequence,loss_type," + ",".join(STATES)]
+    for t in HAZUS_TYPES:
+        cons.append(f"{t},losses,structural,0.02,0.1,0.5,1.0")
+        cons.append(f"{t},homeless,structural,0,0.1,0.6,1.0")
+    (d / "consequences.csv").write_text("\n".join(cons) + "\n")
+    text = f"""version: 1
+name: synthetic M{mw} near Taiyuan
+rupture: {{lon: {LON0 + 0.05}, lat: {LAT0 - 0.1}, depth_km: 10, mw: {mw}, strike_deg: 30, dip_deg: 70, rake_deg: -90}}
+time_of_day: {time_of_day}
+exposure: exposure.xml
+fragility: fragility.xml
+consequences: [consequences.csv]
+casualty_model: hazus
+ground_motion: {{model: BSSA14, vs30_mps: 400, realisations: {realisations}, seed: {seed}, truncation_level: 3}}
+pager: {{country: CN, usd_per_unit: 0.14}}
+response: {{gdp_previous_year: 2.57e12, population_class: densely_populated}}
+relief: {{days: 3}}
+{extra}"""
+    (d / "scenario.yaml").write_text(text)
+    return d / "scenario.yaml"

@@ -37,6 +37,7 @@ __all__ = [
     "read_consequences",
     "read_exposure",
     "read_fragility_model",
+    "read_taxonomy_mapping",
     "read_vulnerability_model",
 ]
 
@@ -490,3 +491,35 @@ def read_consequences(paths: list[str | Path], limit_states: tuple[str, ...]) ->
                     [_float(row[s], f"{p}, line {line}, column {s!r}") for s in limit_states])
     return ConsequenceTable(limit_states=limit_states, ratios=ratios,
                             sources=tuple(str(p) for p in paths))
+
+
+def read_taxonomy_mapping(path: str | Path | None, taxonomies: set[str]) -> dict[str, list[tuple[str, float]]]:
+    """Taxonomy -> [(risk id, weight)] from an OpenQuake ``taxonomy_mapping_csv``.
+
+    Columns ``taxonomy``, ``risk_id`` (or the pre-3.13 ``conversion``) and an
+    optional ``weight`` (default 1); each taxonomy's weights sum to 1 and every
+    taxonomy of the exposure is mapped.  Without a file each taxonomy is its
+    own risk id.
+    """
+    if path is None:
+        return {t: [(t, 1.0)] for t in taxonomies}
+    p = Path(path)
+    out: dict[str, list[tuple[str, float]]] = {}
+    try:
+        handle = p.open(newline="", encoding="utf-8-sig")
+    except OSError as exc:
+        raise InputFileError(f"{p}: cannot read the taxonomy mapping: {exc}") from exc
+    with handle:
+        for line, row in enumerate(csv.DictReader(csv_lines(handle)), start=2):
+            risk = row.get("risk_id") or row.get("conversion")
+            if not row.get("taxonomy") or not risk:
+                raise InputFileError(f"{p}, line {line}: taxonomy and risk_id are required")
+            weight = _float(row.get("weight") or "1", f"{p}, line {line}, weight")
+            out.setdefault(row["taxonomy"], []).append((risk, weight))
+    for taxo, pairs in out.items():
+        if abs(sum(w for _, w in pairs) - 1.0) > 1e-6:
+            raise InputFileError(f"{p}: the weights of taxonomy {taxo!r} do not sum to 1")
+    missing = taxonomies - set(out)
+    if missing:
+        raise InputFileError(f"{p}: taxonomies {sorted(missing)} of the exposure are not mapped")
+    return out

@@ -59,6 +59,7 @@ from .nrml import (
     read_consequences,
     read_exposure,
     read_fragility_model,
+    read_taxonomy_mapping,
     read_vulnerability_model,
 )
 
@@ -264,26 +265,6 @@ def associate(asset_lon: FloatArray, asset_lat: FloatArray, site_lon: FloatArray
 # --------------------------------------------------------------------------- #
 
 
-def _taxonomy_map(job: Path, params: dict[str, str], taxonomies: set[str]) -> dict[str, list[tuple[str, float]]]:
-    if "taxonomy_mapping_csv" not in params:
-        return {t: [(t, 1.0)] for t in taxonomies}
-    path = _file(job, params["taxonomy_mapping_csv"], "taxonomy_mapping_csv")
-    out: dict[str, list[tuple[str, float]]] = {}
-    with path.open(newline="", encoding="utf-8-sig") as handle:
-        for line, row in enumerate(csv.DictReader(csv_lines(handle)), start=2):
-            risk = row.get("risk_id") or row.get("conversion")
-            if not row.get("taxonomy") or not risk:
-                raise InputFileError(f"{path}, line {line}: taxonomy and risk_id are required")
-            out.setdefault(row["taxonomy"], []).append((risk, float(row.get("weight") or 1.0)))
-    for taxo, pairs in out.items():
-        if abs(sum(w for _, w in pairs) - 1.0) > 1e-6:
-            raise InputFileError(f"{path}: the weights of taxonomy {taxo!r} do not sum to 1")
-    missing = taxonomies - set(out)
-    if missing:
-        raise InputFileError(f"{path}: taxonomies {sorted(missing)} of the exposure are not mapped")
-    return out
-
-
 def _consequence_files(job: Path, text: str) -> list[Path]:
     try:
         value: Any = ast.literal_eval(text)
@@ -338,7 +319,9 @@ def read_job(path: str | Path) -> OpenQuakeJob:
         path=job, mode=mode, params=params, exposure=exposure, site_lon=site_lon, site_lat=site_lat,
         gmf=gmf, event_ids=events, fragility=fragility, vulnerability=vulnerability,
         consequences=consequences,
-        taxonomy_map=_taxonomy_map(job, params, set(exposure.taxonomy.tolist())),
+        taxonomy_map=read_taxonomy_mapping(
+            _file(job, params["taxonomy_mapping_csv"], "taxonomy_mapping_csv")
+            if "taxonomy_mapping_csv" in params else None, set(exposure.taxonomy.tolist())),
         time_event=time_event,
     )
 

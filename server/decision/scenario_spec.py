@@ -1,0 +1,123 @@
+"""The scenario file of ``quakewatch loss --scenario`` (YAML or JSON), validated once.
+
+Example::
+
+    version: 1
+    name: Jiaocheng fault M6.5, night
+    rupture: {lon: 112.35, lat: 37.62, depth_km: 12, mw: 6.5, strike_deg: 35, dip_deg: 70, rake_deg: -90}
+    time_of_day: night            # day | night | transit | avg (occupants of the exposure)
+    exposure: exposure.xml        # OpenQuake NRML exposure (XML + CSV)
+    fragility: fragility.xml      # NRML fragility model (structural)
+    taxonomy_mapping: mapping.csv # optional: taxonomy -> risk id, weight
+    consequences: [consequences.csv]   # optional: losses, collapsed, fatalities, injured, homeless
+    vulnerability: {structural: vulnerability.xml}   # optional
+    casualty_model: hazus         # hazus (risk ids are Hazus building types) | consequences | none
+    ground_motion:
+      model: BSSA14
+      vs30_mps: 400               # or site_model: sites.csv with lon, lat, vs30
+      realisations: 200
+      seed: 42
+      truncation_level: 3
+      stations: observed.csv      # optional: lon, lat, imt, value (g, or cm/s for PGV)
+    pager: {country: CN, usd_per_unit: 0.14}
+    response: {gdp_previous_year: 2.57e12, population_class: densely_populated}
+    relief: {days: 3}
+
+Paths are relative to the scenario file.  Unknown keys, wrong types and values
+out of range are errors that name the field (pydantic, ``extra="forbid"``).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from .nrml import InputFileError
+
+__all__ = ["ScenarioSpec", "load_scenario"]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class RuptureSpec(_Strict):
+    lon: float = Field(ge=-180, le=180)
+    lat: float = Field(ge=-90, le=90)
+    depth_km: float = Field(ge=0, le=700)
+    mw: float = Field(ge=3.0, le=9.5)
+    strike_deg: float | None = Field(default=None, ge=0, le=360)
+    dip_deg: float = Field(default=90.0, gt=0, le=90)
+    rake_deg: float = Field(default=0.0, ge=-180, le=180)
+    length_km: float | None = Field(default=None, gt=0)
+    width_km: float | None = Field(default=None, gt=0)
+
+
+class GroundMotionSpec(_Strict):
+    model: Literal["BSSA14"] = "BSSA14"
+    vs30_mps: float = Field(default=400.0, gt=50, lt=3000)
+    site_model: str | None = None
+    realisations: int = Field(default=200, ge=1, le=100_000)
+    seed: int = Field(default=42, ge=0)
+    truncation_level: float | None = Field(default=3.0, gt=0)
+    correlated: bool = True
+    stations: str | None = None
+
+
+class PagerSpec(_Strict):
+    country: str = Field(default="CN", min_length=2, max_length=2)
+    usd_per_unit: float | None = Field(default=None, gt=0)
+
+
+class ResponseSpec(_Strict):
+    rule_table: str | None = None
+    gdp_previous_year: float | None = Field(default=None, gt=0)
+    population_class: Literal["populated", "densely_populated"] | None = None
+
+
+class ReliefSpec(_Strict):
+    days: float = Field(default=3.0, ge=0, le=365)
+    tent_floor_area_m2: float | None = Field(default=None, gt=0)
+
+
+class ScenarioSpec(_Strict):
+    version: Literal[1] = 1
+    name: str = Field(min_length=1)
+    rupture: RuptureSpec
+    time_of_day: Literal["day", "night", "transit", "avg"] = "night"
+    exposure: str
+    fragility: str | None = None
+    taxonomy_mapping: str | None = None
+    consequences: list[str] = Field(default_factory=list)
+    vulnerability: dict[Literal["structural", "nonstructural", "contents", "occupants"], str] = Field(
+        default_factory=dict)
+    casualty_model: Literal["hazus", "consequences", "none"] = "hazus"
+    ground_motion: GroundMotionSpec = GroundMotionSpec()
+    pager: PagerSpec = PagerSpec()
+    response: ResponseSpec = ResponseSpec()
+    relief: ReliefSpec = ReliefSpec()
+
+
+def load_scenario(path: str | Path) -> tuple[ScenarioSpec, Path]:
+    """Read and validate a scenario file; returns the spec and its directory."""
+    p = Path(path)
+    try:
+        text = p.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise InputFileError(f"{p}: cannot read the scenario: {exc}") from exc
+    try:
+        data = json.loads(text) if p.suffix.lower() == ".json" else yaml.safe_load(text)
+    except (json.JSONDecodeError, yaml.YAMLError) as exc:
+        raise InputFileError(f"{p}: not valid {'JSON' if p.suffix.lower() == '.json' else 'YAML'}: {exc}") from exc
+    if isinstance(data, dict) and isinstance(data.get("consequences"), str):
+        data["consequences"] = [data["consequences"]]
+    try:
+        spec = ScenarioSpec.model_validate(data)
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(str(x) for x in e['loc']) or '(top)'}: {e['msg']}" for e in exc.errors())
+        raise InputFileError(f"{p}: {problems}") from None
+    return spec, p.resolve().parent
