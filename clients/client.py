@@ -19,7 +19,7 @@ from typing import Any
 
 import grpc
 
-from quakewatch.v1 import audit_pb2_grpc, events_pb2_grpc, health_pb2_grpc, ingest_pb2_grpc, monitor_pb2_grpc, registry_pb2_grpc
+from quakewatch.v1 import audit_pb2_grpc, decision_pb2_grpc, events_pb2_grpc, health_pb2_grpc, ingest_pb2_grpc, monitor_pb2_grpc, registry_pb2_grpc
 
 MAX_MESSAGE_BYTES = 64 * 1024 * 1024
 
@@ -77,6 +77,8 @@ class _Services:
     monitor: Any
     audit: Any
     events: Any
+    health: Any
+    decision: Any
 
     def _bind(self, channel: Any, o: ClientOptions) -> None:
         self.registry = _Authed(registry_pb2_grpc.RegistryServiceStub(channel), o.token, o.timeout_s)
@@ -85,6 +87,7 @@ class _Services:
         self.audit = _Authed(audit_pb2_grpc.AuditServiceStub(channel), o.token, o.timeout_s)
         self.events = _Authed(events_pb2_grpc.EventServiceStub(channel), o.token, o.timeout_s)
         self.health = _Authed(health_pb2_grpc.HealthServiceStub(channel), o.token, o.timeout_s)
+        self.decision = _Authed(decision_pb2_grpc.DecisionServiceStub(channel), o.token, o.timeout_s)
 
 
 class Client(_Services):

@@ -108,6 +108,17 @@ class HealthSettings(BaseModel):
     )
 
 
+class DecisionSettings(BaseModel):
+    """Loss estimates (``DecisionService``, ``decision/``)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    data_dir: Path | None = Field(None, description="exposure, fragility and scenario files (default DATA_DIR/decision); "
+                                  "scenario file names may not leave it")
+    max_realisations: int = Field(10_000, ge=1, description="largest number of ground-motion realisations per request")
+    threads: int = Field(2, ge=1, description="threads of one estimate")
+
+
 class Settings(BaseModel):
     """Everything a server needs. ``data_dir`` holds the SQLite database (unless ``db_url``
     is given), the miniSEED archive (``archive/``, SDS layout) and the ingest journal."""
@@ -135,6 +146,7 @@ class Settings(BaseModel):
     quality: QualitySettings = QualitySettings()
     events: EventSettings = EventSettings()
     health: HealthSettings = HealthSettings()
+    decision: DecisionSettings = DecisionSettings()
 
     @model_validator(mode="after")
     def _check(self) -> Settings:
@@ -151,6 +163,10 @@ class Settings(BaseModel):
         from .storage.engine import default_url
 
         return self.db_url or default_url(self.data_dir)
+
+    @property
+    def decision_dir(self) -> Path:
+        return self.decision.data_dir or self.data_dir / "decision"
 
     @property
     def archive_dir(self) -> Path:

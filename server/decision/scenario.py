@@ -246,10 +246,10 @@ def run_scenario(spec: ScenarioSpec, base: Path, *, threads: int = 2) -> tuple[L
         n_done += k
     mean = {key: value / n_done for key, value in sums.items()}
     event_totals = {key: np.concatenate(parts) for key, parts in totals.items()}
-    return _assemble(spec, exp, fragility, mean, event_totals, predictions, rupture, n_done, t0)
+    return _assemble(spec, base, exp, fragility, mean, event_totals, predictions, rupture, n_done, t0)
 
 
-def _assemble(spec: ScenarioSpec, exp: Exposure, fragility: Any, mean: dict[str, Any],
+def _assemble(spec: ScenarioSpec, base: Path, exp: Exposure, fragility: Any, mean: dict[str, Any],
               event_totals: dict[str, FloatArray], predictions: dict[str, gmpe.GroundMotionPrediction],
               rupture: Rupture, n: int, t0: float) -> tuple[LossEstimate, dict[str, Any]]:
     states: tuple[str, ...] = ("no_damage", *(fragility.limit_states if fragility else ()))
@@ -299,7 +299,7 @@ def _assemble(spec: ScenarioSpec, exp: Exposure, fragility: Any, mean: dict[str,
         "empirical_alert": pager.alert_level(empirical, pager.LossKind.FATALITIES).value,
         "country": spec.pager.country, "model": "Jaiswal & Wald (2010) empirical, MMI from PGV (Worden et al. 2012)",
     }
-    table = load_rule_table(spec.response.rule_table)
+    table = load_rule_table(base / spec.response.rule_table if spec.response.rule_table else None)
     rs = spec.response
     decision = evaluate(
         table, deaths=deaths if deaths is not None else empirical,

@@ -29,7 +29,6 @@ out of range are errors that name the field (pydantic, ``extra="forbid"``).
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Literal
 
@@ -38,7 +37,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from .nrml import InputFileError
 
-__all__ = ["ScenarioSpec", "load_scenario"]
+__all__ = ["ScenarioSpec", "load_scenario", "parse_scenario", "referenced_files"]
 
 
 class _Strict(BaseModel):
@@ -102,6 +101,31 @@ class ScenarioSpec(_Strict):
     relief: ReliefSpec = ReliefSpec()
 
 
+def parse_scenario(text: str, where: str = "scenario") -> ScenarioSpec:
+    """Validate a scenario document (YAML, of which JSON is a subset)."""
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise InputFileError(f"{where}: not valid YAML or JSON: {exc}") from exc
+    if not isinstance(data, dict):
+        raise InputFileError(f"{where}: a scenario is a mapping with name, rupture, exposure, ...")
+    if isinstance(data.get("consequences"), str):
+        data["consequences"] = [data["consequences"]]
+    try:
+        return ScenarioSpec.model_validate(data)
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(str(x) for x in e['loc']) or '(top)'}: {e['msg']}" for e in exc.errors())
+        raise InputFileError(f"{where}: {problems}") from None
+
+
+def referenced_files(spec: ScenarioSpec) -> list[str]:
+    """Every file name the scenario refers to (to check where they lead)."""
+    names = [spec.exposure, spec.fragility, spec.taxonomy_mapping, *spec.consequences,
+             *spec.vulnerability.values(), spec.ground_motion.site_model, spec.ground_motion.stations,
+             spec.response.rule_table]
+    return [n for n in names if n]
+
+
 def load_scenario(path: str | Path) -> tuple[ScenarioSpec, Path]:
     """Read and validate a scenario file; returns the spec and its directory."""
     p = Path(path)
@@ -109,15 +133,4 @@ def load_scenario(path: str | Path) -> tuple[ScenarioSpec, Path]:
         text = p.read_text(encoding="utf-8")
     except OSError as exc:
         raise InputFileError(f"{p}: cannot read the scenario: {exc}") from exc
-    try:
-        data = json.loads(text) if p.suffix.lower() == ".json" else yaml.safe_load(text)
-    except (json.JSONDecodeError, yaml.YAMLError) as exc:
-        raise InputFileError(f"{p}: not valid {'JSON' if p.suffix.lower() == '.json' else 'YAML'}: {exc}") from exc
-    if isinstance(data, dict) and isinstance(data.get("consequences"), str):
-        data["consequences"] = [data["consequences"]]
-    try:
-        spec = ScenarioSpec.model_validate(data)
-    except ValidationError as exc:
-        problems = "; ".join(f"{'.'.join(str(x) for x in e['loc']) or '(top)'}: {e['msg']}" for e in exc.errors())
-        raise InputFileError(f"{p}: {problems}") from None
-    return spec, p.resolve().parent
+    return parse_scenario(text, str(p)), p.resolve().parent

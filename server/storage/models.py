@@ -155,3 +155,23 @@ class AssessmentRecord(SQLModel, table=True):
     time_ns: int = Field(sa_column=Column(BigInteger, nullable=False))
     assessment_json: str = Field(sa_column=Column(Text, nullable=False))
     created_at: datetime = _ts()
+
+
+class LossEstimateRecord(SQLModel, table=True):
+    """A stored loss estimate: summary columns for queries, the document (without per-asset
+    rows, which live compressed in the data directory) and its provenance."""
+
+    __tablename__ = "loss_estimate"
+    estimate_id: str = Field(primary_key=True, max_length=32)
+    tenant: str | None = Field(default=None, max_length=64, index=True)
+    created_by: str = Field(max_length=64)
+    name: str = Field(max_length=256)
+    response_level: str = Field(max_length=4)
+    pager_alert: str = Field(max_length=8)
+    fatalities: float
+    economic_loss: float
+    displaced: float
+    n_assets: int
+    realisations: int
+    summary_json: str = Field(sa_column=Column(Text, nullable=False))
+    created_at: datetime = _ts()
