@@ -79,6 +79,7 @@ __all__ = [
     "Fragility",
     "LognormalFragility",
     "damage_fractions",
+    "fractions_of_valid_poes",
     "mean_damage_fractions",
 ]
 
@@ -446,12 +447,22 @@ def damage_fractions(poes: ArrayLike, convention: Convention = "quakewatch") -> 
         raise ValueError("poes must not contain NaN")
     if (p < 0.0).any() or (p > 1.0).any():
         raise ValueError("poes must be within [0, 1]")
+    return fractions_of_valid_poes(p, convention)
+
+
+def fractions_of_valid_poes(p: FloatArray, convention: Convention = "quakewatch") -> FloatArray:
+    """:func:`damage_fractions` for PoEs already known to be float64 in [0, 1].
+
+    The inner loop of :mod:`quakewatch.ext.loss` (validated once at the
+    edge, STYLE 7): one output array, no temporaries beyond the running
+    minimum; ``p`` is not modified.
+    """
+    n = p.shape[-1]
+    out = np.empty(p.shape[:-1] + (n + 1,), dtype=np.float64)
     mono = p if convention == "openquake" else np.minimum.accumulate(p, axis=-1)
-    ones = np.ones(p.shape[:-1] + (1,), dtype=np.float64)
-    zeros = np.zeros_like(ones)
-    upper = np.concatenate((ones, mono), axis=-1)
-    lower = np.concatenate((mono, zeros), axis=-1)
-    out: FloatArray = upper - lower
+    np.subtract(1.0, mono[..., 0], out=out[..., 0])
+    np.subtract(mono[..., :-1], mono[..., 1:], out=out[..., 1:n])
+    out[..., n] = mono[..., n - 1]
     if convention == "openquake":
         out[out < 1e-7] = 0.0
     return out

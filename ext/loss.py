@@ -57,7 +57,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import numpy.typing as npt
 
-from .fragility import Convention, Fragility, damage_fractions
+from .fragility import Convention, Fragility, fractions_of_valid_poes
 from .vulnerability import VulnerabilityFunction
 
 __all__ = [
@@ -80,20 +80,27 @@ BLOCK_ELEMENTS = 1 << 21
 class AssetMapping:
     """Where each asset stands and which risk functions describe it.
 
+    Assets fall in classes (a taxonomy, typically) that share their risk
+    functions and weights; per-class work is done once per class.
+
     Parameters
     ----------
     site_index : array_like of int, shape (n_assets,)
         Column of the ground-motion matrices holding the asset's site.
-    functions : array_like of int, shape (n_assets,) or (n_assets, n_slots)
-        Risk-function index per asset (and slot); ``-1`` marks an unused slot.
+    functions : array_like of int, shape (n_classes,) or (n_classes, n_slots)
+        Risk-function index per class (and slot); ``-1`` marks an unused slot.
     weights : array_like, shape like ``functions``, optional
-        Weight of each slot (default 1 for the single slot); the weights of an
-        asset's used slots must sum to 1.
+        Weight of each slot (default 1 for the single slot); the weights of a
+        class's used slots must sum to 1.
+    asset_class : array_like of int, shape (n_assets,), optional
+        Class of each asset; default: every asset is its own class
+        (``functions`` then has one row per asset).
     """
 
     site_index: IntArray
     functions: IntArray
     weights: FloatArray = field(default_factory=lambda: np.ones(0))
+    asset_class: IntArray | None = None
 
     def __post_init__(self) -> None:
         sites = np.asarray(self.site_index)
@@ -102,10 +109,13 @@ class AssetMapping:
         fn = np.asarray(self.functions)
         if fn.ndim == 1:
             fn = fn[:, np.newaxis]
-        if fn.ndim != 2 or fn.shape[0] != sites.size or not np.issubdtype(fn.dtype, np.integer):
-            raise ValueError(
-                f"functions must be integers of shape ({sites.size},) or ({sites.size}, n_slots)"
-            )
+        cls = np.arange(sites.size) if self.asset_class is None else np.asarray(self.asset_class)
+        if cls.shape != sites.shape or not np.issubdtype(cls.dtype, np.integer):
+            raise ValueError(f"asset_class must be integers of shape ({sites.size},)")
+        if fn.ndim != 2 or not np.issubdtype(fn.dtype, np.integer) or (cls.size and (
+                cls.min() < 0 or cls.max() >= fn.shape[0])):
+            raise ValueError("functions must be integers of shape (n_classes,) or (n_classes, n_slots), "
+                             "with a row for every asset_class")
         w = np.asarray(self.weights, dtype=np.float64)
         if w.size == 0:
             w = np.where(fn >= 0, 1.0, 0.0)
@@ -120,7 +130,7 @@ class AssetMapping:
         if not np.allclose(np.where(used, w, 0.0).sum(axis=1), 1.0, atol=1e-9):
             raise ValueError("the weights of each asset's risk functions must sum to 1")
         for name, arr in (("site_index", sites.astype(np.int64)), ("functions", fn.astype(np.int64)),
-                          ("weights", np.where(used, w, 0.0))):
+                          ("weights", np.where(used, w, 0.0)), ("asset_class", cls.astype(np.int64))):
             a = np.array(arr, copy=True)
             a.setflags(write=False)
             object.__setattr__(self, name, a)
@@ -129,10 +139,23 @@ class AssetMapping:
     def n_assets(self) -> int:
         return int(self.site_index.size)
 
+    def _classes(self) -> IntArray:
+        assert self.asset_class is not None  # set in __post_init__
+        return self.asset_class
+
     def users(self, function: int) -> tuple[IntArray, FloatArray]:
-        """Assets using ``function`` and their weights (one entry per slot)."""
-        rows, slots = np.nonzero(self.functions == function)
-        return rows.astype(np.int64), self.weights[rows, slots]
+        """Assets using ``function`` and their weights."""
+        per_class = np.where(self.functions == function, self.weights, 0.0).sum(axis=1)
+        uses = (self.functions == function).any(axis=1)
+        cls = self._classes()
+        rows = np.flatnonzero(uses[cls]).astype(np.int64)
+        return rows, per_class[cls[rows]]
+
+    def mixed(self, ratios: FloatArray, rows: IntArray) -> FloatArray:
+        """For ``rows``, the weighted mean of their classes' rows of ``ratios`` (n_functions, k)."""
+        fn = np.where(self.functions >= 0, self.functions, 0)
+        per_class = np.einsum("cm,cmk->ck", self.weights, ratios[fn])
+        return per_class[self._classes()[rows]]
 
 
 @dataclass(frozen=True, eq=False)
@@ -223,8 +246,9 @@ def _gmf_checked(gmf: Mapping[str, npt.ArrayLike], n_sites_needed: int) -> tuple
     return out, n_events
 
 
-def _blocks(n_events: int, n_sites: int) -> list[slice]:
-    size = max(1, BLOCK_ELEMENTS // max(n_sites, 1))
+def _blocks(n_events: int, n_sites: int, threads: int) -> list[slice]:
+    """Event blocks: bounded memory, and at least one block per thread."""
+    size = max(1, min(BLOCK_ELEMENTS // max(n_sites, 1), -(-n_events // max(threads, 1))))
     return [slice(i, min(i + size, n_events)) for i in range(0, n_events, size)]
 
 
@@ -240,12 +264,6 @@ def _site_groups(mapping: AssetMapping, function: int) -> tuple[IntArray, IntArr
     rows, weights = mapping.users(function)
     sites, inverse = np.unique(mapping.site_index[rows], return_inverse=True)
     return rows, sites, inverse.astype(np.int64), weights
-
-
-def _mixed_ratios(c: Consequence, mapping: AssetMapping) -> FloatArray:
-    """Per asset, the weighted mean of its risk functions' consequence ratios."""
-    fn = np.where(mapping.functions >= 0, mapping.functions, 0)
-    return np.einsum("am,amk->ak", mapping.weights, c.ratios[fn])
 
 
 def scenario_damage(
@@ -301,7 +319,6 @@ def scenario_damage(
     ground, n_events = _gmf_checked(gmf, int(mapping.site_index.max()) + 1)
     # the engine applies the weighted mean of a taxonomy's consequence ratios to its
     # weighted mean damage; QuakeWatch pairs each risk function's ratios with its damage
-    mixed = {c.name: _mixed_ratios(c, mapping) for c in consequences} if convention == "openquake" else {}
 
     fractions = np.zeros((n_assets, n_states + 1))
     per_asset = {c.name: np.zeros(n_assets) for c in consequences}
@@ -319,34 +336,39 @@ def scenario_damage(
         # per-site sums of what each event total needs: buildings, and per consequence the
         # scale-weighted ratio vector of the site's assets
         site_number = np.bincount(inverse, weights * num[rows], minlength=sites.size).astype(np.float64)
-        slot_ratios = [(c.ratios[f][np.newaxis, :] if convention != "openquake" else mixed[c.name][rows])
+        slot_ratios = [(c.ratios[f][np.newaxis, :] if convention != "openquake" else mapping.mixed(c.ratios, rows))
                        * (weights * c.scale[rows])[:, np.newaxis] for c in consequences]
-        site_ratios: list[FloatArray] = [
-            np.stack([np.bincount(inverse, r[:, k], minlength=sites.size) for k in range(n_states)],
-                     axis=1).astype(np.float64) for r in slot_ratios]
+        # (sites x states, consequences): every event's consequence totals in one product
+        # (DS0 rows are zero: no consequence without damage)
+        site_ratios = np.zeros((sites.size, n_states + 1, len(consequences)))
+        for j, r in enumerate(slot_ratios):
+            for k in range(n_states):
+                site_ratios[:, k + 1, j] = np.bincount(inverse, r[:, k], minlength=sites.size)
+        site_ratios = site_ratios.reshape(sites.size * (n_states + 1), len(consequences))
 
         def work(block: slice, im: FloatArray = im, frag: Fragility = frag,
                  site_number: FloatArray = site_number,
-                 site_ratios: list[FloatArray] = site_ratios) -> tuple[FloatArray, ...]:
+                 site_ratios: FloatArray = site_ratios) -> tuple[FloatArray, ...]:
             x = im[block]
             missing = np.isnan(x)
-            fr = damage_fractions(frag.poes(np.where(missing, 0.0, x), convention), convention)
+            fr = fractions_of_valid_poes(frag.poes(np.where(missing, 0.0, x), convention), convention)
             if convention == "openquake":  # the engine counts no-damage as number - damaged
                 fr[..., 0] = 1.0 - fr[..., 1:].sum(axis=-1)
-            fr[missing] = 0.0
-            fr[missing, 0] = 1.0
-            by_state = np.einsum("esk,s->ek", fr, site_number)
-            cons = [np.einsum("esk,sk->e", fr[..., 1:], r) for r in site_ratios]
-            return (fr.sum(axis=0), by_state, *cons)
+            if missing.any():
+                fr[missing] = 0.0
+                fr[missing, 0] = 1.0
+            by_state = np.matmul(fr.transpose(0, 2, 1), site_number)  # (events, states)
+            cons = fr.reshape(fr.shape[0], -1) @ site_ratios  # (events, consequences)
+            return fr.sum(axis=0), by_state, cons
 
-        results = _map_blocks(work, _blocks(n_events, sites.size), threads)
+        results = _map_blocks(work, _blocks(n_events, sites.size, threads), threads)
         site_sum = np.zeros((sites.size, n_states + 1))
-        for block, res in zip(_blocks(n_events, sites.size), results):
+        for block, res in zip(_blocks(n_events, sites.size, threads), results):
             site_sum += res[0]
             for k in range(n_states + 1):
                 totals[f"buildings:{k}"][block] += res[1][:, k]
-            for c, part in zip(consequences, res[2:]):
-                totals[c.name][block] += part
+            for j, c in enumerate(consequences):
+                totals[c.name][block] += res[2][:, j]
         site_mean = site_sum / n_events
         contribution = weights[:, np.newaxis] * site_mean[inverse]
         np.add.at(fractions, rows, contribution)
@@ -414,7 +436,7 @@ def scenario_losses(
                 lr[lr * asset_value <= minimum_loss] = 0.0
             return lr.sum(axis=0), lr @ site_value
 
-        blocks = _blocks(n_events, sites.size)
+        blocks = _blocks(n_events, sites.size, threads)
         site_sum = np.zeros(sites.size)
         for block, (part, tot) in zip(blocks, _map_blocks(work, blocks, threads)):
             site_sum += part

@@ -286,7 +286,7 @@ def read_exposure(path: str | Path) -> Exposure:
     if len(cols["id"]) == 0:
         raise InputFileError(f"{where}: the exposure has no assets")
     ids = np.asarray(cols["id"]).astype(str)
-    if np.unique(ids).size != ids.size:
+    if len(set(ids.tolist())) != ids.size:
         raise InputFileError(f"{where}: asset ids must be unique")
     lon = np.round(_column(cols, "lon", where), 5)  # the engine rounds coordinates to 1e-5 deg
     lat = np.round(_column(cols, "lat", where), 5)

@@ -255,7 +255,7 @@ def associate(asset_lon: FloatArray, asset_lat: FloatArray, site_lon: FloatArray
               max_km: float) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.bool_]]:
     """Nearest site of each asset (great-circle) and whether it is within ``max_km``."""
     tree = cKDTree(_xyz(site_lon, site_lat))
-    chord, index = tree.query(_xyz(asset_lon, asset_lat))
+    chord, index = tree.query(_xyz(asset_lon, asset_lat), workers=-1)
     km = 2.0 * EARTH_RADIUS_KM * np.arcsin(np.clip(chord / 2.0, 0.0, 1.0))
     return index.astype(np.int64), km <= max_km
 
@@ -334,19 +334,17 @@ def read_job(path: str | Path) -> OpenQuakeJob:
 def _mapping(job: OpenQuakeJob, keep: npt.NDArray[np.int64], site: npt.NDArray[np.int64],
              risk_ids: list[str]) -> AssetMapping:
     index = {r: i for i, r in enumerate(risk_ids)}
-    taxonomy = job.exposure.taxonomy[keep]
+    taxonomies, asset_class = np.unique(job.exposure.taxonomy[keep], return_inverse=True)
     slots = max(len(v) for v in job.taxonomy_map.values())
-    fn = np.full((keep.size, slots), -1, dtype=np.int64)
-    w = np.zeros((keep.size, slots))
-    for taxo in np.unique(taxonomy):
-        rows = taxonomy == taxo
-        for s, (risk, weight) in enumerate(job.taxonomy_map[str(taxo)]):
+    fn = np.full((taxonomies.size, slots), -1, dtype=np.int64)
+    w = np.zeros((taxonomies.size, slots))
+    for c, taxo in enumerate(taxonomies.tolist()):
+        for s, (risk, weight) in enumerate(job.taxonomy_map[taxo]):
             if risk not in index:
                 raise InputFileError(f"{job.path}: no risk function for risk id {risk!r} "
                                      f"(taxonomy {taxo!r})")
-            fn[rows, s] = index[risk]
-            w[rows, s] = weight
-    return AssetMapping(site_index=site, functions=fn, weights=w)
+            fn[c, s], w[c, s] = index[risk], weight
+    return AssetMapping(site_index=site, functions=fn, weights=w, asset_class=asset_class.reshape(-1))
 
 
 def _scale(job: OpenQuakeJob, name: str, loss_type: str, keep: npt.NDArray[np.int64]) -> FloatArray:
@@ -403,7 +401,9 @@ def estimate_from_job(job: OpenQuakeJob, *, threads: int = 2) -> LossEstimate:
     keep, site = candidates[near], site[near]
     if keep.size == 0:
         raise InputFileError(f"{job.path}: no asset lies within asset_hazard_distance of a site")
-    discarded = sorted(set(exp.ids.tolist()) - set(exp.ids[keep].tolist()))
+    kept = np.zeros(len(exp), dtype=bool)
+    kept[keep] = True
+    discarded = exp.ids[~kept].tolist()
 
     damage: dict[str, FloatArray] = {}
     losses: dict[str, FloatArray] = {}

@@ -156,16 +156,16 @@ def _models(spec: ScenarioSpec, base: Path, exp: Exposure) -> dict[str, Any]:
 def _asset_mapping(exp: Exposure, sites: _Sites, tmap: dict[str, list[tuple[str, float]]],
                    risk_ids: list[str], where: str) -> AssetMapping:
     index = {r: i for i, r in enumerate(risk_ids)}
+    taxonomies, asset_class = np.unique(exp.taxonomy, return_inverse=True)
     slots = max(len(v) for v in tmap.values())
-    fn = np.full((len(exp), slots), -1, dtype=np.int64)
-    w = np.zeros((len(exp), slots))
-    for taxo in np.unique(exp.taxonomy):
-        rows = exp.taxonomy == taxo
-        for s, (risk, weight) in enumerate(tmap[str(taxo)]):
+    fn = np.full((taxonomies.size, slots), -1, dtype=np.int64)
+    w = np.zeros((taxonomies.size, slots))
+    for c, taxo in enumerate(taxonomies.tolist()):
+        for s, (risk, weight) in enumerate(tmap[taxo]):
             if risk not in index:
                 raise InputFileError(f"{where}: no risk function for risk id {risk!r} (taxonomy {taxo!r})")
-            fn[rows, s], w[rows, s] = index[risk], weight
-    return AssetMapping(site_index=sites.of_asset, functions=fn, weights=w)
+            fn[c, s], w[c, s] = index[risk], weight
+    return AssetMapping(site_index=sites.of_asset, functions=fn, weights=w, asset_class=asset_class.reshape(-1))
 
 
 def _occupants(exp: Exposure, time_of_day: str) -> FloatArray:
