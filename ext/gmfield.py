@@ -71,6 +71,7 @@ import numpy.typing as npt
 from scipy.special import ndtr, ndtri
 
 from .gmfield_sampling import (
+    EXACT_GROUP,
     STREAM_REALISATION,
     FieldPlan,
     SeedLike,
@@ -241,11 +242,18 @@ def _site_vector(name: str, values: ArrayLike, n: int, *, nonneg: bool) -> Float
 
 
 def _truncate(x: FloatArray, level: float) -> None:
-    """In place: standard normal -> standard normal truncated to [-level, level]."""
+    """In place: standard normal -> standard normal truncated to [-level, level].
+
+    ``T(x) = Phi^-1(Phi(-k) + (2 Phi(k) - 1) Phi(x))``, evaluated on ``-|x|``
+    (lower tail, full precision) and given the sign of ``x`` (``T(-x) = -T(x)``).
+    """
     lo = float(ndtr(-level))
-    np.multiply(ndtr(x), 1.0 - 2.0 * lo, out=x)
-    x += lo
-    ndtri(x, out=x)
+    t = np.negative(np.abs(x))
+    ndtr(t, out=t)
+    t *= 1.0 - 2.0 * lo
+    t += lo
+    ndtri(t, out=t)
+    np.copysign(t, x, out=x)
 
 
 def _check_counts(n_realisations: int, truncation_level: float | None) -> float | None:
@@ -271,8 +279,9 @@ def _iter_plan(
     truncation_level: float | None,
     block_realisations: int | None,
     workers: int,
+    target: FloatArray | None = None,
 ) -> Iterator[FloatArray]:
-    """Validate eagerly, then return the block generator."""
+    """Validate eagerly, then return the block generator (writing into ``target`` if given)."""
     n = plan.n_sites
     mu = _site_vector("ln_mean", ln_mean, n, nonneg=False)
     t = _site_vector("tau", tau, n, nonneg=True)
@@ -281,14 +290,17 @@ def _iter_plan(
     ss = seed_sequence(seed)
     workers = check_workers(workers)
     if block_realisations is None:
-        block = max(1, min(n_realisations, BLOCK_ELEMENTS // n))
+        block = max(1, BLOCK_ELEMENTS // n)
+        # whole groups of the exact method / whole pairs of the grid method
+        block = block - block % EXACT_GROUP if block >= EXACT_GROUP else max(1, block - block % 2)
+        block = min(block, n_realisations)
     else:
         if isinstance(block_realisations, bool) or not isinstance(block_realisations, (int, np.integer)):
             raise ValueError("block_realisations must be an int")
         block = int(block_realisations)
         if block < 1:
             raise ValueError(f"block_realisations must be >= 1, got {block_realisations}")
-    return _blocks(plan, mu, t, p, n_realisations, ss, level, block, workers)
+    return _blocks(plan, mu, t, p, n_realisations, ss, level, block, workers, target)
 
 
 def _blocks(
@@ -301,12 +313,13 @@ def _blocks(
     level: float | None,
     block: int,
     workers: int,
+    target: FloatArray | None,
 ) -> Iterator[FloatArray]:
     n = plan.n_sites
     identity = plan.n_unique == n and bool((plan.inverse == np.arange(n)).all())
     for start in range(0, n_realisations, block):
         stop = min(start + block, n_realisations)
-        out = np.empty((stop - start, n), dtype=np.float64)
+        out = np.empty((stop - start, n)) if target is None else target[start:stop]
         if level == 0.0:
             out[...] = mu
             yield out
@@ -330,6 +343,25 @@ def _blocks(
 
         plan.fill(start, stop, seed=ss, sink=finish, workers=workers)
         yield out
+
+
+def _resolve_plan(
+    plan: FieldPlan | None,
+    lon: ArrayLike,
+    lat: ArrayLike,
+    imt: str,
+    correlation: CorrelationModel,
+    vs30_clustered: bool,
+    exact_max_sites: int,
+    grid_spacing_km: float | None,
+    workers: int,
+) -> FieldPlan:
+    if plan is None:
+        return plan_fields(lon, lat, imt, correlation=correlation, vs30_clustered=vs30_clustered,
+                           exact_max_sites=exact_max_sites, grid_spacing_km=grid_spacing_km,
+                           workers=workers)
+    plan.check_sites(lon, lat, imt)
+    return plan
 
 
 def iter_fields(
@@ -356,7 +388,9 @@ def iter_fields(
     Same parameters as :func:`simulate_fields`, plus:
 
     block_realisations : int, optional
-        Realisations per block (default: about 8 M values per block).
+        Realisations per block (default: about 8 M values per block, rounded
+        down to a multiple of 32; any size gives the same numbers, these avoid
+        recomputing shared work at block boundaries).
 
     Yields
     ------
@@ -364,12 +398,8 @@ def iter_fields(
         ln IM for the next ``k`` realisations, in order; concatenated, the
         blocks equal :func:`simulate_fields` for the same seed.
     """
-    if plan is None:
-        plan = plan_fields(lon, lat, imt, correlation=correlation, vs30_clustered=vs30_clustered,
-                           exact_max_sites=exact_max_sites, grid_spacing_km=grid_spacing_km,
-                           workers=workers)
-    else:
-        plan.check_sites(lon, lat, imt)
+    plan = _resolve_plan(plan, lon, lat, imt, correlation, vs30_clustered, exact_max_sites,
+                         grid_spacing_km, workers)
     return _iter_plan(plan, ln_mean, tau, phi, n_realisations, seed, truncation_level,
                       block_realisations, workers)
 
@@ -428,15 +458,11 @@ def simulate_fields(
     ndarray, shape (n_realisations, n_sites), float64
         ``ln_mean + tau * eta + phi * eps``.
     """
-    blocks = iter_fields(lon, lat, ln_mean, tau, phi, imt, n_realisations, seed=seed,
-                         truncation_level=truncation_level, correlation=correlation,
-                         vs30_clustered=vs30_clustered, exact_max_sites=exact_max_sites,
-                         grid_spacing_km=grid_spacing_km, workers=workers, plan=plan)
-    first = next(blocks)
-    out = np.empty((n_realisations, first.shape[1]), dtype=np.float64)
-    out[: first.shape[0]] = first
-    row = first.shape[0]
-    for blk in blocks:
-        out[row: row + blk.shape[0]] = blk
-        row += blk.shape[0]
+    plan = _resolve_plan(plan, lon, lat, imt, correlation, vs30_clustered, exact_max_sites,
+                         grid_spacing_km, workers)
+    _check_counts(n_realisations, truncation_level)
+    out = np.empty((int(n_realisations), plan.n_sites), dtype=np.float64)
+    for _ in _iter_plan(plan, ln_mean, tau, phi, n_realisations, seed, truncation_level, None,
+                        workers, target=out):
+        pass  # each block is written into its rows of ``out``
     return out
