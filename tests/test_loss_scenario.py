@@ -157,3 +157,22 @@ def test_bad_scenarios_name_the_field(tmp_path: Path, edit: str, message: str) -
     path.write_text("\n".join([*lines, edit]) + "\n")
     with pytest.raises(InputFileError, match=message):
         run_scenario_file(path)
+
+
+@pytest.mark.reference
+def test_an_asset_on_a_station_takes_the_observed_motion(tmp_path: Path) -> None:
+    """Conditioning with sigma 0: the field at the station's site is the observation in every
+    realisation, so the damage is the fragility at the observed value (closed form)."""
+    path = _one_asset(tmp_path, realisations=50, truncation="3")
+    (path.parent / "stations.csv").write_text("lon,lat,imt,value\n112.60,37.90,PGA,0.42\n113.10,38.30,PGA,0.05\n")
+    path.write_text(path.read_text().replace("truncation_level: 3}", "truncation_level: 3, stations: stations.csv}"))
+    est, extra = run_scenario_file(path)
+    assert extra["ground_motion"]["conditioned_on"] == ["PGA"]
+    poe = []
+    for m, s in ((0.15, 0.08), (0.6, 0.4)):
+        beta = math.sqrt(math.log1p((s / m) ** 2))
+        theta = m * m / math.sqrt(s * s + m * m)
+        poe.append(_phi(math.log(0.42 / theta) / beta))
+    fr = est.damage["structural"][0]
+    assert fr[0] == pytest.approx(1 - poe[0], abs=1e-9)
+    assert fr[2] == pytest.approx(poe[1], abs=1e-9)

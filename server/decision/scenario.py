@@ -41,6 +41,7 @@ from quakewatch.ext import gmpe, pager
 from quakewatch.ext.consequence import hazus_casualty_rates
 from quakewatch.ext.fragility import Fragility
 from quakewatch.ext.gmfield import iter_fields
+from quakewatch.ext.gmfield_conditioning import condition_on_stations
 from quakewatch.ext.loss import AssetMapping, Consequence, scenario_damage, scenario_losses
 from quakewatch.ext.motion import mmi_worden2012
 from quakewatch.ext.rupture import Rupture, site_distances
@@ -140,6 +141,45 @@ def _standard_fields(spec: ScenarioSpec, imt: str, sites: _Sites, pred: gmpe.Gro
     return independent()
 
 
+def _conditioned(spec: ScenarioSpec, base: Path, rupture: Rupture, sites: _Sites,
+                 predictions: dict[str, gmpe.GroundMotionPrediction]) -> dict[str, Any]:
+    """Fields conditioned on observed station values, by IMT (Worden et al. 2018).
+
+    The stations file has ``lon, lat, imt, value`` (g for PGA and SA, cm/s for
+    PGV) and optionally ``sigma`` (ln units, measurement and site noise).
+    """
+    import pandas as pd
+
+    gm = spec.ground_motion
+    path = base / str(gm.stations)
+    try:
+        df = pd.read_csv(path, comment="#")
+        lon, lat, value = (df[c].to_numpy(np.float64) for c in ("lon", "lat", "value"))
+        imt_col = df["imt"].astype(str).to_numpy()
+    except (OSError, KeyError, ValueError) as exc:
+        raise InputFileError(f"{path}: stations need lon, lat, imt and value columns ({exc})") from exc
+    sigma = df["sigma"].to_numpy(np.float64) if "sigma" in df else np.zeros(lon.size)
+    if not (np.all(np.isfinite(value)) and (value > 0).all()):
+        raise InputFileError(f"{path}: value must be finite and > 0 (g, or cm/s for PGV)")
+    if not (np.all(np.isfinite(sigma)) and (sigma >= 0).all()):
+        raise InputFileError(f"{path}: sigma must be finite and >= 0")
+    unknown = sorted(set(imt_col) - set(predictions))
+    if unknown:
+        raise InputFileError(f"{path}: imt {unknown} is not used by the scenario's models "
+                             f"(used: {sorted(predictions)})")
+    out = {}
+    station_sites = _Sites(lon, lat, np.arange(lon.size))
+    vs30 = _vs30(spec, base, station_sites)
+    for imt in sorted(set(imt_col)):
+        sel = imt_col == imt
+        st = gmpe.predict(gm.model, imt, rupture, site_distances(rupture, lon[sel], lat[sel]), vs30[sel])
+        p = predictions[imt]
+        out[imt] = condition_on_stations(
+            lon[sel], lat[sel], np.log(value[sel]), st.ln_mean, st.tau, st.phi,
+            sites.lon, sites.lat, p.ln_mean, p.tau, p.phi, imt, obs_sigma=sigma[sel])
+    return out
+
+
 def _models(spec: ScenarioSpec, base: Path, exp: Exposure) -> dict[str, Any]:
     fragility = read_fragility_model(base / spec.fragility) if spec.fragility else None
     vulnerability = {lt: read_vulnerability_model(base / p) for lt, p in spec.vulnerability.items()}
@@ -193,6 +233,7 @@ def run_scenario(spec: ScenarioSpec, base: Path, *, threads: int = 2) -> tuple[L
     imts = sorted({f.imt for f in (fragility.functions.values() if fragility else [])}
                   | {v.imt for m in models["vulnerability"].values() for v in m.functions.values()})
     predictions = {imt: gmpe.predict(gm.model, imt, rupture, distances, vs30) for imt in (*imts, "PGV")}
+    conditioned = _conditioned(spec, base, rupture, sites, predictions) if gm.stations else {}
     occupants = _occupants(exp, spec.time_of_day)
 
     # damage and consequences, block by block of realisations
@@ -216,7 +257,9 @@ def run_scenario(spec: ScenarioSpec, base: Path, *, threads: int = 2) -> tuple[L
                              if c.name not in {x.name for x in consequences}]
     block = max(1, BLOCK_VALUES // max(sites.lon.size, 1))
     seeds = np.random.SeedSequence(gm.seed).spawn(len(imts))
-    streams = {imt: _standard_fields(spec, imt, sites, predictions[imt], s, block) for imt, s in zip(imts, seeds)}
+    streams = {imt: (conditioned[imt].iter_samples(gm.realisations, seed=s, block_realisations=block, workers=2)
+                     if imt in conditioned else _standard_fields(spec, imt, sites, predictions[imt], s, block))
+               for imt, s in zip(imts, seeds)}
     sums: dict[str, Any] = {}
     totals: dict[str, list[FloatArray]] = {}
     n_done = 0
@@ -246,11 +289,19 @@ def run_scenario(spec: ScenarioSpec, base: Path, *, threads: int = 2) -> tuple[L
         n_done += k
     mean = {key: value / n_done for key, value in sums.items()}
     event_totals = {key: np.concatenate(parts) for key, parts in totals.items()}
-    return _assemble(spec, base, exp, fragility, mean, event_totals, predictions, rupture, n_done, t0)
+    median_pgv = conditioned["PGV"].mean if "PGV" in conditioned else predictions["PGV"].ln_mean
+    est, extra = _assemble(spec, base, exp, fragility, mean, event_totals, median_pgv, predictions["PGV"],
+                           rupture, n_done, t0)
+    if conditioned:
+        est.provenance["stations"] = {"file": str(gm.stations), **{
+            imt: {"event_term": float(c.event_term), "event_term_std": float(c.event_term_std)}
+            for imt, c in conditioned.items()}}
+        extra["ground_motion"] = {"conditioned_on": sorted(conditioned), "method": "Worden et al. (2018)"}
+    return est, extra
 
 
 def _assemble(spec: ScenarioSpec, base: Path, exp: Exposure, fragility: Any, mean: dict[str, Any],
-              event_totals: dict[str, FloatArray], predictions: dict[str, gmpe.GroundMotionPrediction],
+              event_totals: dict[str, FloatArray], ln_pgv_cms: FloatArray, pgv: gmpe.GroundMotionPrediction,
               rupture: Rupture, n: int, t0: float) -> tuple[LossEstimate, dict[str, Any]]:
     states: tuple[str, ...] = ("no_damage", *(fragility.limit_states if fragility else ()))
     damage = {"structural": mean["damage"]} if "damage" in mean else {}
@@ -281,7 +332,7 @@ def _assemble(spec: ScenarioSpec, base: Path, exp: Exposure, fragility: Any, mea
     deaths = float(casualties["fatalities"].sum()) if "fatalities" in casualties else (
         float(casualties["severity_4"].sum()) if "severity_4" in casualties else None)
     economic = float(losses["structural"].sum()) if "structural" in losses else None
-    site_pgv_mps = np.exp(predictions["PGV"].ln_mean) / 100.0
+    site_pgv_mps = np.exp(ln_pgv_cms) / 100.0
     sites = _sites(exp)
     mmi = mmi_worden2012(site_pgv_mps[sites.of_asset], "pgv_mps")
     occupants = _occupants(exp, spec.time_of_day)
@@ -328,7 +379,7 @@ def _assemble(spec: ScenarioSpec, base: Path, exp: Exposure, fragility: Any, mea
             "correlation": "Jayaram & Baker (2009)" if spec.ground_motion.correlated else "none",
             "truncation_level": spec.ground_motion.truncation_level, "time_of_day": spec.time_of_day,
             "exposure": exp.source, "fragility": fragility.source if fragility else None,
-            "casualty_model": spec.casualty_model, "gmpe_version": predictions["PGV"].algorithm_version,
+            "casualty_model": spec.casualty_model, "gmpe_version": pgv.algorithm_version,
             "seconds": time.perf_counter() - t0,
         },
     )
