@@ -52,9 +52,21 @@ def _print_human(doc: dict[str, Any]) -> None:
             key = next((k for k in (f"losses:{name}", f"{name}:structural", name) if k in dist), "")
             t.add_row(f"{group}: {name}", f"{value:,.1f}", spread(key))
     console.print(t)
-    for key in ("pager", "response_level", "relief"):
-        if key in doc:
-            console.print(f"[bold]{key}[/bold]: {doc[key]}")
+    pager = doc.get("pager")
+    if pager:
+        alerts = ", ".join(f"{k} {v}" for k, v in pager["alerts"].items())
+        console.print(f"[bold]PAGER alert[/bold]: {pager['alert'] or 'n/a'} ({alerts}); empirical model "
+                      f"({pager['country']}): {pager['empirical_fatalities']:,.1f} deaths, {pager['empirical_alert']}")
+    level = doc.get("response_level")
+    if level:
+        why = "; ".join(f"{r['criterion']} {r['value']:,.4g}: {r['threshold']}" for r in level["reasons"])
+        console.print(f"[bold]Response level[/bold]: {level['level'] or 'none'} ({level['rule_table']}; {why}); "
+                      f"initial judgement by magnitude: {level['initial_judgement'] or 'none'}")
+    relief = doc.get("relief")
+    if relief:
+        items = ", ".join(f"{k} {v['quantity']:,.0f} {v['unit']}" for k, v in relief["items"].items())
+        console.print(f"[bold]Relief[/bold] for {relief['displaced_people']:,.0f} displaced people, "
+                      f"{relief['days']:g} days: {items}")
 
 
 def loss_command(a: argparse.Namespace) -> int:
