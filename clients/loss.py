@@ -26,6 +26,8 @@ def add_parser(sub: Any) -> None:
     lo.add_argument("--out", metavar="DIR", help="write estimate.json, assets.csv and assets.geojson here")
     lo.add_argument("--map", action="store_true", help="with --out: also write loss_map.png (needs matplotlib)")
     lo.add_argument("--threads", type=int, default=2, metavar="N", help="threads for the computation (default 2)")
+    lo.add_argument("--dask", metavar="ADDRESS", help="with --oq-job: spread the portfolio over a Dask cluster "
+                    "(scheduler address, or 'local' for a LocalCluster on this machine; needs the dask extra)")
 
 
 def _print_human(doc: dict[str, Any]) -> None:
@@ -69,16 +71,34 @@ def _print_human(doc: dict[str, Any]) -> None:
                       f"{relief['days']:g} days: {items}")
 
 
+def _dask_client(address: str, workers: int) -> Any:
+    try:
+        from distributed import Client, LocalCluster
+    except ImportError:
+        raise SystemExit("--dask needs the dask extra: pip install 'quakewatch[dask]'") from None
+    if address == "local":
+        return Client(LocalCluster(n_workers=workers, threads_per_worker=1, dashboard_address=None))
+    return Client(address)
+
+
 def loss_command(a: argparse.Namespace) -> int:
     from quakewatch.server.decision.export import to_document, write_outputs
     from quakewatch.server.decision.nrml import InputFileError
 
+    if a.dask and not a.oq_job:
+        print("error: --dask applies to --oq-job (scenario realisations run in-process)", file=sys.stderr)
+        return 2
     try:
         if a.oq_job:
             from quakewatch.server.decision.openquake_job import estimate_from_job, read_job
 
-            est = estimate_from_job(read_job(a.oq_job), threads=a.threads)
+            job = read_job(a.oq_job)
             extra: dict[str, Any] = {}
+            if a.dask:
+                with _dask_client(a.dask, a.threads) as client:
+                    est = estimate_from_job(job, client=client)
+            else:
+                est = estimate_from_job(job, threads=a.threads)
         else:
             from quakewatch.server.decision.scenario import run_scenario_file
 

@@ -74,6 +74,8 @@ IntArray = npt.NDArray[np.int64]
 
 #: elements of one (events x sites) block; bounds the working memory per thread
 BLOCK_ELEMENTS = 1 << 21
+#: events are cut in up to this many blocks (so that threads have work)
+BLOCK_SPLIT = 8
 
 
 @dataclass(frozen=True, eq=False)
@@ -246,9 +248,13 @@ def _gmf_checked(gmf: Mapping[str, npt.ArrayLike], n_sites_needed: int) -> tuple
     return out, n_events
 
 
-def _blocks(n_events: int, n_sites: int, threads: int) -> list[slice]:
-    """Event blocks: bounded memory, and at least one block per thread."""
-    size = max(1, min(BLOCK_ELEMENTS // max(n_sites, 1), -(-n_events // max(threads, 1))))
+def _blocks(n_events: int, n_sites: int) -> list[slice]:
+    """Event blocks: up to ``BLOCK_SPLIT`` of them (work for every thread), bounded memory.
+
+    The partition depends on the numbers of events and sites only, never on
+    the number of threads, so neither do the sums.
+    """
+    size = max(1, min(BLOCK_ELEMENTS // max(n_sites, 1), -(-n_events // BLOCK_SPLIT)))
     return [slice(i, min(i + size, n_events)) for i in range(0, n_events, size)]
 
 
@@ -361,9 +367,9 @@ def scenario_damage(
             cons = fr.reshape(fr.shape[0], -1) @ site_ratios  # (events, consequences)
             return fr.sum(axis=0), by_state, cons
 
-        results = _map_blocks(work, _blocks(n_events, sites.size, threads), threads)
+        results = _map_blocks(work, _blocks(n_events, sites.size), threads)
         site_sum = np.zeros((sites.size, n_states + 1))
-        for block, res in zip(_blocks(n_events, sites.size, threads), results):
+        for block, res in zip(_blocks(n_events, sites.size), results):
             site_sum += res[0]
             for k in range(n_states + 1):
                 totals[f"buildings:{k}"][block] += res[1][:, k]
@@ -436,7 +442,7 @@ def scenario_losses(
                 lr[lr * asset_value <= minimum_loss] = 0.0
             return lr.sum(axis=0), lr @ site_value
 
-        blocks = _blocks(n_events, sites.size, threads)
+        blocks = _blocks(n_events, sites.size)
         site_sum = np.zeros(sites.size)
         for block, (part, tot) in zip(blocks, _map_blocks(work, blocks, threads)):
             site_sum += part

@@ -47,6 +47,7 @@ from scipy.spatial import cKDTree
 
 from quakewatch.ext.loss import AssetMapping, Consequence, DamageResult, scenario_damage, scenario_losses
 
+from .distributed import damage_on_cluster, losses_on_cluster
 from .estimate import LossEstimate, TotalSummary, summarise
 from .nrml import (
     CONSEQUENCE_SCALE,
@@ -388,8 +389,12 @@ def _minimum_loss(job: OpenQuakeJob, loss_type: str) -> float:
                              f"got {text!r}") from None
 
 
-def estimate_from_job(job: OpenQuakeJob, *, threads: int = 2) -> LossEstimate:
-    """Compute damage, consequences and losses for every asset of the job."""
+def estimate_from_job(job: OpenQuakeJob, *, threads: int = 2, client: Any = None) -> LossEstimate:
+    """Compute damage, consequences and losses for every asset of the job.
+
+    With a Dask ``client`` the portfolio is spread over its workers
+    (:mod:`.distributed`); the per-asset results are the same.
+    """
     t0 = time.perf_counter()
     exp = job.exposure
     candidates = np.arange(len(exp), dtype=np.int64)
@@ -423,9 +428,14 @@ def estimate_from_job(job: OpenQuakeJob, *, threads: int = 2) -> LossEstimate:
                     continue
                 ratios = np.array([r if r is not None else np.zeros(len(model.limit_states)) for r in rows])
                 consequences.append(Consequence(name, ratios, _scale(job, name, lt, keep)))
-        result: DamageResult = scenario_damage(
-            [model.functions[r] for r in risk_ids], mapping, exp.number[keep], job.gmf,
-            consequences, convention="openquake", threads=threads)
+        if client is not None:
+            result: DamageResult = damage_on_cluster(
+                client, [model.functions[r] for r in risk_ids], mapping, exp.number[keep], job.gmf,
+                consequences, convention="openquake")
+        else:
+            result = scenario_damage(
+                [model.functions[r] for r in risk_ids], mapping, exp.number[keep], job.gmf,
+                consequences, convention="openquake", threads=threads)
         states = ("no_damage", *model.limit_states)
         damage[lt] = result.fractions
         for k, name in enumerate(states):
@@ -440,8 +450,13 @@ def estimate_from_job(job: OpenQuakeJob, *, threads: int = 2) -> LossEstimate:
     for lt, vmodel in job.vulnerability.items():
         risk_ids = sorted(vmodel.functions)
         mapping = _mapping(job, keep, site, risk_ids)
-        loss = scenario_losses([vmodel.functions[r] for r in risk_ids], mapping, _value(job, lt, keep),
-                               job.gmf, minimum_loss=_minimum_loss(job, lt), threads=threads)
+        functions = [vmodel.functions[r] for r in risk_ids]
+        if client is not None:
+            loss = losses_on_cluster(client, functions, mapping, _value(job, lt, keep), job.gmf,
+                                     minimum_loss=_minimum_loss(job, lt))
+        else:
+            loss = scenario_losses(functions, mapping, _value(job, lt, keep), job.gmf,
+                                   minimum_loss=_minimum_loss(job, lt), threads=threads)
         (casualties if lt in ("occupants", "residents") else losses)[lt] = loss.losses
         totals[f"losses:{lt}"] = summarise(loss.event_totals)
 
