@@ -79,8 +79,10 @@ def _agreement(mode: str, ours: dict[str, float], engine: dict[str, float]) -> f
     return worst
 
 
-def side_by_side(n_assets: int, scratch: Path, skip_engine: bool) -> None:
+def side_by_side(n_assets: int, scratch: Path, skip_engine: bool, modes: list[str]) -> None:
     for mode, events in (("scenario_damage", 10), ("scenario_risk", 10)):
+        if mode not in modes:
+            continue
         job = write_case(scratch / f"{mode}-{n_assets}", CaseSpec(
             n_assets=n_assets, n_sites=max(50, n_assets // 50), n_events=events, seed=7, mode=mode,
             missing_fraction=0.0))
@@ -121,13 +123,17 @@ def main() -> None:
     ap.add_argument("--skip-engine", action="store_true")
     ap.add_argument("--skip-million", action="store_true")
     ap.add_argument("--realisations", type=int, default=1000)
+    ap.add_argument("--modes", nargs="+", default=["scenario_damage", "scenario_risk"],
+                    choices=["scenario_damage", "scenario_risk"], help="side-by-side runs")
+    ap.add_argument("--skip-realisations", action="store_true")
     a = ap.parse_args()
     with tempfile.TemporaryDirectory(prefix="qw-loss-bench-") as tmp:
         scratch = Path(tmp)
-        side_by_side(a.assets, scratch, a.skip_engine)
+        side_by_side(a.assets, scratch, a.skip_engine, a.modes)
         if not a.skip_million:
             million_one_event(scratch)
-        correlated_realisations(scratch, a.assets, a.realisations)
+        if not a.skip_realisations:
+            correlated_realisations(scratch, a.assets, a.realisations)
 
 
 if __name__ == "__main__":

@@ -258,9 +258,13 @@ def _blocks(n_events: int, n_sites: int) -> list[slice]:
     return [slice(i, min(i + size, n_events)) for i in range(0, n_events, size)]
 
 
+#: below this many (events x sites) values threads cost more than they save
+THREAD_MIN_ELEMENTS = 1 << 20
+
+
 def _map_blocks(work: Callable[[slice], tuple[FloatArray, ...]], blocks: list[slice],
-                threads: int) -> list[tuple[FloatArray, ...]]:
-    if threads <= 1 or len(blocks) == 1:
+                threads: int, n_elements: int = THREAD_MIN_ELEMENTS) -> list[tuple[FloatArray, ...]]:
+    if threads <= 1 or len(blocks) == 1 or n_elements < THREAD_MIN_ELEMENTS:
         return [work(b) for b in blocks]
     with ThreadPoolExecutor(max_workers=threads) as pool:
         return list(pool.map(work, blocks))  # results in block order
@@ -367,7 +371,7 @@ def scenario_damage(
             cons = fr.reshape(fr.shape[0], -1) @ site_ratios  # (events, consequences)
             return fr.sum(axis=0), by_state, cons
 
-        results = _map_blocks(work, _blocks(n_events, sites.size), threads)
+        results = _map_blocks(work, _blocks(n_events, sites.size), threads, n_events * sites.size)
         site_sum = np.zeros((sites.size, n_states + 1))
         for block, res in zip(_blocks(n_events, sites.size), results):
             site_sum += res[0]
@@ -444,7 +448,7 @@ def scenario_losses(
 
         blocks = _blocks(n_events, sites.size)
         site_sum = np.zeros(sites.size)
-        for block, (part, tot) in zip(blocks, _map_blocks(work, blocks, threads)):
+        for block, (part, tot) in zip(blocks, _map_blocks(work, blocks, threads, n_events * sites.size)):
             site_sum += part
             event_totals[block] += tot
         np.add.at(losses, rows, asset_value * site_sum[inverse] / n_events)

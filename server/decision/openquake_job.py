@@ -184,42 +184,57 @@ def _sites(job: Path, params: dict[str, str]) -> tuple[FloatArray, FloatArray, l
 
 
 def _gmfs(path: Path, n_sites: int, custom: list[str] | None) -> tuple[dict[str, FloatArray], npt.NDArray[np.int64]]:
-    with path.open(newline="", encoding="utf-8-sig") as handle:
-        reader = csv.reader(csv_lines(handle))
-        header = [c.strip() for c in next(reader)]
-        rows = [r for r in reader if r]
-    rename = {"site_id": "sid", "event_id": "eid"}
-    header = [rename.get(c, c) for c in header]
-    if "eid" not in header or ("sid" not in header and "custom_site_id" not in header):
+    """GMF CSV -> {imt: (n_events, n_sites)} (NaN where a site has no row) and the event ids."""
+    import pandas as pd
+
+    with path.open(encoding="utf-8-sig") as handle:
+        skip = 0
+        for line in handle:
+            if not line.startswith("#"):
+                break
+            skip += 1
+    try:
+        df = pd.read_csv(path, skiprows=skip, dtype={"custom_site_id": str}, encoding="utf-8-sig")
+    except (OSError, ValueError, pd.errors.ParserError) as exc:
+        raise InputFileError(f"{path}: cannot read the GMF CSV: {exc}") from exc
+    df.columns = [str(c).strip() for c in df.columns]
+    df = df.rename(columns={"site_id": "sid", "event_id": "eid"})
+    if "eid" not in df or ("sid" not in df and "custom_site_id" not in df):
         raise InputFileError(f"{path}: a GMF CSV needs eid (event_id) and sid (site_id) or custom_site_id")
-    imt_cols = [(i, c[4:] if c.startswith("gmv_") else c) for i, c in enumerate(header)
+    imt_cols = [(c, c[4:] if c.startswith("gmv_") else c) for c in df.columns
                 if c not in ("sid", "eid", "custom_site_id", "rlz_id", "rlzi")]
     if not imt_cols:
         raise InputFileError(f"{path}: no ground-motion columns (gmv_<IMT>)")
-    eids = np.array([int(r[header.index("eid")]) for r in rows], dtype=np.int64)
-    if "sid" in header:
-        sids = np.array([int(r[header.index("sid")]) for r in rows], dtype=np.int64)
-    else:
-        if custom is None:
-            raise InputFileError(f"{path}: custom_site_id needs a site file with custom_site_id")
-        index = {c: i for i, c in enumerate(custom)}
-        try:
-            sids = np.array([index[r[header.index("custom_site_id")]] for r in rows], dtype=np.int64)
-        except KeyError as exc:
-            raise InputFileError(f"{path}: unknown custom_site_id {exc.args[0]!r}") from None
+    try:
+        eids = df["eid"].to_numpy(np.int64)
+        if "sid" in df:
+            sids = df["sid"].to_numpy(np.int64)
+        else:
+            if custom is None:
+                raise InputFileError(f"{path}: custom_site_id needs a site file with custom_site_id")
+            index = pd.Index(custom)
+            sids = index.get_indexer(df["custom_site_id"].astype(str).str.strip()).astype(np.int64)
+            if (sids < 0).any():
+                bad = df["custom_site_id"].to_numpy()[int(np.argmax(sids < 0))]
+                raise InputFileError(f"{path}: unknown custom_site_id {bad!r}")
+    except (TypeError, ValueError) as exc:
+        raise InputFileError(f"{path}: eid and sid must be integers ({exc})") from None
     if (sids < 0).any() or (sids >= n_sites).any():
         raise InputFileError(f"{path}: site ids must be within [0, {n_sites - 1}]")
     events, event_row = np.unique(eids, return_inverse=True)
-    pairs = event_row * n_sites + sids
+    pairs = event_row.reshape(-1) * n_sites + sids
     if np.unique(pairs).size != pairs.size:
         raise InputFileError(f"{path}: duplicated (site, event) rows")
     gmf: dict[str, FloatArray] = {}
     for col, imt in imt_cols:
-        values = np.array([r[col] for r in rows], dtype=np.float32).astype(np.float64)  # engine: F32
+        try:
+            values = df[col].to_numpy(np.float32).astype(np.float64)  # the engine stores float32
+        except (TypeError, ValueError):
+            raise InputFileError(f"{path}: column {col!r} must hold numbers") from None
         if not np.all(np.isfinite(values)) or (values < 0).any():
-            raise InputFileError(f"{path}: column {header[col]!r} must hold finite values >= 0")
+            raise InputFileError(f"{path}: column {col!r} must hold finite values >= 0")
         m = np.full((events.size, n_sites), np.nan)
-        m[event_row, sids] = values
+        m[event_row.reshape(-1), sids] = values
         gmf[imt] = m
     return gmf, events
 
