@@ -350,11 +350,11 @@ def scenario_damage(
                        * (weights * c.scale[rows])[:, np.newaxis] for c in consequences]
         # (sites x states, consequences): every event's consequence totals in one product
         # (DS0 rows are zero: no consequence without damage)
-        site_ratios = np.zeros((sites.size, n_states + 1, len(consequences)))
+        by_site = np.zeros((sites.size, n_states + 1, len(consequences)))
         for j, r in enumerate(slot_ratios):
             for k in range(n_states):
-                site_ratios[:, k + 1, j] = np.bincount(inverse, r[:, k], minlength=sites.size)
-        site_ratios = site_ratios.reshape(sites.size * (n_states + 1), len(consequences))
+                by_site[:, k + 1, j] = np.bincount(inverse, r[:, k], minlength=sites.size)
+        site_ratios: FloatArray = by_site.reshape(sites.size * (n_states + 1), len(consequences))
 
         def work(block: slice, im: FloatArray = im, frag: Fragility = frag,
                  site_number: FloatArray = site_number,
