@@ -87,3 +87,62 @@ def test_bad_requests_are_invalid_argument_naming_the_field(tmp_path: Path, chan
                 assert needle in err.value.details()
                 assert str(tmp_path) not in err.value.details()
     run(scenario())
+
+
+def _quake_records(srv: object, t0_ns: int, pga_g: float) -> None:
+    """Two monitored buildings near the exposure recorded the earthquake (free field), one
+    blast and one earlier event that the window must leave out."""
+    from quakewatch.server.analysis import store
+    from quakewatch.v1 import events_pb2
+
+    def event(eid: str, sid: str, t_ns: int, cls: int, pga: float) -> events_pb2.Event:
+        ev = events_pb2.Event(event_id=eid, structure_id=sid, state=events_pb2.EVENT_STATE_CLOSED,
+                              classification=cls, trigger_time_ns=t_ns, end_time_ns=t_ns + 30 * 10**9)
+        ev.stations.add(station="ff", pga_mps2=pga * 9.80665, pgv_mps=pga * 0.9, free_field=True)
+        ev.stations.add(station="roof", pga_mps2=3 * pga * 9.80665, pgv_mps=pga * 2.0, free_field=False)
+        return ev
+
+    eq = events_pb2.EVENT_CLASS_EARTHQUAKE
+    store.save(srv.engine, "t", event("e1", "bldg-a", t0_ns + 5 * 10**9, eq, pga_g))  # type: ignore[attr-defined]
+    store.save(srv.engine, "t", event("e2", "bldg-b", t0_ns + 7 * 10**9, eq, pga_g))  # type: ignore[attr-defined]
+    store.save(srv.engine, "t", event("e3", "bldg-b", t0_ns + 9 * 10**9, events_pb2.EVENT_CLASS_BLAST, 5.0))  # type: ignore[attr-defined]
+    store.save(srv.engine, "t", event("e0", "bldg-a", t0_ns - 3600 * 10**9, eq, 5.0))  # type: ignore[attr-defined]
+
+
+def test_observed_records_condition_the_estimate(tmp_path: Path) -> None:
+    """Free-field records of detected events move the estimate: strong shaking recorded at two
+    buildings in the exposure gives more deaths than weak shaking at the same places."""
+    from google.protobuf.timestamp_pb2 import Timestamp
+
+    from loss_cases import LAT0, LON0
+    from quakewatch.v1 import common_pb2, registry_pb2
+
+    _, text = _stage(tmp_path)
+    t0 = 1_780_000_000 * 10**9
+    deaths = {}
+    for label, pga in (("weak", 0.01), ("strong", 1.2)):
+        async def scenario(pga: float = pga, label: str = label) -> None:
+            async with running_server(tmp_path / f"data-{label}" if label == "strong" else tmp_path / "data") as srv:
+                if label == "strong":
+                    shutil.copytree(tmp_path / "data" / "decision", tmp_path / f"data-{label}" / "decision")
+                owner, _ = create_token(srv.engine, "owner", "t")
+                hq, _ = create_token(srv.engine, "hq", None)
+                async with AsyncClient(srv.address, owner) as o:
+                    for sid, dlon, dlat in (("bldg-a", 0.05, 0.02), ("bldg-b", -0.1, -0.05)):
+                        await o.registry.PutStructure(registry_pb2.PutStructureRequest(structure=registry_pb2.Structure(
+                            structure_id=sid, kind=registry_pb2.STRUCTURE_KIND_BUILDING,
+                            location=common_pb2.GeoPoint(longitude_deg=LON0 + dlon, latitude_deg=LAT0 + dlat))))
+                _quake_records(srv, t0, pga)
+                start, end = Timestamp(), Timestamp()
+                start.FromNanoseconds(t0)
+                end.FromNanoseconds(t0 + 600 * 10**9)
+                async with AsyncClient(srv.address, hq) as c:
+                    got = await c.decision.EstimateLoss(decision_pb2.EstimateLossRequest(
+                        scenario=text, observed_start_time=start, observed_end_time=end))
+                assert got.observations == 4  # two buildings x (PGA, PGV); blast and earlier event left out
+                doc = json.loads(got.document_json)
+                assert doc["ground_motion"]["conditioned_on"] == ["PGA", "PGV"]
+                assert doc["provenance"]["stations"]["sources"] == ["bldg-a/e1", "bldg-b/e2"]
+                deaths[label] = got.fatalities
+        run(scenario())
+    assert deaths["strong"] > 3 * deaths["weak"]

@@ -18,6 +18,7 @@ from quakewatch.v1 import decision_pb2, decision_pb2_grpc
 
 from ..decision.export import to_document
 from ..decision.nrml import InputFileError
+from ..decision.observations import observed_in_window
 from ..decision.scenario import run_scenario
 from ..decision.scenario_spec import parse_scenario, referenced_files
 from ..errors import InvalidInput, NotFound, PermissionDenied
@@ -25,6 +26,7 @@ from ..settings import Settings
 from ..storage.models import LossEstimateRecord
 from ..storage.tokens import Principal, Role
 from .context import current_principal
+from .convert import ns_of
 
 #: roles that may run and read loss estimates (headquarters, drills, admins)
 ROLES = frozenset({Role.ADMIN, Role.HQ, Role.DRILL})
@@ -63,10 +65,17 @@ class DecisionServicer(decision_pb2_grpc.DecisionServiceServicer):
                                f"got {spec.ground_motion.realisations}", field="scenario")
         for name in referenced_files(spec):
             _inside(self.base, name)
+        observed = None
+        if request.HasField("observed_start_time") or request.HasField("observed_end_time"):
+            start, end = ns_of(request.observed_start_time), ns_of(request.observed_end_time)
+            if not start or not end or end <= start:
+                raise InvalidInput("observed_start_time and observed_end_time: both, end after start",
+                                   field="observed_end_time")
+            observed = await asyncio.to_thread(observed_in_window, self.engine, p, start, end)
         async with self._one_at_a_time:
             try:
                 est, extra = await asyncio.to_thread(run_scenario, spec, self.base,
-                                                     threads=self.settings.decision.threads)
+                                                     threads=self.settings.decision.threads, observed=observed)
             except InputFileError as exc:
                 raise InvalidInput(str(exc).replace(str(self.base.resolve()), "<decision data>"),
                                    field="scenario") from None
@@ -85,6 +94,7 @@ class DecisionServicer(decision_pb2_grpc.DecisionServiceServicer):
             response_level=head["response_level"], pager_alert=head["pager_alert"],
             fatalities=head["fatalities"], economic_loss=head["economic_loss"], displaced=head["displaced"],
             n_assets=len(doc["assets"]), realisations=int(doc["n_events"]),
+            observations=int((doc.get("ground_motion") or {}).get("observations", 0)),
             summary_json=json.dumps(summary, default=str), created_at=datetime.now(UTC))
         with Session(self.engine) as session:
             session.add(record)
@@ -127,6 +137,7 @@ def _message(record: LossEstimateRecord, summary: dict[str, Any], doc: dict[str,
         estimate_id=record.estimate_id, name=record.name, response_level=record.response_level,
         pager_alert=record.pager_alert, fatalities=record.fatalities, economic_loss=record.economic_loss,
         displaced=record.displaced, n_assets=record.n_assets, realisations=record.realisations,
+        observations=record.observations,
         document_json=json.dumps(doc if doc is not None else summary, default=str))
     created = record.created_at if record.created_at.tzinfo else record.created_at.replace(tzinfo=UTC)
     out.created.FromDatetime(created)

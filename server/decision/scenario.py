@@ -47,6 +47,7 @@ from quakewatch.ext.motion import mmi_worden2012
 from quakewatch.ext.rupture import Rupture, site_distances
 
 from .estimate import LossEstimate, summarise
+from .observations import Observations
 from .nrml import (
     CONSEQUENCE_SCALE,
     Exposure,
@@ -141,17 +142,12 @@ def _standard_fields(spec: ScenarioSpec, imt: str, sites: _Sites, pred: gmpe.Gro
     return independent()
 
 
-def _conditioned(spec: ScenarioSpec, base: Path, rupture: Rupture, sites: _Sites,
-                 predictions: dict[str, gmpe.GroundMotionPrediction]) -> dict[str, Any]:
-    """Fields conditioned on observed station values, by IMT (Worden et al. 2018).
-
-    The stations file has ``lon, lat, imt, value`` (g for PGA and SA, cm/s for
-    PGV) and optionally ``sigma`` (ln units, measurement and site noise).
-    """
+def _stations_file(spec: ScenarioSpec, base: Path) -> Observations:
+    """The scenario's stations file: ``lon, lat, imt, value`` (g for PGA and SA, cm/s for
+    PGV) and optionally ``sigma`` (ln units, measurement and site noise)."""
     import pandas as pd
 
-    gm = spec.ground_motion
-    path = base / str(gm.stations)
+    path = base / str(spec.ground_motion.stations)
     try:
         df = pd.read_csv(path, comment="#")
         lon, lat, value = (df[c].to_numpy(np.float64) for c in ("lon", "lat", "value"))
@@ -159,14 +155,25 @@ def _conditioned(spec: ScenarioSpec, base: Path, rupture: Rupture, sites: _Sites
     except (OSError, KeyError, ValueError) as exc:
         raise InputFileError(f"{path}: stations need lon, lat, imt and value columns ({exc})") from exc
     sigma = df["sigma"].to_numpy(np.float64) if "sigma" in df else np.zeros(lon.size)
+    return Observations(lon, lat, imt_col, value, sigma, tuple([str(path.name)] * lon.size))
+
+
+def _conditioned(spec: ScenarioSpec, base: Path, rupture: Rupture, sites: _Sites,
+                 predictions: dict[str, gmpe.GroundMotionPrediction], obs: Observations) -> dict[str, Any]:
+    """Fields conditioned on observed station values, by IMT (Worden et al. 2018)."""
+    gm = spec.ground_motion
+    lon, lat, imt_col, value, sigma = obs.lon, obs.lat, obs.imt, obs.value, obs.sigma
+    where = "stations"
     if not (np.all(np.isfinite(value)) and (value > 0).all()):
-        raise InputFileError(f"{path}: value must be finite and > 0 (g, or cm/s for PGV)")
+        raise InputFileError(f"{where}: value must be finite and > 0 (g, or cm/s for PGV)")
     if not (np.all(np.isfinite(sigma)) and (sigma >= 0).all()):
-        raise InputFileError(f"{path}: sigma must be finite and >= 0")
-    unknown = sorted(set(imt_col) - set(predictions))
-    if unknown:
-        raise InputFileError(f"{path}: imt {unknown} is not used by the scenario's models "
+        raise InputFileError(f"{where}: sigma must be finite and >= 0")
+    used = np.isin(imt_col, list(predictions))
+    unknown = sorted(set(imt_col[~used]))
+    if unknown and spec.ground_motion.stations:
+        raise InputFileError(f"{where}: imt {unknown} is not used by the scenario's models "
                              f"(used: {sorted(predictions)})")
+    lon, lat, imt_col, value, sigma = lon[used], lat[used], imt_col[used], value[used], sigma[used]
     out = {}
     station_sites = _Sites(lon, lat, np.arange(lon.size))
     vs30 = _vs30(spec, base, station_sites)
@@ -216,8 +223,14 @@ def _occupants(exp: Exposure, time_of_day: str) -> FloatArray:
     raise InputFileError(f"{exp.source}: no occupants for time_of_day {time_of_day!r} and no residents")
 
 
-def run_scenario(spec: ScenarioSpec, base: Path, *, threads: int = 2) -> tuple[LossEstimate, dict[str, Any]]:
-    """Run a validated scenario; returns the estimate and the decision products."""
+def run_scenario(spec: ScenarioSpec, base: Path, *, threads: int = 2,
+                 observed: Observations | None = None) -> tuple[LossEstimate, dict[str, Any]]:
+    """Run a validated scenario; returns the estimate and the decision products.
+
+    ``observed`` (e.g. the monitored structures' free-field records,
+    :func:`.observations.observed_in_window`) conditions the ground motion
+    together with the scenario's stations file.
+    """
     t0 = time.perf_counter()
     exp = read_exposure(base / spec.exposure)
     models = _models(spec, base, exp)
@@ -233,7 +246,13 @@ def run_scenario(spec: ScenarioSpec, base: Path, *, threads: int = 2) -> tuple[L
     imts = sorted({f.imt for f in (fragility.functions.values() if fragility else [])}
                   | {v.imt for m in models["vulnerability"].values() for v in m.functions.values()})
     predictions = {imt: gmpe.predict(gm.model, imt, rupture, distances, vs30) for imt in (*imts, "PGV")}
-    conditioned = _conditioned(spec, base, rupture, sites, predictions) if gm.stations else {}
+    parts = [o for o in (_stations_file(spec, base) if gm.stations else None, observed) if o is not None and len(o)]
+    obs = Observations(
+        lon=np.concatenate([o.lon for o in parts]), lat=np.concatenate([o.lat for o in parts]),
+        imt=np.concatenate([o.imt for o in parts]), value=np.concatenate([o.value for o in parts]),
+        sigma=np.concatenate([o.sigma for o in parts]), source=tuple(x for o in parts for x in o.source),
+    ) if parts else None
+    conditioned = _conditioned(spec, base, rupture, sites, predictions, obs) if obs is not None else {}
     occupants = _occupants(exp, spec.time_of_day)
 
     # damage and consequences, block by block of realisations
@@ -293,10 +312,12 @@ def run_scenario(spec: ScenarioSpec, base: Path, *, threads: int = 2) -> tuple[L
     est, extra = _assemble(spec, base, exp, fragility, mean, event_totals, median_pgv, predictions["PGV"],
                            rupture, n_done, t0)
     if conditioned:
-        est.provenance["stations"] = {"file": str(gm.stations), **{
+        assert obs is not None
+        est.provenance["stations"] = {"sources": sorted(set(obs.source)), "n_observations": len(obs), **{
             imt: {"event_term": float(c.event_term), "event_term_std": float(c.event_term_std)}
             for imt, c in conditioned.items()}}
-        extra["ground_motion"] = {"conditioned_on": sorted(conditioned), "method": "Worden et al. (2018)"}
+        extra["ground_motion"] = {"conditioned_on": sorted(conditioned), "method": "Worden et al. (2018)",
+                                  "observations": len(obs)}
     return est, extra
 
 

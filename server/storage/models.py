@@ -173,5 +173,6 @@ class LossEstimateRecord(SQLModel, table=True):
     displaced: float
     n_assets: int
     realisations: int
+    observations: int = 0
     summary_json: str = Field(sa_column=Column(Text, nullable=False))
     created_at: datetime = _ts()

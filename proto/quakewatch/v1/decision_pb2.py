@@ -25,21 +25,21 @@ _sym_db = _symbol_database.Default()
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1cquakewatch/v1/decision.proto\x12\rquakewatch.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"?\n\x13\x45stimateLossRequest\x12\x10\n\x08scenario\x18\x01 \x01(\t\x12\x16\n\x0einclude_assets\x18\x02 \x01(\x08\"E\n\x16GetLossEstimateRequest\x12\x13\n\x0b\x65stimate_id\x18\x01 \x01(\t\x12\x16\n\x0einclude_assets\x18\x02 \x01(\x08\"Z\n\tLossTotal\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0c\n\x04mean\x18\x02 \x01(\x01\x12\x0b\n\x03std\x18\x03 \x01(\x01\x12\n\n\x02p5\x18\x04 \x01(\x01\x12\x0b\n\x03p50\x18\x05 \x01(\x01\x12\x0b\n\x03p95\x18\x06 \x01(\x01\"\xb2\x02\n\x0cLossEstimate\x12\x13\n\x0b\x65stimate_id\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12+\n\x07\x63reated\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x16\n\x0eresponse_level\x18\x04 \x01(\t\x12\x13\n\x0bpager_alert\x18\x05 \x01(\t\x12\x12\n\nfatalities\x18\x06 \x01(\x01\x12\x15\n\reconomic_loss\x18\x07 \x01(\x01\x12\x11\n\tdisplaced\x18\x08 \x01(\x01\x12\x10\n\x08n_assets\x18\t \x01(\r\x12\x14\n\x0crealisations\x18\n \x01(\r\x12(\n\x06totals\x18\x0b \x03(\x0b\x32\x18.quakewatch.v1.LossTotal\x12\x15\n\rdocument_json\x18\x0c \x01(\t2\xb9\x01\n\x0f\x44\x65\x63isionService\x12O\n\x0c\x45stimateLoss\x12\".quakewatch.v1.EstimateLossRequest\x1a\x1b.quakewatch.v1.LossEstimate\x12U\n\x0fGetLossEstimate\x12%.quakewatch.v1.GetLossEstimateRequest\x1a\x1b.quakewatch.v1.LossEstimateb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1cquakewatch/v1/decision.proto\x12\rquakewatch.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\xaf\x01\n\x13\x45stimateLossRequest\x12\x10\n\x08scenario\x18\x01 \x01(\t\x12\x16\n\x0einclude_assets\x18\x02 \x01(\x08\x12\x37\n\x13observed_start_time\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x35\n\x11observed_end_time\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"E\n\x16GetLossEstimateRequest\x12\x13\n\x0b\x65stimate_id\x18\x01 \x01(\t\x12\x16\n\x0einclude_assets\x18\x02 \x01(\x08\"Z\n\tLossTotal\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0c\n\x04mean\x18\x02 \x01(\x01\x12\x0b\n\x03std\x18\x03 \x01(\x01\x12\n\n\x02p5\x18\x04 \x01(\x01\x12\x0b\n\x03p50\x18\x05 \x01(\x01\x12\x0b\n\x03p95\x18\x06 \x01(\x01\"\xc8\x02\n\x0cLossEstimate\x12\x13\n\x0b\x65stimate_id\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12+\n\x07\x63reated\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x16\n\x0eresponse_level\x18\x04 \x01(\t\x12\x13\n\x0bpager_alert\x18\x05 \x01(\t\x12\x12\n\nfatalities\x18\x06 \x01(\x01\x12\x15\n\reconomic_loss\x18\x07 \x01(\x01\x12\x11\n\tdisplaced\x18\x08 \x01(\x01\x12\x10\n\x08n_assets\x18\t \x01(\r\x12\x14\n\x0crealisations\x18\n \x01(\r\x12\x14\n\x0cobservations\x18\r \x01(\r\x12(\n\x06totals\x18\x0b \x03(\x0b\x32\x18.quakewatch.v1.LossTotal\x12\x15\n\rdocument_json\x18\x0c \x01(\t2\xb9\x01\n\x0f\x44\x65\x63isionService\x12O\n\x0c\x45stimateLoss\x12\".quakewatch.v1.EstimateLossRequest\x1a\x1b.quakewatch.v1.LossEstimate\x12U\n\x0fGetLossEstimate\x12%.quakewatch.v1.GetLossEstimateRequest\x1a\x1b.quakewatch.v1.LossEstimateb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'quakewatch.v1.decision_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_ESTIMATELOSSREQUEST']._serialized_start=80
-  _globals['_ESTIMATELOSSREQUEST']._serialized_end=143
-  _globals['_GETLOSSESTIMATEREQUEST']._serialized_start=145
-  _globals['_GETLOSSESTIMATEREQUEST']._serialized_end=214
-  _globals['_LOSSTOTAL']._serialized_start=216
-  _globals['_LOSSTOTAL']._serialized_end=306
-  _globals['_LOSSESTIMATE']._serialized_start=309
-  _globals['_LOSSESTIMATE']._serialized_end=615
-  _globals['_DECISIONSERVICE']._serialized_start=618
-  _globals['_DECISIONSERVICE']._serialized_end=803
+  _globals['_ESTIMATELOSSREQUEST']._serialized_start=81
+  _globals['_ESTIMATELOSSREQUEST']._serialized_end=256
+  _globals['_GETLOSSESTIMATEREQUEST']._serialized_start=258
+  _globals['_GETLOSSESTIMATEREQUEST']._serialized_end=327
+  _globals['_LOSSTOTAL']._serialized_start=329
+  _globals['_LOSSTOTAL']._serialized_end=419
+  _globals['_LOSSESTIMATE']._serialized_start=422
+  _globals['_LOSSESTIMATE']._serialized_end=750
+  _globals['_DECISIONSERVICE']._serialized_start=753
+  _globals['_DECISIONSERVICE']._serialized_end=938
 # @@protoc_insertion_point(module_scope)

@@ -35,6 +35,7 @@ def upgrade() -> None:
         sa.Column("displaced", sa.Float(), nullable=False),
         sa.Column("n_assets", sa.Integer(), nullable=False),
         sa.Column("realisations", sa.Integer(), nullable=False),
+        sa.Column("observations", sa.Integer(), nullable=False),
         sa.Column("summary_json", sa.Text(), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("estimate_id"),
