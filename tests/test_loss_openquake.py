@@ -228,3 +228,24 @@ def test_chunks_never_split_a_site() -> None:
     for i, rows in enumerate(parts):
         for s in sites[rows]:
             assert owner.setdefault(int(s), i) == i
+
+
+@pytest.mark.parametrize(("edit", "message"), [
+    (("job.ini", "calculation_mode = scenario_damage", "calculation_mode = classical"), "calculation_mode must be one of"),
+    (("job.ini", "exposure_file = exposure.xml", "exposure_file = nothere.xml"), "exposure_file = 'nothere.xml': no such file"),
+    (("gmf.csv", "sid,eid,", "site,eid,"), "needs eid .event_id. and sid"),
+    (("fragility.xml", '<params ls="complete"', '<params ls="completed"'), "no <params> for limit state"),
+    (("taxonomy_mapping.csv", "mixed,W,0.2", "mixed,W,0.3"), "weights of taxonomy 'mixed' do not sum to 1"),
+    (("exposure.csv", "\na0,", "\na0,x"), r"asset 'a0', field 'lon': 'x1\d\d\.\d+' is not a number"),
+])
+def test_malformed_jobs_name_file_and_field(tmp_path: Path, edit: tuple[str, str, str], message: str) -> None:
+    from quakewatch.server.decision.nrml import InputFileError
+
+    job = write_case(tmp_path / "c", CaseSpec(n_assets=40, n_sites=5, n_events=3, seed=8))
+    name, old, new = edit
+    path = job.parent / name
+    text = path.read_text()
+    assert old in text
+    path.write_text(text.replace(old, new, 1))
+    with pytest.raises(InputFileError, match=message):
+        estimate_from_job(read_job(job))

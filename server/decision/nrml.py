@@ -243,17 +243,17 @@ def _column(cols: Columns, name: str, where: str, default: float | None = None) 
             a = np.array([float(t) if t else np.nan for t in text], dtype=np.float64)
         except ValueError:
             bad = next(i for i, t in enumerate(text) if t and not _is_number(t))
-            raise InputFileError(f"{where}: asset {cols['id'][bad]!r}, field {name!r}: "
+            raise InputFileError(f"{where}: asset {str(cols['id'][bad])!r}, field {name!r}: "
                                  f"{text[bad]!r} is not a number") from None
     out = a.astype(np.float64)
     blank = np.isnan(out)
     if blank.any():
         if default is None:
-            raise InputFileError(f"{where}: asset {cols['id'][int(np.argmax(blank))]!r} has no {name!r}")
+            raise InputFileError(f"{where}: asset {str(cols['id'][int(np.argmax(blank))])!r} has no {name!r}")
         out[blank] = default
     if not np.all(np.isfinite(out)):
         bad = int(np.argmax(~np.isfinite(out)))
-        raise InputFileError(f"{where}: asset {cols['id'][bad]!r}, field {name!r}: a finite number is required")
+        raise InputFileError(f"{where}: asset {str(cols['id'][bad])!r}, field {name!r}: a finite number is required")
     return out
 
 

@@ -160,7 +160,9 @@ def _sites(job: Path, params: dict[str, str]) -> tuple[FloatArray, FloatArray, l
         return np.round(lon, 5), np.round(lat, 5), None
     for key in ("sites_csv", "site_model_file"):
         if key in params:
-            path = _file(job, params[key].split()[0], key)
+            if len(params[key].split()) != 1:
+                raise InputFileError(f"{job}: {key}: one site file is read, got {params[key]!r}")
+            path = _file(job, params[key], key)
             with path.open(newline="", encoding="utf-8-sig") as handle:
                 rows = [r for r in csv.reader(csv_lines(handle)) if r]
             try:
@@ -306,7 +308,9 @@ def read_job(path: str | Path) -> OpenQuakeJob:
                              "compute them from a rupture run with `quakewatch loss --scenario`")
     if "exposure_file" not in params:
         raise InputFileError(f"{job}: exposure_file is required")
-    exposure = read_exposure(_file(job, params["exposure_file"].split()[0], "exposure_file"))
+    if len(params["exposure_file"].split()) != 1:
+        raise InputFileError(f"{job}: exposure_file: one exposure file is read, got {params['exposure_file']!r}")
+    exposure = read_exposure(_file(job, params["exposure_file"], "exposure_file"))
     site_lon, site_lat, custom = _sites(job, params)
     gmf, events = _gmfs(_file(job, params[gmf_key], gmf_key), site_lon.size, custom)
 
