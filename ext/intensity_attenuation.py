@@ -78,7 +78,7 @@ from typing import Final
 import numpy as np
 import numpy.typing as npt
 
-from quakewatch.ext.rupture import Rupture, local_xy
+from quakewatch.ext.rupture import Rupture, local_xy, site_coords
 
 __all__ = [
     "INTENSITY_ALGORITHM_VERSION",
@@ -268,16 +268,7 @@ def predict_intensity(
         ms = float(magnitude_ms)
         if not math.isfinite(ms) or not 0.0 < ms <= 10.0:
             raise ValueError(f"magnitude_ms must be within (0, 10], got {ms}")
-    lo = np.asarray(lon, dtype=np.float64)
-    la = np.asarray(lat, dtype=np.float64)
-    try:
-        lo, la = np.broadcast_arrays(lo, la)
-    except ValueError:
-        raise ValueError(f"lon and lat must broadcast to one shape, got {lo.shape} and {la.shape}") from None
-    if not np.isfinite(lo).all() or not np.isfinite(la).all():
-        raise ValueError("lon and lat must be finite (no NaN or Inf)")
-    if (np.abs(lo) > 180.0).any() or (np.abs(la) > 90.0).any():
-        raise ValueError("lon must be within [-180, 180] and lat within [-90, 90] degrees")
+    lo, la = site_coords(lon, lat)
     x, y, r = local_xy(rupture.lon, rupture.lat, lo, la)
     if rupture.strike_deg is None:
         mean = _solve(coef, ms, x, y, r, circle=True)

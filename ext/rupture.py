@@ -250,7 +250,8 @@ class SiteDistances:
     rx_km: FloatArray
 
 
-def _site_coords(lon: npt.ArrayLike, lat: npt.ArrayLike) -> tuple[FloatArray, FloatArray]:
+def site_coords(lon: npt.ArrayLike, lat: npt.ArrayLike) -> tuple[FloatArray, FloatArray]:
+    """Site longitudes and latitudes as float64 arrays of one shape, checked (degrees)."""
     lo = np.asarray(lon, dtype=np.float64)
     la = np.asarray(lat, dtype=np.float64)
     try:
@@ -305,7 +306,7 @@ def site_distances(rupture: Rupture, lon: npt.ArrayLike, lat: npt.ArrayLike) -> 
     """
     if not isinstance(rupture, Rupture):
         raise ValueError(f"rupture must be a Rupture, got {type(rupture).__name__}")
-    lo, la = _site_coords(lon, lat)
+    lo, la = site_coords(lon, lat)
     x, y, repi = local_xy(rupture.lon, rupture.lat, lo, la)
     h = rupture.depth_km
     rhypo = np.sqrt(repi * repi + h * h)
