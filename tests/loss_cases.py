@@ -33,10 +33,15 @@ class CaseSpec:
     mode: str = "scenario_damage"
     time_event: str = "night"
     site_file: bool = False
+    plain_sites: bool = False  # a header-less lon,lat site file (the engine sorts it)
+    contents: bool = False  # a second loss type: contents fragility and consequences
     missing_fraction: float = 0.05
 
 
 def _write_sites(d: Path, spec: CaseSpec, lon: np.ndarray, lat: np.ndarray) -> dict[str, str]:
+    if spec.plain_sites:
+        (d / "sites.csv").write_text("".join(f"{x:.5f},{y:.5f}\n" for x, y in zip(lon, lat)))
+        return {"sites_csv": "sites.csv"}
     if spec.site_file:
         ids = [f"s{i:05d}" for i in range(lon.size)]
         rows = "\n".join(f"{c},{x:.5f},{y:.5f}" for c, x, y in zip(ids, lon, lat))
@@ -47,7 +52,7 @@ def _write_sites(d: Path, spec: CaseSpec, lon: np.ndarray, lat: np.ndarray) -> d
 
 def _engine_order(spec: CaseSpec, lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
     """Site index the engine gives each written site (inline sites are sorted)."""
-    if spec.site_file:
+    if spec.site_file and not spec.plain_sites:
         return np.arange(lon.size)
     order = np.lexsort((np.round(lat, 5), np.round(lon, 5)))
     rank = np.empty_like(order)
@@ -55,7 +60,7 @@ def _engine_order(spec: CaseSpec, lon: np.ndarray, lat: np.ndarray) -> np.ndarra
     return rank
 
 
-def _fragility_xml(rng: np.random.Generator) -> str:
+def _fragility_xml(rng: np.random.Generator, loss: str = "structural") -> str:
     funcs = []
     for i, taxo in enumerate(TAXONOMIES):
         if i % 2 == 0:
@@ -76,7 +81,7 @@ def _fragility_xml(rng: np.random.Generator) -> str:
                          f'<imls imt="PGA" noDamageLimit="0.03">{" ".join(map(str, levels))}</imls>'
                          f'{poes}</fragilityFunction>')
     return ('<?xml version="1.0" encoding="utf-8"?>\n<nrml xmlns="http://openquake.org/xmlns/nrml/0.5">'
-            '<fragilityModel id="synthetic" assetCategory="buildings" lossCategory="structural">'
+            f'<fragilityModel id="synthetic-{loss}" assetCategory="buildings" lossCategory="{loss}">'
             f'<description>synthetic</description><limitStates>{" ".join(STATES)}</limitStates>'
             + "".join(funcs) + "</fragilityModel></nrml>\n")
 
@@ -154,7 +159,7 @@ def write_case(directory: Path, spec: CaseSpec) -> Path:
             if rng.random() < 0.01:
                 pga = 0.0
             lines.append((e, int(engine_sid[s]), f"s{s:05d}", pga, sa))
-    if spec.site_file:
+    if spec.site_file and not spec.plain_sites:
         body = "\n".join(f"{e},{c},{p:.6e},{q:.6e}" for e, _, c, p, q in lines)
         (d / "gmf.csv").write_text("event_id,custom_site_id,gmv_PGA,gmv_SA(0.3)\n" + body + "\n")
     else:
@@ -180,6 +185,11 @@ def write_case(directory: Path, spec: CaseSpec) -> Path:
             for name, r in ratios.items():
                 jitter = rng.uniform(0.8, 1.2, 4)
                 cons.append(f"{t},{name},structural,groundshaking," + ",".join(f"{x * j:.6f}" for x, j in zip(r, jitter)))
+        if spec.contents:
+            (d / "fragility_contents.xml").write_text(_fragility_xml(rng, "contents"))
+            params["contents_fragility_file"] = "fragility_contents.xml"
+            for t in TAXONOMIES:
+                cons.append(f"{t},losses,contents,groundshaking,0.05,0.2,0.6,1.0")
         (d / "consequences.csv").write_text("\n".join(cons) + "\n")
         params.update({"structural_fragility_file": "fragility.xml", "consequence_file": "{'taxonomy': 'consequences.csv'}"})
     else:

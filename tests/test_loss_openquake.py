@@ -64,6 +64,7 @@ SYNTHETIC = {
     "damage-inline-sites-night": CaseSpec(seed=11),
     "damage-site-csv-day": CaseSpec(seed=12, site_file=True, time_event="day"),
     "damage-avg-transit-heavy-missing": CaseSpec(seed=13, time_event="transit", missing_fraction=0.3),
+    "damage-plain-sites-contents": CaseSpec(seed=14, plain_sites=True, site_file=True, contents=True),
     "risk-inline-sites": CaseSpec(seed=21, mode="scenario_risk"),
     "risk-site-csv-avg": CaseSpec(seed=22, mode="scenario_risk", site_file=True, time_event="avg"),
 }
@@ -169,7 +170,7 @@ def test_per_asset_results_match_the_engine(case: str, engine_runs: dict[str, tu
     checked = 0
     for aid, columns in oq["assets"].items():
         for column, expected in columns.items():
-            got = ours[aid][column]
+            got = ours[aid].get(column, 0.0)  # the engine lists consequences a loss type has no rows for as 0
             floor = 8 * EPS32 * max(number[aid], abs(expected))
             assert abs(got - expected) <= 1e-5 * abs(expected) + floor, (aid, column, got, expected)
             checked += 1
@@ -183,8 +184,14 @@ def test_totals_match_the_engine(case: str, engine_runs: dict[str, tuple[Path, d
     parsed = read_job(job)
     ours = _totals(estimate_from_job(parsed), parsed.mode)
     assert oq["aggregate"], "the engine reported totals"
+    loss_types = {k.split(":")[0] for k in oq["aggregate"] if ":dmg_" in k}
     for key, expected in oq["aggregate"].items():
-        got = ours[key]
+        if key.endswith(":dmg_0") and len(loss_types) > 1:
+            # engine 3.26 post_risk: dmg_0 = number - damaged / (n_events * n_loss_types), with the
+            # damaged count already per loss type: with two loss types its no-damage total is too
+            # large (its own per-asset no-damage counts do not add up to it). Not reproduced.
+            continue
+        got = ours.get(key, 0.0)
         # the engine sums float32 counts: a total carries ~sqrt(n) float32 roundings of its size
         floor = 4 * EPS32 * abs(expected) * np.sqrt(max(len(oq["assets"]), 1))
         assert abs(got - expected) <= 1e-6 * abs(expected) + floor, (key, got, expected)
