@@ -197,6 +197,9 @@ def write_case(directory: Path, spec: CaseSpec) -> Path:
         (d / "vulnerability_occupants.xml").write_text(_vulnerability_xml(rng, "occupants"))
         params.update({"structural_vulnerability_file": "vulnerability_structural.xml",
                        "occupants_vulnerability_file": "vulnerability_occupants.xml"})
+        if spec.contents:
+            (d / "vulnerability_contents.xml").write_text(_vulnerability_xml(rng, "contents"))
+            params["contents_vulnerability_file"] = "vulnerability_contents.xml"
     ini = configparser.ConfigParser(interpolation=None)
     ini["general"] = params
     with (d / "job.ini").open("w") as handle:

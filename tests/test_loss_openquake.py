@@ -67,6 +67,8 @@ SYNTHETIC = {
     "damage-plain-sites-contents": CaseSpec(seed=14, plain_sites=True, site_file=True, contents=True),
     "risk-inline-sites": CaseSpec(seed=21, mode="scenario_risk"),
     "risk-site-csv-avg": CaseSpec(seed=22, mode="scenario_risk", site_file=True, time_event="avg"),
+    "risk-plain-sites-contents": CaseSpec(seed=23, mode="scenario_risk", site_file=True, plain_sites=True,
+                                          contents=True, time_event="day"),
 }
 
 
