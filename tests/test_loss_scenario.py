@@ -176,3 +176,23 @@ def test_an_asset_on_a_station_takes_the_observed_motion(tmp_path: Path) -> None
     fr = est.damage["structural"][0]
     assert fr[0] == pytest.approx(1 - poe[0], abs=1e-9)
     assert fr[2] == pytest.approx(poe[1], abs=1e-9)
+
+
+def test_pager_cross_check_can_use_the_china_intensity_attenuation(tmp_path: Path) -> None:
+    from quakewatch.ext.intensity_attenuation import predict_intensity
+
+    path = write_scenario(tmp_path / "s", n_assets=150, realisations=4,
+                          extra="")
+    text = path.read_text().replace("usd_per_unit: 0.14}", "usd_per_unit: 0.14, intensity_model: Yu2013Eastern}")
+    path.write_text(text)
+    est, extra = run_scenario_file(path)
+    spec, base = load_scenario(path)
+    rup = Rupture(**{k: v for k, v in spec.rupture.model_dump().items() if v is not None})
+    intensity = predict_intensity("Yu2013Eastern", rup, est.lon, est.lat).mean
+    night = np.array([a["night"] for a in _exposure_rows(base)])
+    deaths = 0.0
+    for level in range(5, 11):
+        pop = night[(intensity >= level - 0.5) & (intensity < level + 0.5)].sum()
+        deaths += pop * _phi(math.log(min(level, 9) / 10.328811) / 0.100058)
+    assert extra["pager"]["empirical_fatalities"] == pytest.approx(deaths, rel=1e-9)
+    assert "Yu2013Eastern" in extra["pager"]["model"]

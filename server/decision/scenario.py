@@ -43,6 +43,7 @@ from quakewatch.ext.fragility import Fragility
 from quakewatch.ext.gmfield import iter_fields
 from quakewatch.ext.gmfield_conditioning import condition_on_stations
 from quakewatch.ext.loss import AssetMapping, Consequence, scenario_damage, scenario_losses
+from quakewatch.ext.intensity_attenuation import predict_intensity
 from quakewatch.ext.motion import mmi_worden2012
 from quakewatch.ext.rupture import Rupture, site_distances
 
@@ -353,9 +354,14 @@ def _assemble(spec: ScenarioSpec, base: Path, exp: Exposure, fragility: Any, mea
     deaths = float(casualties["fatalities"].sum()) if "fatalities" in casualties else (
         float(casualties["severity_4"].sum()) if "severity_4" in casualties else None)
     economic = float(losses["structural"].sum()) if "structural" in losses else None
-    site_pgv_mps = np.exp(ln_pgv_cms) / 100.0
     sites = _sites(exp)
-    mmi = mmi_worden2012(site_pgv_mps[sites.of_asset], "pgv_mps")
+    if spec.pager.intensity_model == "worden2012_pgv":
+        mmi = mmi_worden2012(np.exp(ln_pgv_cms[sites.of_asset]) / 100.0, "pgv_mps")
+        intensity_source = "MMI from the median PGV (Worden et al. 2012)"
+    else:
+        site_i = predict_intensity(spec.pager.intensity_model, rupture, sites.lon, sites.lat).mean
+        mmi = np.clip(site_i[sites.of_asset], 1.0, 10.0)  # the MMI range of PAGER
+        intensity_source = f"intensity attenuation {spec.pager.intensity_model} (Yu et al. 2013)"
     occupants = _occupants(exp, spec.time_of_day)
     model = pager.fatality_model(spec.pager.country)
     empirical = pager.expected_fatalities(pager.exposure_by_mmi(mmi, occupants), model)
@@ -369,7 +375,7 @@ def _assemble(spec: ScenarioSpec, base: Path, exp: Exposure, fragility: Any, mea
         "alert": pager.overall_alert(*levels).value if levels else None, "alerts": alerts,
         "empirical_fatalities": empirical,
         "empirical_alert": pager.alert_level(empirical, pager.LossKind.FATALITIES).value,
-        "country": spec.pager.country, "model": "Jaiswal & Wald (2010) empirical, MMI from PGV (Worden et al. 2012)",
+        "country": spec.pager.country, "model": f"Jaiswal & Wald (2010) empirical; {intensity_source}",
     }
     table = load_rule_table(base / spec.response.rule_table if spec.response.rule_table else None)
     rs = spec.response

@@ -19,7 +19,7 @@ Example::
       seed: 42
       truncation_level: 3
       stations: observed.csv      # optional: lon, lat, imt, value (g, or cm/s for PGV)
-    pager: {country: CN, usd_per_unit: 0.14}
+    pager: {country: CN, usd_per_unit: 0.14, intensity_model: worden2012_pgv}   # or Yu2013Eastern, ...
     response: {gdp_previous_year: 2.57e12, population_class: densely_populated}
     relief: {days: 3}
 
@@ -70,6 +70,10 @@ class GroundMotionSpec(_Strict):
 class PagerSpec(_Strict):
     country: str = Field(default="CN", min_length=2, max_length=2)
     usd_per_unit: float | None = Field(default=None, gt=0)
+    # intensity of the empirical cross-check: MMI from the (conditioned) median PGV by Worden
+    # et al. (2012), or the China intensity attenuation of Yu et al. (2013) by region
+    intensity_model: Literal["worden2012_pgv", "Yu2013Active", "Yu2013Tibet", "Yu2013Eastern",
+                             "Yu2013Stable"] = "worden2012_pgv"
 
 
 class ResponseSpec(_Strict):
