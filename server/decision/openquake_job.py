@@ -351,18 +351,19 @@ def read_job(path: str | Path) -> OpenQuakeJob:
 # --------------------------------------------------------------------------- #
 
 
-def _mapping(job: OpenQuakeJob, keep: npt.NDArray[np.int64], site: npt.NDArray[np.int64],
-             risk_ids: list[str]) -> AssetMapping:
+def asset_mapping(taxonomy: npt.NDArray[np.str_], site: npt.NDArray[np.int64],
+                  taxonomy_map: dict[str, list[tuple[str, float]]], risk_ids: list[str],
+                  where: str) -> AssetMapping:
+    """Assets in taxonomy classes, each class mapped to risk functions (indices into ``risk_ids``)."""
     index = {r: i for i, r in enumerate(risk_ids)}
-    taxonomies, asset_class = np.unique(job.exposure.taxonomy[keep], return_inverse=True)
-    slots = max(len(v) for v in job.taxonomy_map.values())
+    taxonomies, asset_class = np.unique(taxonomy, return_inverse=True)
+    slots = max(len(v) for v in taxonomy_map.values())
     fn = np.full((taxonomies.size, slots), -1, dtype=np.int64)
     w = np.zeros((taxonomies.size, slots))
     for c, taxo in enumerate(taxonomies.tolist()):
-        for s, (risk, weight) in enumerate(job.taxonomy_map[taxo]):
+        for s, (risk, weight) in enumerate(taxonomy_map[taxo]):
             if risk not in index:
-                raise InputFileError(f"{job.path}: no risk function for risk id {risk!r} "
-                                     f"(taxonomy {taxo!r})")
+                raise InputFileError(f"{where}: no risk function for risk id {risk!r} (taxonomy {taxo!r})")
             fn[c, s], w[c, s] = index[risk], weight
     return AssetMapping(site_index=site, functions=fn, weights=w, asset_class=asset_class.reshape(-1))
 
@@ -438,7 +439,7 @@ def estimate_from_job(job: OpenQuakeJob, *, threads: int = 2, client: Any = None
 
     for lt, model in job.fragility.items():
         risk_ids = sorted(model.functions)
-        mapping = _mapping(job, keep, site, risk_ids)
+        mapping = asset_mapping(exp.taxonomy[keep], site, job.taxonomy_map, risk_ids, str(job.path))
         consequences = []
         if job.consequences is not None:
             for name in job.consequences.names:
@@ -468,7 +469,7 @@ def estimate_from_job(job: OpenQuakeJob, *, threads: int = 2, client: Any = None
 
     for lt, vmodel in job.vulnerability.items():
         risk_ids = sorted(vmodel.functions)
-        mapping = _mapping(job, keep, site, risk_ids)
+        mapping = asset_mapping(exp.taxonomy[keep], site, job.taxonomy_map, risk_ids, str(job.path))
         functions = [vmodel.functions[r] for r in risk_ids]
         if client is not None:
             loss = losses_on_cluster(client, functions, mapping, _value(job, lt, keep), job.gmf,

@@ -59,7 +59,7 @@ from .nrml import (
     read_taxonomy_mapping,
     read_vulnerability_model,
 )
-from .openquake_job import associate
+from .openquake_job import asset_mapping, associate
 from .relief import relief_needs
 from .response_level import evaluate, load_rule_table
 from .scenario_spec import ScenarioSpec, load_scenario
@@ -201,21 +201,6 @@ def _models(spec: ScenarioSpec, base: Path, exp: Exposure) -> dict[str, Any]:
             "consequences": consequences}
 
 
-def _asset_mapping(exp: Exposure, sites: _Sites, tmap: dict[str, list[tuple[str, float]]],
-                   risk_ids: list[str], where: str) -> AssetMapping:
-    index = {r: i for i, r in enumerate(risk_ids)}
-    taxonomies, asset_class = np.unique(exp.taxonomy, return_inverse=True)
-    slots = max(len(v) for v in tmap.values())
-    fn = np.full((taxonomies.size, slots), -1, dtype=np.int64)
-    w = np.zeros((taxonomies.size, slots))
-    for c, taxo in enumerate(taxonomies.tolist()):
-        for s, (risk, weight) in enumerate(tmap[taxo]):
-            if risk not in index:
-                raise InputFileError(f"{where}: no risk function for risk id {risk!r} (taxonomy {taxo!r})")
-            fn[c, s], w[c, s] = index[risk], weight
-    return AssetMapping(site_index=sites.of_asset, functions=fn, weights=w, asset_class=asset_class.reshape(-1))
-
-
 def _occupants(exp: Exposure, time_of_day: str) -> FloatArray:
     if time_of_day in exp.occupants:
         return exp.occupants[time_of_day]
@@ -284,8 +269,8 @@ def run_scenario(spec: ScenarioSpec, base: Path, *, threads: int = 2,
     totals: dict[str, list[FloatArray]] = {}
     n_done = 0
     where = str(base)
-    damage_map = _asset_mapping(exp, sites, models["mapping"], risk_ids_f, where) if fragility else None
-    vuln_maps = {lt: (sorted(m.functions), _asset_mapping(exp, sites, models["mapping"], sorted(m.functions), where))
+    damage_map = asset_mapping(exp.taxonomy, sites.of_asset, models["mapping"], risk_ids_f, where) if fragility else None
+    vuln_maps = {lt: (sorted(m.functions), asset_mapping(exp.taxonomy, sites.of_asset, models["mapping"], sorted(m.functions), where))
                  for lt, m in models["vulnerability"].items()}
     while n_done < gm.realisations:
         gmf = {imt: np.exp(next(streams[imt])) for imt in imts}
