@@ -76,6 +76,7 @@ from .gmfield_sampling import (
     FieldPlan,
     SeedLike,
     build_plan,
+    check_block,
     check_workers,
     seed_sequence,
     stream_generator,
@@ -295,11 +296,7 @@ def _iter_plan(
         block = block - block % EXACT_GROUP if block >= EXACT_GROUP else max(1, block - block % 2)
         block = min(block, n_realisations)
     else:
-        if isinstance(block_realisations, bool) or not isinstance(block_realisations, (int, np.integer)):
-            raise ValueError("block_realisations must be an int")
-        block = int(block_realisations)
-        if block < 1:
-            raise ValueError(f"block_realisations must be >= 1, got {block_realisations}")
+        block = check_block(block_realisations)
     return _blocks(plan, mu, t, p, n_realisations, ss, level, block, workers, target)
 
 

@@ -104,6 +104,7 @@ from .gmfield_sampling import (
     FieldPlan,
     SeedLike,
     build_plan,
+    check_block,
     check_workers,
     coordinates,
     great_circle_km,
@@ -297,11 +298,7 @@ class ConditionedField:
         if block_realisations is None:
             block = max(EXACT_GROUP, (BLOCK_ELEMENTS // n_all) // EXACT_GROUP * EXACT_GROUP)
         else:
-            if isinstance(block_realisations, bool) or not isinstance(block_realisations, (int, np.integer)):
-                raise ValueError("block_realisations must be an int")
-            block = int(block_realisations)
-            if block < 1:
-                raise ValueError(f"block_realisations must be >= 1, got {block_realisations}")
+            block = check_block(block_realisations)
         plan = self.plan(exact_max_sites=exact_max_sites, grid_spacing_km=grid_spacing_km,
                          workers=workers)
         return self._blocks(plan, n_realisations, ss, block, workers)

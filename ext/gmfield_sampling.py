@@ -152,6 +152,15 @@ def check_workers(workers: int) -> int:
     return int(workers)
 
 
+def check_block(block_realisations: int) -> int:
+    """``block_realisations`` as an int >= 1, else :class:`ValueError`."""
+    if isinstance(block_realisations, bool) or not isinstance(block_realisations, (int, np.integer)):
+        raise ValueError("block_realisations must be an int")
+    if block_realisations < 1:
+        raise ValueError(f"block_realisations must be >= 1, got {block_realisations}")
+    return int(block_realisations)
+
+
 def great_circle_km(lon1: ArrayLike, lat1: ArrayLike, lon2: ArrayLike, lat2: ArrayLike) -> FloatArray:
     """Great-circle distance in km (haversine, radius :data:`EARTH_RADIUS_KM`), broadcast.
 
