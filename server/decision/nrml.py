@@ -32,6 +32,7 @@ __all__ = [
     "Exposure",
     "FragilityModel",
     "InputFileError",
+    "consequence_scale",
     "csv_lines",
     "VulnerabilityModel",
     "read_consequences",
@@ -443,6 +444,19 @@ CONSEQUENCE_SCALE = {
     "losses": "value", "collapsed": "number", "non_operational": "number",
     "injured": "occupants", "fatalities": "occupants", "homeless": "residents",
 }
+
+
+def consequence_scale(name: str) -> str:
+    """What consequence ``name`` multiplies: ``value``, ``number``, ``occupants`` or ``residents``.
+
+    ``losses*`` are values (the engine's convention); the Hazus severities
+    ``severity_1..4`` are people indoors, i.e. occupants.
+    """
+    if name.startswith("losses"):
+        return "value"
+    if name.startswith("severity_"):
+        return "occupants"
+    return CONSEQUENCE_SCALE[name]
 
 
 @dataclass(frozen=True, eq=False)

@@ -50,12 +50,12 @@ from quakewatch.ext.loss import AssetMapping, Consequence, DamageResult, scenari
 from .distributed import damage_on_cluster, losses_on_cluster
 from .estimate import LossEstimate, TotalSummary, summarise
 from .nrml import (
-    CONSEQUENCE_SCALE,
     ConsequenceTable,
     Exposure,
     FragilityModel,
     InputFileError,
     VulnerabilityModel,
+    consequence_scale,
     csv_lines,
     read_consequences,
     read_exposure,
@@ -370,7 +370,7 @@ def asset_mapping(taxonomy: npt.NDArray[np.str_], site: npt.NDArray[np.int64],
 
 def _scale(job: OpenQuakeJob, name: str, loss_type: str, keep: npt.NDArray[np.int64]) -> FloatArray:
     exp = job.exposure
-    kind = "value" if name.startswith("losses") else CONSEQUENCE_SCALE[name]
+    kind = consequence_scale(name)
     if kind == "value":
         if loss_type not in exp.values:
             raise InputFileError(f"{exp.source}: no {loss_type!r} cost for consequence {name!r}")
@@ -462,8 +462,8 @@ def estimate_from_job(job: OpenQuakeJob, *, threads: int = 2, client: Any = None
             totals[f"{lt}:{name}"] = summarise(result.event_totals[f"buildings:{k}"])
         for name, values in result.consequences.items():
             key = name if lt == "structural" else f"{name}:{lt}"
-            target = losses if name.startswith("losses") else (
-                casualties if CONSEQUENCE_SCALE.get(name) in ("occupants", "residents") else other)
+            kind = consequence_scale(name)
+            target = losses if kind == "value" else casualties if kind in ("occupants", "residents") else other
             target[lt if target is losses else key] = values
             totals[f"{name}:{lt}"] = summarise(result.event_totals[name])
 

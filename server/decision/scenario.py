@@ -50,9 +50,9 @@ from quakewatch.ext.rupture import Rupture, site_distances
 from .estimate import LossEstimate, summarise
 from .observations import Observations
 from .nrml import (
-    CONSEQUENCE_SCALE,
     Exposure,
     InputFileError,
+    consequence_scale,
     read_consequences,
     read_exposure,
     read_fragility_model,
@@ -250,7 +250,7 @@ def run_scenario(spec: ScenarioSpec, base: Path, *, threads: int = 2,
                 rows = [table.ratios.get((name, "structural", rid)) for rid in risk_ids_f]
                 if any(x is not None for x in rows):
                     ratios = np.array([x if x is not None else np.zeros(len(fragility.limit_states)) for x in rows])
-                    kind = "value" if name.startswith("losses") else CONSEQUENCE_SCALE[name]
+                    kind = consequence_scale(name)
                     scale = {"value": exp.values.get("structural"), "occupants": occupants,
                              "residents": exp.residents, "number": exp.number}[kind]
                     if scale is None:
@@ -295,8 +295,8 @@ def run_scenario(spec: ScenarioSpec, base: Path, *, threads: int = 2,
     mean = {key: value / n_done for key, value in sums.items()}
     event_totals = {key: np.concatenate(parts) for key, parts in totals.items()}
     median_pgv = conditioned["PGV"].mean if "PGV" in conditioned else predictions["PGV"].ln_mean
-    est, extra = _assemble(spec, base, exp, fragility, mean, event_totals, median_pgv, predictions["PGV"],
-                           rupture, n_done, t0)
+    est, extra = _assemble(spec, base, exp, sites, occupants, fragility, mean, event_totals, median_pgv,
+                           predictions["PGV"], rupture, n_done, t0)
     if conditioned:
         assert obs is not None
         est.provenance["stations"] = {"sources": sorted(set(obs.source)), "n_observations": len(obs), **{
@@ -307,7 +307,8 @@ def run_scenario(spec: ScenarioSpec, base: Path, *, threads: int = 2,
     return est, extra
 
 
-def _assemble(spec: ScenarioSpec, base: Path, exp: Exposure, fragility: Any, mean: dict[str, Any],
+def _assemble(spec: ScenarioSpec, base: Path, exp: Exposure, sites: _Sites, occupants: FloatArray,
+              fragility: Any, mean: dict[str, Any],
               event_totals: dict[str, FloatArray], ln_pgv_cms: FloatArray, pgv: gmpe.GroundMotionPrediction,
               rupture: Rupture, n: int, t0: float) -> tuple[LossEstimate, dict[str, Any]]:
     states: tuple[str, ...] = ("no_damage", *(fragility.limit_states if fragility else ()))
@@ -326,7 +327,7 @@ def _assemble(spec: ScenarioSpec, base: Path, exp: Exposure, fragility: Any, mea
             (casualties if lt == "occupants" else losses)[lt] = values
             totals[f"losses:{lt}"] = summarise(event_totals[key])
             continue
-        scale = "value" if key.startswith("losses") else CONSEQUENCE_SCALE.get(key, "occupants")
+        scale = consequence_scale(key)
         if scale == "value":
             losses["structural"] = values
         elif scale in ("occupants", "residents"):
@@ -339,7 +340,6 @@ def _assemble(spec: ScenarioSpec, base: Path, exp: Exposure, fragility: Any, mea
     deaths = float(casualties["fatalities"].sum()) if "fatalities" in casualties else (
         float(casualties["severity_4"].sum()) if "severity_4" in casualties else None)
     economic = float(losses["structural"].sum()) if "structural" in losses else None
-    sites = _sites(exp)
     if spec.pager.intensity_model == "worden2012_pgv":
         mmi = mmi_worden2012(np.exp(ln_pgv_cms[sites.of_asset]) / 100.0, "pgv_mps")
         intensity_source = "MMI from the median PGV (Worden et al. 2012)"
@@ -347,7 +347,6 @@ def _assemble(spec: ScenarioSpec, base: Path, exp: Exposure, fragility: Any, mea
         site_i = predict_intensity(spec.pager.intensity_model, rupture, sites.lon, sites.lat).mean
         mmi = np.clip(site_i[sites.of_asset], 1.0, 10.0)  # the MMI range of PAGER
         intensity_source = f"intensity attenuation {spec.pager.intensity_model} (Yu et al. 2013)"
-    occupants = _occupants(exp, spec.time_of_day)
     model = pager.fatality_model(spec.pager.country)
     empirical = pager.expected_fatalities(pager.exposure_by_mmi(mmi, occupants), model)
     alerts = {}
