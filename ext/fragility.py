@@ -99,7 +99,8 @@ class Fragility(Protocol):
     @property
     def n_states(self) -> int: ...
 
-    def poes(self, iml: ArrayLike, convention: Convention = "quakewatch") -> FloatArray: ...
+    def poes(self, iml: ArrayLike, convention: Convention = "quakewatch", *,
+             validate: bool = True) -> FloatArray: ...
 
 
 # --------------------------------------------------------------------------- #
@@ -287,7 +288,8 @@ class LognormalFragility:
             no_damage_limit=no_damage_limit,
         )
 
-    def poes(self, iml: ArrayLike, convention: Convention = "quakewatch") -> FloatArray:
+    def poes(self, iml: ArrayLike, convention: Convention = "quakewatch", *,
+             validate: bool = True) -> FloatArray:
         """PoE of each damage state.
 
         Parameters
@@ -305,7 +307,9 @@ class LognormalFragility:
         ndarray, shape (..., n_states), float64
             ``P(DS >= k | IM)``.
         """
-        x = _iml_array(iml)
+        # validate=False: the caller checked a float64 array already (ext.loss checks its
+        # ground-motion matrices once, not once per block and risk function)
+        x = _iml_array(iml) if validate else np.asarray(iml, dtype=np.float64)
         xc = x
         if self.min_iml is not None:
             xc = np.maximum(xc, self.min_iml)
@@ -383,7 +387,8 @@ class DiscreteFragility:
         """Number of damage states ``n`` (excluding DS0)."""
         return int(self.poe_table.shape[0])
 
-    def poes(self, iml: ArrayLike, convention: Convention = "quakewatch") -> FloatArray:
+    def poes(self, iml: ArrayLike, convention: Convention = "quakewatch", *,
+             validate: bool = True) -> FloatArray:
         """PoE of each damage state by linear interpolation in IM.
 
         Above ``imls[-1]`` the last value is used; below ``imls[0]``, see the
@@ -396,7 +401,9 @@ class DiscreteFragility:
         -------
         ndarray, shape (..., n_states), float64
         """
-        x = _iml_array(iml)
+        # validate=False: the caller checked a float64 array already (ext.loss checks its
+        # ground-motion matrices once, not once per block and risk function)
+        x = _iml_array(iml) if validate else np.asarray(iml, dtype=np.float64)
         xs = self.imls
         table = self.poe_table
         ndl = self.no_damage_limit

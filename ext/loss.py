@@ -361,7 +361,8 @@ def scenario_damage(
                  site_ratios: FloatArray = site_ratios) -> tuple[FloatArray, ...]:
             x = im[block]
             missing = np.isnan(x)
-            fr = fractions_of_valid_poes(frag.poes(np.where(missing, 0.0, x), convention), convention)
+            fr = fractions_of_valid_poes(frag.poes(np.where(missing, 0.0, x), convention, validate=False),
+                                         convention)
             if convention == "openquake":  # the engine counts no-damage as number - damaged
                 fr[..., 0] = 1.0 - fr[..., 1:].sum(axis=-1)
             if missing.any():
