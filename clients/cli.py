@@ -166,6 +166,11 @@ def build_parser() -> argparse.ArgumentParser:
     from .loss import add_parser as add_loss_parser
 
     add_loss_parser(sub)
+    from .dispatch import add_parser as add_dispatch_parser
+    from .respond import add_parsers as add_plan_parsers
+
+    add_plan_parsers(sub)
+    add_dispatch_parser(sub)
     return ap
 
 
@@ -229,6 +234,18 @@ def _dispatch(a: argparse.Namespace) -> int | None:
         from .loss import loss_command
 
         return loss_command(a)
+    if a.command == "plan":
+        from .respond import plan_command
+
+        return plan_command(a)
+    if a.command == "respond":
+        from .respond import respond_command
+
+        return respond_command(a)
+    if a.command == "dispatch":
+        from .dispatch import dispatch_command
+
+        return dispatch_command(a)
     raise SystemExit(f"unknown command {a.command}")
 
 

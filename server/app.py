@@ -133,6 +133,7 @@ class QuakeWatchServer:
             self.scheduler.add_interval("channel-status-snapshot", self.snapshot_status, settings.status_flush_s)
             if settings.retention_days:
                 self.scheduler.add_interval("archive-retention", self.apply_retention, 3600.0)
+            self.scheduler.add_interval("plan-escalation", self.escalate_plans, settings.decision.escalation_interval_s)
         except BaseException:
             self._dir_lock.release()
             raise
@@ -191,6 +192,14 @@ class QuakeWatchServer:
         await self._stopped.wait()
 
     # -- jobs -------------------------------------------------------------------------
+    async def escalate_plans(self) -> None:
+        """Record the escalations of plan actions whose deadline passed (audited)."""
+        from .decision.activation_store import escalate_open
+
+        events = await asyncio.to_thread(escalate_open, self.engine)
+        for e in events:
+            log.warning("plan action overdue action=%s escalated_to=%s due=%s count=%d", e.action_id, e.to_role, e.due.isoformat(), e.count)
+
     async def snapshot_status(self) -> None:
         """Persist the status of every structure that received data since the last
         snapshot, so that it survives a restart. Built on the event loop one structure

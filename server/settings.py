@@ -117,6 +117,7 @@ class DecisionSettings(BaseModel):
                                   "scenario file names may not leave it")
     max_realisations: int = Field(10_000, ge=1, description="largest number of ground-motion realisations per request")
     threads: int = Field(2, ge=1, description="threads of one estimate")
+    escalation_interval_s: float = Field(30.0, gt=0, description="period of the job that records escalations of overdue plan actions")
 
 
 class Settings(BaseModel):

@@ -1,4 +1,5 @@
-"""DecisionService servicer: loss estimates from scenarios, stored with their provenance."""
+"""DecisionService servicer: loss estimates from scenarios, stored with their provenance
+(plan activation and dispatch: :mod:`.decision_plans`)."""
 
 from __future__ import annotations
 
@@ -27,6 +28,7 @@ from ..storage.models import LossEstimateRecord
 from ..storage.tokens import Principal, Role
 from .context import current_principal
 from .convert import ns_of
+from .decision_plans import PlanMethods
 
 #: roles that may run and read loss estimates (headquarters, drills, admins)
 ROLES = frozenset({Role.ADMIN, Role.HQ, Role.DRILL})
@@ -44,7 +46,7 @@ def _inside(base: Path, name: str) -> Path:
     return path
 
 
-class DecisionServicer(decision_pb2_grpc.DecisionServiceServicer):
+class DecisionServicer(PlanMethods, decision_pb2_grpc.DecisionServiceServicer):
     def __init__(self, engine: Engine, settings: Settings) -> None:
         self.engine = engine
         self.settings = settings

@@ -394,7 +394,14 @@ def _assemble(spec: ScenarioSpec, base: Path, exp: Exposure, sites: _Sites, occu
             "seconds": time.perf_counter() - t0,
         },
     )
-    extra = {"pager": pager_doc, "response_level": response, "relief": relief,
+    # what a plan's level criteria read (``quakewatch respond --estimate``)
+    situation = {
+        "origin_time": spec.origin_time.isoformat() if spec.origin_time else None,
+        "deaths": deaths if deaths is not None else empirical, "direct_loss": economic,
+        "gdp_previous_year": rs.gdp_previous_year, "magnitude": rupture.mw,
+        "population_class": rs.population_class, "intensity": float(mmi.max()) if mmi.size else None,
+    }
+    extra = {"pager": pager_doc, "response_level": response, "relief": relief, "situation": situation,
              "scenario": {"name": spec.name, "rupture": spec.rupture.model_dump(), "time_of_day": spec.time_of_day}}
     return est, extra
 

@@ -6,6 +6,7 @@ Example::
     name: Jiaocheng fault M6.5, night
     rupture: {lon: 112.35, lat: 37.62, depth_km: 12, mw: 6.5, strike_deg: 35, dip_deg: 70, rake_deg: -90}
     time_of_day: night            # day | night | transit | avg (occupants of the exposure)
+    origin_time: 2026-05-12T02:28:00+08:00   # optional: plan deadlines count from it
     exposure: exposure.xml        # OpenQuake NRML exposure (XML + CSV)
     fragility: fragility.xml      # NRML fragility model (structural)
     taxonomy_mapping: mapping.csv # optional: taxonomy -> risk id, weight
@@ -33,7 +34,7 @@ from pathlib import Path
 from typing import Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
 
 from .nrml import InputFileError
 
@@ -92,6 +93,7 @@ class ScenarioSpec(_Strict):
     name: str = Field(min_length=1)
     rupture: RuptureSpec
     time_of_day: Literal["day", "night", "transit", "avg"] = "night"
+    origin_time: AwareDatetime | None = None
     exposure: str
     fragility: str | None = None
     taxonomy_mapping: str | None = None

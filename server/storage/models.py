@@ -176,3 +176,44 @@ class LossEstimateRecord(SQLModel, table=True):
     observations: int = 0
     summary_json: str = Field(sa_column=Column(Text, nullable=False))
     created_at: datetime = _ts()
+
+
+class PlanActivation(SQLModel, table=True):
+    """An emergency plan activated for an event: the plan text it was decided with (so
+    escalations and revisions keep using that version), the level and the checklist.
+
+    ``actions_json`` holds the action items; every change bumps ``revision`` and is
+    written only if the row still has the revision it was read at (optimistic
+    concurrency: two acknowledgements at once cannot lose one)."""
+
+    __tablename__ = "plan_activation"
+    activation_id: str = Field(primary_key=True, max_length=32)
+    tenant: str | None = Field(default=None, max_length=64, index=True)
+    created_by: str = Field(max_length=64)
+    plan_id: str = Field(max_length=128)
+    plan_version: str = Field(max_length=64)
+    plan_sha256: str = Field(max_length=64)
+    plan_text: str = Field(sa_column=Column(Text, nullable=False))
+    level: str = Field(max_length=4)
+    origin_time: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+    revision: int = 1
+    open: bool = Field(default=True, index=True)
+    situation_json: str = Field(sa_column=Column(Text, nullable=False))
+    decision_json: str = Field(sa_column=Column(Text, nullable=False))
+    actions_json: str = Field(sa_column=Column(Text, nullable=False))
+    created_at: datetime = _ts()
+    updated_at: datetime = _ts()
+
+
+class DispatchRecord(SQLModel, table=True):
+    """A dispatch plan as computed (the document, gzip-free: shipments are small)."""
+
+    __tablename__ = "dispatch_plan"
+    dispatch_id: str = Field(primary_key=True, max_length=32)
+    tenant: str | None = Field(default=None, max_length=64, index=True)
+    created_by: str = Field(max_length=64)
+    objective: float
+    n_shipments: int
+    unmet_total: float
+    document_json: str = Field(sa_column=Column(Text, nullable=False))
+    created_at: datetime = _ts()

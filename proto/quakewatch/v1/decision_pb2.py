@@ -25,13 +25,17 @@ _sym_db = _symbol_database.Default()
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1cquakewatch/v1/decision.proto\x12\rquakewatch.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\xaf\x01\n\x13\x45stimateLossRequest\x12\x10\n\x08scenario\x18\x01 \x01(\t\x12\x16\n\x0einclude_assets\x18\x02 \x01(\x08\x12\x37\n\x13observed_start_time\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x35\n\x11observed_end_time\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"E\n\x16GetLossEstimateRequest\x12\x13\n\x0b\x65stimate_id\x18\x01 \x01(\t\x12\x16\n\x0einclude_assets\x18\x02 \x01(\x08\"Z\n\tLossTotal\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0c\n\x04mean\x18\x02 \x01(\x01\x12\x0b\n\x03std\x18\x03 \x01(\x01\x12\n\n\x02p5\x18\x04 \x01(\x01\x12\x0b\n\x03p50\x18\x05 \x01(\x01\x12\x0b\n\x03p95\x18\x06 \x01(\x01\"\xc8\x02\n\x0cLossEstimate\x12\x13\n\x0b\x65stimate_id\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12+\n\x07\x63reated\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x16\n\x0eresponse_level\x18\x04 \x01(\t\x12\x13\n\x0bpager_alert\x18\x05 \x01(\t\x12\x12\n\nfatalities\x18\x06 \x01(\x01\x12\x15\n\reconomic_loss\x18\x07 \x01(\x01\x12\x11\n\tdisplaced\x18\x08 \x01(\x01\x12\x10\n\x08n_assets\x18\t \x01(\r\x12\x14\n\x0crealisations\x18\n \x01(\r\x12\x14\n\x0cobservations\x18\r \x01(\r\x12(\n\x06totals\x18\x0b \x03(\x0b\x32\x18.quakewatch.v1.LossTotal\x12\x15\n\rdocument_json\x18\x0c \x01(\t2\xb9\x01\n\x0f\x44\x65\x63isionService\x12O\n\x0c\x45stimateLoss\x12\".quakewatch.v1.EstimateLossRequest\x1a\x1b.quakewatch.v1.LossEstimate\x12U\n\x0fGetLossEstimate\x12%.quakewatch.v1.GetLossEstimateRequest\x1a\x1b.quakewatch.v1.LossEstimateb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1cquakewatch/v1/decision.proto\x12\rquakewatch.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\xaf\x01\n\x13\x45stimateLossRequest\x12\x10\n\x08scenario\x18\x01 \x01(\t\x12\x16\n\x0einclude_assets\x18\x02 \x01(\x08\x12\x37\n\x13observed_start_time\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x35\n\x11observed_end_time\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"E\n\x16GetLossEstimateRequest\x12\x13\n\x0b\x65stimate_id\x18\x01 \x01(\t\x12\x16\n\x0einclude_assets\x18\x02 \x01(\x08\"Z\n\tLossTotal\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0c\n\x04mean\x18\x02 \x01(\x01\x12\x0b\n\x03std\x18\x03 \x01(\x01\x12\n\n\x02p5\x18\x04 \x01(\x01\x12\x0b\n\x03p50\x18\x05 \x01(\x01\x12\x0b\n\x03p95\x18\x06 \x01(\x01\"\xc8\x02\n\x0cLossEstimate\x12\x13\n\x0b\x65stimate_id\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12+\n\x07\x63reated\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x16\n\x0eresponse_level\x18\x04 \x01(\t\x12\x13\n\x0bpager_alert\x18\x05 \x01(\t\x12\x12\n\nfatalities\x18\x06 \x01(\x01\x12\x15\n\reconomic_loss\x18\x07 \x01(\x01\x12\x11\n\tdisplaced\x18\x08 \x01(\x01\x12\x10\n\x08n_assets\x18\t \x01(\r\x12\x14\n\x0crealisations\x18\n \x01(\r\x12\x14\n\x0cobservations\x18\r \x01(\r\x12(\n\x06totals\x18\x0b \x03(\x0b\x32\x18.quakewatch.v1.LossTotal\x12\x15\n\rdocument_json\x18\x0c \x01(\t\"\x85\x03\n\x0eRespondRequest\x12\x0c\n\x04plan\x18\x01 \x01(\t\x12\x13\n\x0b\x65stimate_id\x18\x02 \x01(\t\x12\x15\n\restimate_json\x18\x03 \x01(\t\x12/\n\x0borigin_time\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x15\n\ractivation_id\x18\x05 \x01(\t\x12\x16\n\tmagnitude\x18\x06 \x01(\x01H\x00\x88\x01\x01\x12\x18\n\x10population_class\x18\x07 \x01(\t\x12\x1e\n\x11gdp_previous_year\x18\x08 \x01(\x01H\x01\x88\x01\x01\x12\x16\n\tintensity\x18\t \x01(\x01H\x02\x88\x01\x01\x12\x15\n\x08pga_mps2\x18\n \x01(\x01H\x03\x88\x01\x01\x12\x18\n\x10structure_health\x18\x0b \x01(\t\x12\x17\n\x0fmine_risk_grade\x18\x0c \x01(\tB\x0c\n\n_magnitudeB\x14\n\x12_gdp_previous_yearB\x0c\n\n_intensityB\x0b\n\t_pga_mps2\"-\n\x14GetActivationRequest\x12\x15\n\ractivation_id\x18\x01 \x01(\t\"]\n\x13UpdateActionRequest\x12\x15\n\ractivation_id\x18\x01 \x01(\t\x12\x11\n\taction_id\x18\x02 \x01(\t\x12\x0e\n\x06status\x18\x03 \x01(\t\x12\x0c\n\x04note\x18\x04 \x01(\t\"M\n\x10\x41\x63tionEscalation\x12(\n\x04time\x18\x01 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0f\n\x07to_role\x18\x02 \x01(\t\"\xf7\x01\n\x0b\x41\x63tionState\x12\x11\n\taction_id\x18\x01 \x01(\t\x12\x0c\n\x04role\x18\x02 \x01(\t\x12\x0c\n\x04task\x18\x03 \x01(\t\x12,\n\x08\x64\x65\x61\x64line\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x12\n\ndepends_on\x18\x05 \x03(\t\x12\x0e\n\x06status\x18\x06 \x01(\t\x12\x0f\n\x07overdue\x18\x07 \x01(\x08\x12\x34\n\x0b\x65scalations\x18\x08 \x03(\x0b\x32\x1f.quakewatch.v1.ActionEscalation\x12\x12\n\nupdated_by\x18\t \x01(\t\x12\x0c\n\x04note\x18\n \x01(\t\"\x89\x02\n\nActivation\x12\x15\n\ractivation_id\x18\x01 \x01(\t\x12\x0f\n\x07plan_id\x18\x02 \x01(\t\x12\x14\n\x0cplan_version\x18\x03 \x01(\t\x12\x13\n\x0bplan_sha256\x18\x04 \x01(\t\x12\r\n\x05level\x18\x05 \x01(\t\x12\x12\n\nlevel_name\x18\x06 \x01(\t\x12/\n\x0borigin_time\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x10\n\x08revision\x18\x08 \x01(\r\x12+\n\x07\x61\x63tions\x18\t \x03(\x0b\x32\x1a.quakewatch.v1.ActionState\x12\x15\n\rdocument_json\x18\n \x01(\t\"\xc7\x03\n\x13PlanDispatchRequest\x12\x12\n\ndepots_csv\x18\x01 \x01(\t\x12\x13\n\x0b\x64\x65mands_csv\x18\x02 \x01(\t\x12\x11\n\tcosts_csv\x18\x03 \x01(\t\x12\x11\n\tobjective\x18\x04 \x01(\t\x12\x16\n\tspeed_kmh\x18\x05 \x01(\x01H\x00\x88\x01\x01\x12\x1a\n\rdetour_factor\x18\x06 \x01(\x01H\x01\x88\x01\x01\x12\x10\n\x08\x64\x65\x61\x64line\x18\x07 \x01(\t\x12Q\n\x10shortage_penalty\x18\x08 \x03(\x0b\x32\x37.quakewatch.v1.PlanDispatchRequest.ShortagePenaltyEntry\x12@\n\x07weights\x18\t \x03(\x0b\x32/.quakewatch.v1.PlanDispatchRequest.WeightsEntry\x1a\x36\n\x14ShortagePenaltyEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x01:\x02\x38\x01\x1a.\n\x0cWeightsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x01:\x02\x38\x01\x42\x0c\n\n_speed_kmhB\x10\n\x0e_detour_factor\"b\n\x08Shipment\x12\x0f\n\x07\x66rom_id\x18\x01 \x01(\t\x12\r\n\x05to_id\x18\x02 \x01(\t\x12\x11\n\tcommodity\x18\x03 \x01(\t\x12\x10\n\x08quantity\x18\x04 \x01(\x01\x12\x11\n\tunit_cost\x18\x05 \x01(\x01\"?\n\x05Unmet\x12\x11\n\tdemand_id\x18\x01 \x01(\t\x12\x11\n\tcommodity\x18\x02 \x01(\t\x12\x10\n\x08quantity\x18\x03 \x01(\x01\"\x9e\x01\n\x0c\x44ispatchPlan\x12\x13\n\x0b\x64ispatch_id\x18\x01 \x01(\t\x12\x11\n\tobjective\x18\x02 \x01(\x01\x12*\n\tshipments\x18\x03 \x03(\x0b\x32\x17.quakewatch.v1.Shipment\x12#\n\x05unmet\x18\x04 \x03(\x0b\x32\x14.quakewatch.v1.Unmet\x12\x15\n\rdocument_json\x18\x05 \x01(\t2\xef\x03\n\x0f\x44\x65\x63isionService\x12O\n\x0c\x45stimateLoss\x12\".quakewatch.v1.EstimateLossRequest\x1a\x1b.quakewatch.v1.LossEstimate\x12U\n\x0fGetLossEstimate\x12%.quakewatch.v1.GetLossEstimateRequest\x1a\x1b.quakewatch.v1.LossEstimate\x12\x43\n\x07Respond\x12\x1d.quakewatch.v1.RespondRequest\x1a\x19.quakewatch.v1.Activation\x12O\n\rGetActivation\x12#.quakewatch.v1.GetActivationRequest\x1a\x19.quakewatch.v1.Activation\x12M\n\x0cUpdateAction\x12\".quakewatch.v1.UpdateActionRequest\x1a\x19.quakewatch.v1.Activation\x12O\n\x0cPlanDispatch\x12\".quakewatch.v1.PlanDispatchRequest\x1a\x1b.quakewatch.v1.DispatchPlanb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'quakewatch.v1.decision_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
+  _globals['_PLANDISPATCHREQUEST_SHORTAGEPENALTYENTRY']._loaded_options = None
+  _globals['_PLANDISPATCHREQUEST_SHORTAGEPENALTYENTRY']._serialized_options = b'8\001'
+  _globals['_PLANDISPATCHREQUEST_WEIGHTSENTRY']._loaded_options = None
+  _globals['_PLANDISPATCHREQUEST_WEIGHTSENTRY']._serialized_options = b'8\001'
   _globals['_ESTIMATELOSSREQUEST']._serialized_start=81
   _globals['_ESTIMATELOSSREQUEST']._serialized_end=256
   _globals['_GETLOSSESTIMATEREQUEST']._serialized_start=258
@@ -40,6 +44,30 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_LOSSTOTAL']._serialized_end=419
   _globals['_LOSSESTIMATE']._serialized_start=422
   _globals['_LOSSESTIMATE']._serialized_end=750
-  _globals['_DECISIONSERVICE']._serialized_start=753
-  _globals['_DECISIONSERVICE']._serialized_end=938
+  _globals['_RESPONDREQUEST']._serialized_start=753
+  _globals['_RESPONDREQUEST']._serialized_end=1142
+  _globals['_GETACTIVATIONREQUEST']._serialized_start=1144
+  _globals['_GETACTIVATIONREQUEST']._serialized_end=1189
+  _globals['_UPDATEACTIONREQUEST']._serialized_start=1191
+  _globals['_UPDATEACTIONREQUEST']._serialized_end=1284
+  _globals['_ACTIONESCALATION']._serialized_start=1286
+  _globals['_ACTIONESCALATION']._serialized_end=1363
+  _globals['_ACTIONSTATE']._serialized_start=1366
+  _globals['_ACTIONSTATE']._serialized_end=1613
+  _globals['_ACTIVATION']._serialized_start=1616
+  _globals['_ACTIVATION']._serialized_end=1881
+  _globals['_PLANDISPATCHREQUEST']._serialized_start=1884
+  _globals['_PLANDISPATCHREQUEST']._serialized_end=2339
+  _globals['_PLANDISPATCHREQUEST_SHORTAGEPENALTYENTRY']._serialized_start=2205
+  _globals['_PLANDISPATCHREQUEST_SHORTAGEPENALTYENTRY']._serialized_end=2259
+  _globals['_PLANDISPATCHREQUEST_WEIGHTSENTRY']._serialized_start=2261
+  _globals['_PLANDISPATCHREQUEST_WEIGHTSENTRY']._serialized_end=2307
+  _globals['_SHIPMENT']._serialized_start=2341
+  _globals['_SHIPMENT']._serialized_end=2439
+  _globals['_UNMET']._serialized_start=2441
+  _globals['_UNMET']._serialized_end=2504
+  _globals['_DISPATCHPLAN']._serialized_start=2507
+  _globals['_DISPATCHPLAN']._serialized_end=2665
+  _globals['_DECISIONSERVICE']._serialized_start=2668
+  _globals['_DECISIONSERVICE']._serialized_end=3163
 # @@protoc_insertion_point(module_scope)

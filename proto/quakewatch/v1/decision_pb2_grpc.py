@@ -44,6 +44,26 @@ class DecisionServiceStub:
                 request_serializer=quakewatch_dot_v1_dot_decision__pb2.GetLossEstimateRequest.SerializeToString,
                 response_deserializer=quakewatch_dot_v1_dot_decision__pb2.LossEstimate.FromString,
                 _registered_method=True)
+        self.Respond = channel.unary_unary(
+                '/quakewatch.v1.DecisionService/Respond',
+                request_serializer=quakewatch_dot_v1_dot_decision__pb2.RespondRequest.SerializeToString,
+                response_deserializer=quakewatch_dot_v1_dot_decision__pb2.Activation.FromString,
+                _registered_method=True)
+        self.GetActivation = channel.unary_unary(
+                '/quakewatch.v1.DecisionService/GetActivation',
+                request_serializer=quakewatch_dot_v1_dot_decision__pb2.GetActivationRequest.SerializeToString,
+                response_deserializer=quakewatch_dot_v1_dot_decision__pb2.Activation.FromString,
+                _registered_method=True)
+        self.UpdateAction = channel.unary_unary(
+                '/quakewatch.v1.DecisionService/UpdateAction',
+                request_serializer=quakewatch_dot_v1_dot_decision__pb2.UpdateActionRequest.SerializeToString,
+                response_deserializer=quakewatch_dot_v1_dot_decision__pb2.Activation.FromString,
+                _registered_method=True)
+        self.PlanDispatch = channel.unary_unary(
+                '/quakewatch.v1.DecisionService/PlanDispatch',
+                request_serializer=quakewatch_dot_v1_dot_decision__pb2.PlanDispatchRequest.SerializeToString,
+                response_deserializer=quakewatch_dot_v1_dot_decision__pb2.DispatchPlan.FromString,
+                _registered_method=True)
 
 
 class DecisionServiceServicer:
@@ -66,6 +86,40 @@ class DecisionServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def Respond(self, request, context):
+        """Activate an emergency plan for an event: decide its level from a loss estimate and
+        what was observed, and return the checklist of actions with absolute deadlines.
+        With activation_id: revise that activation (new estimate; the level may go up or
+        down; statuses of actions the new level shares are kept). Audited with the plan
+        version; the activation keeps the plan text it was decided with.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetActivation(self, request, context):
+        """An activation by id; escalations that came due are recorded first.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def UpdateAction(self, request, context):
+        """Acknowledge an action or mark it done (audited; done only after what it depends on).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def PlanDispatch(self, request, context):
+        """Optimal relief-supply dispatch (multi-commodity transportation LP, HiGHS): which
+        depot sends how much of what to which demand point; shortages penalised; arcs
+        longer than the relief deadline forbidden. Stored and audited.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_DecisionServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -78,6 +132,26 @@ def add_DecisionServiceServicer_to_server(servicer, server):
                     servicer.GetLossEstimate,
                     request_deserializer=quakewatch_dot_v1_dot_decision__pb2.GetLossEstimateRequest.FromString,
                     response_serializer=quakewatch_dot_v1_dot_decision__pb2.LossEstimate.SerializeToString,
+            ),
+            'Respond': grpc.unary_unary_rpc_method_handler(
+                    servicer.Respond,
+                    request_deserializer=quakewatch_dot_v1_dot_decision__pb2.RespondRequest.FromString,
+                    response_serializer=quakewatch_dot_v1_dot_decision__pb2.Activation.SerializeToString,
+            ),
+            'GetActivation': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetActivation,
+                    request_deserializer=quakewatch_dot_v1_dot_decision__pb2.GetActivationRequest.FromString,
+                    response_serializer=quakewatch_dot_v1_dot_decision__pb2.Activation.SerializeToString,
+            ),
+            'UpdateAction': grpc.unary_unary_rpc_method_handler(
+                    servicer.UpdateAction,
+                    request_deserializer=quakewatch_dot_v1_dot_decision__pb2.UpdateActionRequest.FromString,
+                    response_serializer=quakewatch_dot_v1_dot_decision__pb2.Activation.SerializeToString,
+            ),
+            'PlanDispatch': grpc.unary_unary_rpc_method_handler(
+                    servicer.PlanDispatch,
+                    request_deserializer=quakewatch_dot_v1_dot_decision__pb2.PlanDispatchRequest.FromString,
+                    response_serializer=quakewatch_dot_v1_dot_decision__pb2.DispatchPlan.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -134,6 +208,114 @@ class DecisionService:
             '/quakewatch.v1.DecisionService/GetLossEstimate',
             quakewatch_dot_v1_dot_decision__pb2.GetLossEstimateRequest.SerializeToString,
             quakewatch_dot_v1_dot_decision__pb2.LossEstimate.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Respond(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/quakewatch.v1.DecisionService/Respond',
+            quakewatch_dot_v1_dot_decision__pb2.RespondRequest.SerializeToString,
+            quakewatch_dot_v1_dot_decision__pb2.Activation.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetActivation(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/quakewatch.v1.DecisionService/GetActivation',
+            quakewatch_dot_v1_dot_decision__pb2.GetActivationRequest.SerializeToString,
+            quakewatch_dot_v1_dot_decision__pb2.Activation.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def UpdateAction(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/quakewatch.v1.DecisionService/UpdateAction',
+            quakewatch_dot_v1_dot_decision__pb2.UpdateActionRequest.SerializeToString,
+            quakewatch_dot_v1_dot_decision__pb2.Activation.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def PlanDispatch(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/quakewatch.v1.DecisionService/PlanDispatch',
+            quakewatch_dot_v1_dot_decision__pb2.PlanDispatchRequest.SerializeToString,
+            quakewatch_dot_v1_dot_decision__pb2.DispatchPlan.FromString,
             options,
             channel_credentials,
             insecure,
