@@ -21,8 +21,8 @@ from .output import print_json
 
 def add_parser(sub: Any) -> None:
     d = sub.add_parser("dispatch", help="relief supply dispatch (LP), team assignment and shelters")
-    d.add_argument("--depots", required=True, type=Path, metavar="CSV", help="id,lon,lat,<commodity>... stocks")
-    d.add_argument("--demands", required=True, type=Path, metavar="CSV", help="id,lon,lat,<commodity>... needs")
+    d.add_argument("--depots", type=Path, metavar="CSV", help="id,lon,lat,<commodity>... stocks")
+    d.add_argument("--demands", type=Path, metavar="CSV", help="id,lon,lat,<commodity>...[,displaced] needs")
     d.add_argument("--costs", type=Path, metavar="CSV", help="from_id,to_id,cost per unit (replaces distances)")
     d.add_argument("--objective", choices=["distance", "time"], default="distance", help="minimise unit-km or unit-hours")
     d.add_argument("--speed-kmh", type=float, default=40.0, help="road speed without a road graph (default 40)")
@@ -36,6 +36,8 @@ def add_parser(sub: Any) -> None:
                    help="close the bridges (road_edges bridge_id = asset id) likely in extensive or complete damage in this loss estimate")
     d.add_argument("--penalty", metavar="C=V,...", help="cost per unit of unmet demand, per commodity (default: serve first)")
     d.add_argument("--weights", metavar="C=V,...", help="cost multiplier per commodity (e.g. tonnes per unit)")
+    d.add_argument("--teams", type=Path, metavar="CSV", help="rescue teams: id,type,size,lon,lat,readiness_h")
+    d.add_argument("--sites", type=Path, metavar="CSV", help="with --teams: id,lon,lat,<team type>...[,priority] teams needed")
     d.add_argument("--out", type=Path, metavar="DIR", help="write shipments.csv, unmet.csv and dispatch.geojson here")
     d.add_argument("--json", action="store_true", help="print the dispatch document as JSON")
 
@@ -112,43 +114,61 @@ def _print_human(doc: dict[str, Any]) -> None:
     from rich.table import Table
 
     console = Console()
-    t = Table(title=f"objective {doc['objective']:,.6g} ({doc['cost_basis']}); {len(doc['shipments'])} shipments")
-    for col in ("commodity", "supply", "demand", "shipped", "unmet"):
-        t.add_column(col, justify="right" if col != "commodity" else "left")
-    for c, s in doc["commodities"].items():
-        t.add_row(c, f"{s['supply']:,.6g}", f"{s['demand']:,.6g}", f"{s['shipped']:,.6g}", f"{s['unmet']:,.6g}")
-    console.print(t)
-    for u in doc["unmet"][:20]:
-        console.print(f"[red]unmet[/red] {u['demand']}: {u['quantity']:,.6g} {u['commodity']}")
-    if len(doc["unmet"]) > 20:
-        console.print(f"... and {len(doc['unmet']) - 20} more unmet demands (--json or --out for all)")
+    if "objective" in doc:
+        t = Table(title=f"objective {doc['objective']:,.6g} ({doc['cost_basis']}); {len(doc['shipments'])} shipments")
+        for col in ("commodity", "supply", "demand", "shipped", "unmet"):
+            t.add_column(col, justify="right" if col != "commodity" else "left")
+        for c, s in doc["commodities"].items():
+            t.add_row(c, f"{s['supply']:,.6g}", f"{s['demand']:,.6g}", f"{s['shipped']:,.6g}", f"{s['unmet']:,.6g}")
+        console.print(t)
+        for u in doc["unmet"][:20]:
+            console.print(f"[red]unmet[/red] {u['demand']}: {u['quantity']:,.6g} {u['commodity']}")
+        if len(doc["unmet"]) > 20:
+            console.print(f"... and {len(doc['unmet']) - 20} more unmet demands (--json or --out for all)")
+    teams = doc.get("teams")
+    if teams:
+        console.print(f"[bold]Teams[/bold]: {len(teams['assignments'])} assigned, {len(teams['idle'])} idle, "
+                      f"{sum(u['teams'] for u in teams['unfilled'])} team slots unfilled")
+        for r in teams["assignments"][:20]:
+            console.print(f"  {r['team']} ({r['type']}) -> {r['site']}, arrives after {r['arrival_h']:.2f} h")
 
 
 def dispatch_command(a: argparse.Namespace) -> int:
-    from quakewatch.server.decision.dispatch import Network, TravelOptions, plan_supplies
+    from quakewatch.server.decision.dispatch import Network, TravelOptions, plan_supplies, plan_teams
     from quakewatch.server.decision.nrml import InputFileError
-    from quakewatch.server.decision.resources import read_costs, read_points, read_road
+    from quakewatch.server.decision.resources import read_costs, read_points, read_road, read_sites, read_teams
     from quakewatch.server.errors import QuakeWatchError
 
-    try:
-        depots = read_points(a.depots, str(a.depots))
-        demands = read_points(a.demands, str(a.demands))
-        costs = read_costs(a.costs, depots.ids, demands.ids, str(a.costs)) if a.costs else None
-        if bool(a.road_nodes) != bool(a.road_edges):
-            print("error: --road-nodes and --road-edges go together", file=sys.stderr)
+    for x, y in (("depots", "demands"), ("teams", "sites"), ("road_nodes", "road_edges")):
+        if bool(getattr(a, x)) != bool(getattr(a, y)):
+            print(f"error: --{x.replace('_', '-')} and --{y.replace('_', '-')} go together", file=sys.stderr)
             return 2
+    if not (a.depots or a.teams):
+        print("error: give --depots and --demands (supplies) and/or --teams and --sites", file=sys.stderr)
+        return 2
+    try:
         network = Network(read_road(a.road_nodes, a.road_edges)) if a.road_nodes else None
         closed = set(filter(None, (a.closed_bridges or "").split(",")))
         if a.closed_from_estimate:
             closed |= _closed_from_estimate(a.closed_from_estimate)
         opts = TravelOptions(objective=a.objective, speed_kmh=a.speed_kmh, detour_factor=a.detour,
                              deadline_h=_deadline_h(a.deadline), closed_bridges=frozenset(closed))
-        doc = plan_supplies(depots, demands, costs=costs, opts=opts, network=network,
-                            shortage_penalty=_pairs(a.penalty, "--penalty"), weights=_pairs(a.weights, "--weights"))
+        graph = network.graph() if network is not None else None
+        doc: dict[str, Any] = {}
+        depots = demands = None
+        if a.depots:
+            depots = read_points(a.depots, str(a.depots))
+            demands = read_points(a.demands, str(a.demands))
+            costs = read_costs(a.costs, depots.ids, demands.ids, str(a.costs)) if a.costs else None
+            doc = plan_supplies(depots, demands, costs=costs, opts=opts, network=network, graph=graph,
+                                shortage_penalty=_pairs(a.penalty, "--penalty"), weights=_pairs(a.weights, "--weights"))
+        if a.teams:
+            doc["teams"] = plan_teams(read_teams(a.teams, str(a.teams)), read_sites(a.sites, str(a.sites)),
+                                      opts=opts, network=network, graph=graph)
     except (InputFileError, QuakeWatchError, ValueError, OSError) as exc:
         print(f"error: {getattr(exc, 'message', exc)}", file=sys.stderr)
         return 2
-    if a.out:
+    if a.out and depots is not None:
         _write_outputs(doc, a.out, depots, demands)
     if a.json:
         print_json(doc)

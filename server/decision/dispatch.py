@@ -34,12 +34,13 @@ import numpy as np
 import numpy.typing as npt
 
 from quakewatch.ext.road_network import build_road_graph, great_circle_m, travel_time_matrix_s
+from quakewatch.ext.team_assignment import assign_teams
 from quakewatch.ext.transport import solve_transport
 
 from ..errors import InvalidInput
-from .resources import Points, RoadTable
+from .resources import Points, RoadTable, Teams
 
-__all__ = ["Network", "TravelOptions", "plan_supplies", "travel_matrices"]
+__all__ = ["Network", "TravelOptions", "plan_supplies", "plan_teams", "travel_matrices"]
 
 
 @dataclass(frozen=True)
@@ -104,7 +105,7 @@ def _forbid_late(cost: npt.NDArray[np.float64], hours: npt.NDArray[np.float64] |
 
 
 def plan_supplies(depots: Points, demands: Points, *, costs: npt.NDArray[np.float64] | None = None,
-                  opts: TravelOptions = TravelOptions(), network: Network | None = None,
+                  opts: TravelOptions = TravelOptions(), network: Network | None = None, graph: Any = None,
                   shortage_penalty: dict[str, float] | None = None, weights: dict[str, float] | None = None) -> dict[str, Any]:
     """Optimal shipments of every commodity (module docstring); the ``dispatch`` document."""
     t0 = time.perf_counter()
@@ -114,7 +115,7 @@ def plan_supplies(depots: Points, demands: Points, *, costs: npt.NDArray[np.floa
     n_dep, n_dem = len(depots.ids), len(demands.ids)
     supply = np.column_stack([depots.quantities.get(c, np.zeros(n_dep)) for c in commodities]) if n_dep else np.zeros((0, len(commodities)))
     need = np.column_stack([demands.quantities.get(c, np.zeros(n_dem)) for c in commodities]) if n_dem else np.zeros((0, len(commodities)))
-    cost, hours, basis = travel_matrices((depots.lon, depots.lat), (demands.lon, demands.lat), opts, network)
+    cost, hours, basis = travel_matrices((depots.lon, depots.lat), (demands.lon, demands.lat), opts, network, graph)
     if costs is not None:
         if costs.shape != cost.shape:
             raise InvalidInput(f"costs: shape {costs.shape}, expected {cost.shape}", field="costs")
@@ -156,4 +157,36 @@ def plan_supplies(depots: Points, demands: Points, *, costs: npt.NDArray[np.floa
                     "deadline_h": opts.deadline_h, "closed_bridges": sorted(opts.closed_bridges)},
         "solver": "HiGHS dual simplex (scipy.optimize.linprog), exact column generation",
         "seconds": time.perf_counter() - t0,
+    }
+
+
+def plan_teams(teams: Teams, sites: Points, *, opts: TravelOptions = TravelOptions(), network: Network | None = None,
+               graph: Any = None) -> dict[str, Any]:
+    """Rescue teams to sites (exact assignment; module docstring); the ``teams`` document."""
+    t0 = time.perf_counter()
+    types = set(teams.type)
+    unknown = sorted(set(sites.quantities) - types)
+    _, hours, basis = travel_matrices((teams.lon, teams.lat), (sites.lon, sites.lat),
+                                      TravelOptions(objective="time", speed_kmh=opts.speed_kmh, detour_factor=opts.detour_factor,
+                                                    deadline_h=opts.deadline_h, access_speed_kmh=opts.access_speed_kmh,
+                                                    closed_bridges=opts.closed_bridges), network, graph)
+    need = {k: v for k, v in sites.quantities.items() if k in types}
+    priority = sites.extra.get("priority")
+    if priority is not None:
+        priority = np.where(np.isnan(priority), 1.0, priority)
+    deadline_s = None if opts.deadline_h is None else opts.deadline_h * 3600.0
+    try:
+        res = assign_teams(hours * 3600.0, team_type=list(teams.type), readiness_s=teams.readiness_s, site_need=need,
+                           site_priority=priority, deadline_s=deadline_s)
+    except ValueError as exc:
+        raise InvalidInput(str(exc), field="teams") from None
+    rows = [{"team": teams.ids[i], "type": teams.type[i], "site": sites.ids[j], "arrival_h": float(res.arrival_s[i] / 3600.0)}
+            for i, j in enumerate(res.site) if j >= 0]
+    unfilled = [{"site": sites.ids[j], "type": k, "teams": int(v[j])} for k, v in res.unfilled.items() for j in np.flatnonzero(v)]
+    for k in unknown:  # a need no team can meet
+        unfilled += [{"site": sites.ids[j], "type": k, "teams": int(v)} for j, v in enumerate(sites.quantities[k]) if v > 0]
+    return {
+        "assignments": rows, "idle": [teams.ids[i] for i, j in enumerate(res.site) if j < 0], "unfilled": unfilled,
+        "total_arrival_h": float(sum(r["arrival_h"] for r in rows)), "travel_basis": basis,
+        "solver": "linear_sum_assignment (exact), typed slots", "seconds": time.perf_counter() - t0,
     }

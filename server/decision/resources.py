@@ -7,7 +7,8 @@ problem (:class:`~quakewatch.server.decision.nrml.InputFileError`).
 
 ``depots.csv`` / ``demands.csv``
     ``id,lon,lat,<commodity>...``: every column other than ``id``, ``lon``,
-    ``lat`` and ``name`` is a commodity, a quantity >= 0 (empty = 0).
+    ``lat``, ``name`` and ``displaced`` (people needing shelter, for shelter
+    location) is a commodity, a quantity >= 0 (empty = 0).
 ``costs.csv``
     ``from_id,to_id,cost``: cost per unit on that arc, >= 0; when given it
     replaces distances and pairs it does not list are not arcs.
@@ -45,7 +46,7 @@ __all__ = [
     "read_teams",
 ]
 
-_RESERVED = ("id", "lon", "lat", "name")
+_RESERVED = ("id", "lon", "lat", "name", "displaced")
 
 
 @dataclass(frozen=True)
