@@ -84,11 +84,13 @@ def _print_human(doc: dict[str, Any]) -> None:
         console.print(f"  {r['criterion']} {value}: {r['threshold']} -> {r['level'] or 'no level'}")
     if doc["actions"]:
         t = Table(title=f"{len(doc['actions'])} actions")
-        for col in ("action", "role", "deadline (UTC)", "after", "status", "task"):
-            t.add_column(col)
+        for col in ("action", "role", "deadline (UTC)", "status"):
+            t.add_column(col, no_wrap=True)
+        t.add_column("waits for")
+        t.add_column("task")
         for x in doc["actions"]:
             status = x["status"] + (" [red]OVERDUE[/red]" if x.get("overdue") else "")
-            t.add_row(x["id"], x["role"], x["deadline"][:19].replace("T", " "), ", ".join(x["depends_on"]), status, x["task"])
+            t.add_row(x["id"], x["role"], x["deadline"][:16].replace("T", " "), status, ", ".join(x["depends_on"]), x["task"])
         console.print(t)
     for e in doc["escalations"]:
         console.print(f"[red]escalation[/red] {e['action']} -> {e['to']} (due {e['due']}, #{e['count']})")
