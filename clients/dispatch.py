@@ -36,6 +36,9 @@ def add_parser(sub: Any) -> None:
                    help="close the bridges (road_edges bridge_id = asset id) likely in extensive or complete damage in this loss estimate")
     d.add_argument("--penalty", metavar="C=V,...", help="cost per unit of unmet demand, per commodity (default: serve first)")
     d.add_argument("--weights", metavar="C=V,...", help="cost multiplier per commodity (e.g. tonnes per unit)")
+    d.add_argument("--vehicles", type=Path, metavar="CSV", help="id,depot_id,count,capacity_t: limit what each depot moves in time")
+    d.add_argument("--unit-tonnes", metavar="C=T,...", help="with --vehicles: tonnes per unit of every commodity")
+    d.add_argument("--horizon", metavar="DURATION", help="with --vehicles: time the fleet has (default: the deadline)")
     d.add_argument("--teams", type=Path, metavar="CSV", help="rescue teams: id,type,size,lon,lat,readiness_h")
     d.add_argument("--sites", type=Path, metavar="CSV", help="with --teams: id,lon,lat,<team type>...[,priority] teams needed")
     d.add_argument("--out", type=Path, metavar="DIR", help="write shipments.csv, unmet.csv and dispatch.geojson here")
@@ -136,7 +139,7 @@ def _print_human(doc: dict[str, Any]) -> None:
 def dispatch_command(a: argparse.Namespace) -> int:
     from quakewatch.server.decision.dispatch import Network, TravelOptions, plan_supplies, plan_teams
     from quakewatch.server.decision.nrml import InputFileError
-    from quakewatch.server.decision.resources import read_costs, read_points, read_road, read_sites, read_teams
+    from quakewatch.server.decision.resources import read_costs, read_points, read_road, read_sites, read_teams, read_vehicles
     from quakewatch.server.errors import QuakeWatchError
 
     for x, y in (("depots", "demands"), ("teams", "sites"), ("road_nodes", "road_edges")):
@@ -160,8 +163,11 @@ def dispatch_command(a: argparse.Namespace) -> int:
             depots = read_points(a.depots, str(a.depots))
             demands = read_points(a.demands, str(a.demands))
             costs = read_costs(a.costs, depots.ids, demands.ids, str(a.costs)) if a.costs else None
+            fleet = read_vehicles(a.vehicles, depots.ids, str(a.vehicles)) if a.vehicles else None
             doc = plan_supplies(depots, demands, costs=costs, opts=opts, network=network, graph=graph,
-                                shortage_penalty=_pairs(a.penalty, "--penalty"), weights=_pairs(a.weights, "--weights"))
+                                shortage_penalty=_pairs(a.penalty, "--penalty"), weights=_pairs(a.weights, "--weights"),
+                                fleet_t=fleet, unit_tonnes=_pairs(a.unit_tonnes, "--unit-tonnes"),
+                                horizon_h=_deadline_h(a.horizon) if a.horizon else None)
         if a.teams:
             doc["teams"] = plan_teams(read_teams(a.teams, str(a.teams)), read_sites(a.sites, str(a.sites)),
                                       opts=opts, network=network, graph=graph)

@@ -24,6 +24,18 @@ relief deadline).  Every unit of demand left unserved costs
 The commodities share no constraint, so the problem separates into one LP per
 commodity; their optima add up to the joint optimum exactly.
 
+Vehicle capacity (optional)
+    Each depot's fleet can move ``fleet_i`` tonne-hours within the relief
+    horizon (vehicles x capacity in tonnes x horizon in hours); a tonne sent on
+    arc ``(i, j)`` uses ``load_ij`` vehicle hours (the round trip)::
+
+        sum_j sum_c unit_tonnes_c load_ij x_ijc <= fleet_i
+
+    a continuous (fluid) model of repeated trips, as in the vehicle-flow
+    relaxations of emergency logistics planning [Ozd04]_.  The row couples the
+    commodities, so they are solved as one LP, priced the same way (the fleet
+    dual enters the reduced cost).
+
 Default shortage penalty
     ``2 (min(n_depots, n_demand) + 1) max_ij weight_c cost_ij``: larger than the
     cost of any alternating chain of re-routings, so the plan first serves as
@@ -49,6 +61,9 @@ References
    sources to numerous localities.  J. Math. Phys. 20, 224-230.
 .. [Dan63] Dantzig, G. B. (1963).  Linear Programming and Extensions.  Princeton
    University Press.
+.. [Ozd04] Ozdamar, L., Ekinci, E. and Kucukyazici, B. (2004).  Emergency
+   logistics planning in natural disasters.  Annals of Operations Research 129,
+   217-245.
 .. [HiGHS] Huangfu, Q. and Hall, J. A. J. (2018).  Parallelizing the dual revised
    simplex method.  Math. Prog. Comp. 10, 119-142 (the solver behind
    ``scipy.optimize.linprog(method="highs")``).
@@ -189,6 +204,55 @@ def _solve_one(cost: npt.NDArray[np.float64], finite: npt.NDArray[np.bool_], kee
     return ii[pos], jj[pos], x[pos], res.x[n_arc:], float(res.fun), int(keep.sum()), rounds
 
 
+def _solve_joint(cost: npt.NDArray[np.float64], finite: npt.NDArray[np.bool_], keep: npt.NDArray[np.bool_],
+                 supply: npt.NDArray[np.float64], demand: npt.NDArray[np.float64], penalty: npt.NDArray[np.float64],
+                 w: npt.NDArray[np.float64], tonnes: npt.NDArray[np.float64], load: npt.NDArray[np.float64],
+                 fleet: npt.NDArray[np.float64]) -> tuple[list[Any], npt.NDArray[np.float64], float, int, int]:
+    """All commodities in one LP, coupled by the fleet rows (module docstring)."""
+    n_dep, n_dem = cost.shape
+    n_com = supply.shape[1]
+    keep = keep.copy()
+    rounds = 0
+    while True:
+        rounds += 1
+        ii, jj = np.nonzero(keep)
+        n_arc = ii.size
+        n_x = n_arc * n_com
+        k_of = np.repeat(np.arange(n_com), n_arc)
+        i_of, j_of = np.tile(ii, n_com), np.tile(jj, n_com)
+        cols = np.arange(n_x)
+        u_cols = n_x + np.arange(n_dem * n_com)
+        a_sup = sp.csr_array((np.ones(n_x), (k_of * n_dep + i_of, cols)), shape=(n_dep * n_com, n_x + n_dem * n_com))
+        a_fleet = sp.csr_array((tonnes[k_of] * load[i_of, j_of], (i_of, cols)), shape=(n_dep, n_x + n_dem * n_com))
+        a_ub = sp.vstack([a_sup, a_fleet], format="csr")
+        u_rows = np.repeat(np.arange(n_com), n_dem) * n_dem + np.tile(np.arange(n_dem), n_com)
+        a_eq = sp.csr_array((np.ones(n_x + n_dem * n_com), (np.concatenate([k_of * n_dem + j_of, u_rows]), np.concatenate([cols, u_cols]))),
+                            shape=(n_dem * n_com, n_x + n_dem * n_com))
+        c = np.concatenate([w[k_of] * cost[i_of, j_of], np.repeat(penalty, n_dem)])
+        res = linprog(c, A_ub=a_ub, b_ub=np.concatenate([supply.T.ravel(), fleet]), A_eq=a_eq,
+                      b_eq=demand.T.ravel(), bounds=(0.0, None), method="highs-ds", options=_HIGHS_OPTIONS)
+        if res.status != 0:
+            raise RuntimeError(f"HiGHS failed on a transportation LP: {res.message}")
+        y = res.ineqlin.marginals[: n_dep * n_com].reshape(n_com, n_dep)
+        z = res.ineqlin.marginals[n_dep * n_com:]
+        v = res.eqlin.marginals.reshape(n_com, n_dem)
+        if rounds >= _MAX_ROUNDS:
+            break
+        scale = max(1.0, float(np.abs(v).max(initial=0.0)))
+        violating = np.zeros_like(keep)
+        with np.errstate(invalid="ignore"):
+            for k in range(n_com):
+                reduced = w[k] * cost - y[k][:, None] - v[k][None, :] - tonnes[k] * load * z[:, None]
+                violating |= finite & ~keep & (reduced < -_TOL * 10 * scale)
+        if not violating.any():
+            break
+        keep |= violating
+    x = res.x[:n_x]
+    pos = x > 0.0
+    unmet = res.x[n_x:].reshape(n_com, n_dem).T
+    return [i_of[pos], j_of[pos], k_of[pos], x[pos]], unmet, float(res.fun), int(keep.sum()), rounds
+
+
 def solve_transport(
     cost: npt.ArrayLike,
     supply: npt.ArrayLike,
@@ -198,6 +262,9 @@ def solve_transport(
     shortage_penalty: npt.ArrayLike | float | None = None,
     candidate_arcs: int = _DEFAULT_K,
     workers: int = 2,
+    fleet: npt.ArrayLike | None = None,
+    load: npt.ArrayLike | None = None,
+    unit_tonnes: npt.ArrayLike | None = None,
 ) -> TransportPlan:
     """Least-cost shipments from depots to demand points (module docstring).
 
@@ -217,6 +284,13 @@ def solve_transport(
         ``k`` of the initial arc set (>= 1); affects speed, never the answer.
     workers : int
         Commodities solved at once (threads); never changes the answer.
+    fleet, load, unit_tonnes : array_like, optional
+        Vehicle capacity (all three or none): ``fleet`` (n_depots,) tonne-hours
+        each depot's vehicles can move within the relief horizon, ``load``
+        (n_depots, n_demand) vehicle hours one tonne uses on the arc (the round
+        trip, e.g. ``2 * travel_time_h``), ``unit_tonnes`` (n_commodities,)
+        mass of one unit.  Adds ``sum_jc unit_tonnes_c load_ij x_ijc <= fleet_i``
+        per depot; the commodities are then solved as one LP.
     """
     c = _check_cost(cost)
     n_dep, n_dem = c.shape
@@ -243,6 +317,26 @@ def solve_transport(
     ranked = np.where(finite, c, np.inf)
     keep0 = _initial_arcs(finite, ranked, int(candidate_arcs))
     trivial = n_dem == 0 or n_dep == 0 or not finite.any()
+    given = [x is not None for x in (fleet, load, unit_tonnes)]
+    if any(given) and not all(given):
+        raise ValueError("fleet, load and unit_tonnes go together (vehicle capacity)")
+    if all(given) and not trivial:
+        fl = np.asarray(fleet, dtype=np.float64).reshape(-1)
+        ld = np.asarray(load, dtype=np.float64)
+        tn = np.asarray(unit_tonnes, dtype=np.float64).reshape(-1)
+        if fl.shape != (n_dep,) or not (np.isfinite(fl) & (fl >= 0)).all():
+            raise ValueError(f"fleet must be {n_dep} finite values >= 0 (tonne-hours per depot)")
+        if ld.shape != c.shape or np.isnan(ld).any() or (ld < 0).any():
+            raise ValueError(f"load must have the shape of cost {c.shape}, values >= 0 (vehicle hours per tonne)")
+        if tn.shape != (n_com,) or not (np.isfinite(tn) & (tn >= 0)).all():
+            raise ValueError(f"unit_tonnes must be {n_com} finite values >= 0")
+        fin = finite & np.isfinite(ld)
+        (ii, jj, kk, x), u, fun, n_keep, r = _solve_joint(c, fin, keep0 & fin, s, d, p, w, tn, np.where(fin, ld, 0.0), fl)
+        u = np.clip(u, 0.0, None)
+        u[u <= _TOL * max(1.0, float(d.max(initial=0.0)))] = 0.0
+        return TransportPlan(objective=fun, transport_cost=float(np.dot(c[ii, jj] * w[kk], x)),
+                             depot=ii.astype(np.int64), demand_point=jj.astype(np.int64), commodity=kk.astype(np.int64),
+                             quantity=x, unmet=u, shortage_penalty=p, arcs_priced=n_keep * n_com, lp_rounds=r)
 
     def one(k: int) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.intp], npt.NDArray[np.float64], npt.NDArray[np.float64], float, int, int]:
         if trivial:

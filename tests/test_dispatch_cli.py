@@ -110,3 +110,22 @@ def test_respond_cli_level_and_deadlines(tmp_path: Path) -> None:
     assert json.loads(_run("respond", "--plan", str(plan), "--estimate", str(est2), "--json").stdout)["level"] == "II"
     r = _run("respond", "--plan", str(plan), "--estimate", str(_write(tmp_path / "x.json", '{"totals": {}}')))
     assert r.returncode == 2 and "origin_time" in r.stderr
+
+
+@pytest.mark.reference
+def test_vehicles_limit_what_a_depot_moves_in_time(tmp_path: Path) -> None:
+    # D -> P is 1,200 s by road: a round trip is 2/3 h. One 5 t truck over a 2 h horizon moves
+    # 5 t x 2 h / (2/3 h) = 15 t = 15,000 units of water at 1 kg each; the rest is unmet.
+    nodes = _write(tmp_path / "nodes.csv", "id,lon,lat\nD,110.0,35.0\na,110.1,35.0\nP,110.2,35.0\n")
+    edges = _write(tmp_path / "edges.csv", "from,to,travel_time_s\nD,a,600\na,P,600\n")
+    depots = _write(tmp_path / "depots.csv", "id,lon,lat,water\nD,110.0,35.0,100000\n")
+    demands = _write(tmp_path / "demands.csv", "id,lon,lat,water\nP,110.2,35.0,20000\n")
+    vehicles = _write(tmp_path / "vehicles.csv", "id,depot_id,count,capacity_t\nT1,D,1,5\n")
+    r = _run("dispatch", "--depots", str(depots), "--demands", str(demands), "--road-nodes", str(nodes), "--road-edges", str(edges),
+             "--vehicles", str(vehicles), "--unit-tonnes", "water=0.001", "--horizon", "2h", "--json")
+    assert r.returncode == 0, r.stderr
+    doc = json.loads(r.stdout)
+    assert doc["shipments"][0]["quantity"] == pytest.approx(15000.0, rel=1e-9)
+    assert doc["unmet"][0]["quantity"] == pytest.approx(5000.0, rel=1e-9)
+    r = _run("dispatch", "--depots", str(depots), "--demands", str(demands), "--vehicles", str(vehicles))
+    assert r.returncode == 2 and "unit_tonnes" in r.stderr

@@ -142,3 +142,72 @@ def test_empty_sides() -> None:
     np.testing.assert_array_equal(plan.unmet[:, 0], 1.0)
     plan = solve_transport(np.zeros((2, 0)), np.ones((2, 1)), np.zeros((0, 1)))
     assert plan.objective == 0.0 and plan.quantity.size == 0
+
+
+def _dense_fleet_lp(cost, supply, demand, penalty, tonnes, load, fleet) -> float:
+    """The vehicle-capacity LP written out densely, variable x[i, j, k] then u[j, k]."""
+    from scipy.optimize import linprog
+
+    n_dep, n_dem = cost.shape
+    n_com = supply.shape[1]
+    fin = np.isfinite(cost)
+    nx_ = n_dep * n_dem * n_com
+    idx = lambda i, j, k: (i * n_dem + j) * n_com + k  # noqa: E731
+    c = np.zeros(nx_ + n_dem * n_com)
+    bounds = []
+    for i in range(n_dep):
+        for j in range(n_dem):
+            for k in range(n_com):
+                c[idx(i, j, k)] = cost[i, j] if fin[i, j] else 0.0
+                bounds.append((0, None if fin[i, j] else 0))
+    c[nx_:] = np.tile(penalty, n_dem)
+    bounds += [(0, None)] * (n_dem * n_com)
+    a_ub, b_ub = [], []
+    for i in range(n_dep):
+        for k in range(n_com):
+            row = np.zeros(c.size)
+            for j in range(n_dem):
+                row[idx(i, j, k)] = 1
+            a_ub.append(row)
+            b_ub.append(supply[i, k])
+        row = np.zeros(c.size)
+        for j in range(n_dem):
+            for k in range(n_com):
+                row[idx(i, j, k)] = tonnes[k] * (load[i, j] if fin[i, j] else 0.0)
+        a_ub.append(row)
+        b_ub.append(fleet[i])
+    a_eq, b_eq = [], []
+    for j in range(n_dem):
+        for k in range(n_com):
+            row = np.zeros(c.size)
+            for i in range(n_dep):
+                row[idx(i, j, k)] = 1
+            row[nx_ + j * n_com + k] = 1
+            a_eq.append(row)
+            b_eq.append(demand[j, k])
+    res = linprog(c, A_ub=np.array(a_ub), b_ub=b_ub, A_eq=np.array(a_eq), b_eq=b_eq, bounds=bounds, method="highs")
+    assert res.status == 0
+    return float(res.fun)
+
+
+@pytest.mark.reference
+@pytest.mark.parametrize("seed", range(6))
+def test_vehicle_capacity_matches_the_dense_lp(seed: int) -> None:
+    rng = np.random.default_rng(100 + seed)
+    n_dep, n_dem, n_com = 4, 15, 3
+    cost = rng.uniform(1, 50, (n_dep, n_dem))
+    cost[rng.random(cost.shape) < 0.15] = np.inf
+    supply = rng.uniform(10, 60, (n_dep, n_com))
+    demand = rng.uniform(0, 8, (n_dem, n_com))
+    tonnes = rng.uniform(0.01, 0.5, n_com)
+    load = 2 * cost / 40.0  # round-trip hours at 40 km/h on a cost in km
+    fleet = rng.uniform(5, 40, n_dep)  # tight: some demand is left for lack of vehicles
+    penalty = np.full(n_com, 500.0)
+    plan = solve_transport(cost, supply, demand, shortage_penalty=penalty, fleet=fleet, load=load, unit_tonnes=tonnes,
+                           candidate_arcs=2)
+    assert plan.objective == pytest.approx(_dense_fleet_lp(cost, supply, demand, penalty, tonnes, load, fleet), rel=1e-8)
+    used = np.zeros(n_dep)
+    np.add.at(used, plan.depot, tonnes[plan.commodity] * load[plan.depot, plan.demand_point] * plan.quantity)
+    assert (used <= fleet * (1 + 1e-9)).all()
+    with pytest.raises(ValueError, match="go together"):
+        solve_transport(cost, supply, demand, fleet=fleet)

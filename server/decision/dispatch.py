@@ -106,8 +106,16 @@ def _forbid_late(cost: npt.NDArray[np.float64], hours: npt.NDArray[np.float64] |
 
 def plan_supplies(depots: Points, demands: Points, *, costs: npt.NDArray[np.float64] | None = None,
                   opts: TravelOptions = TravelOptions(), network: Network | None = None, graph: Any = None,
-                  shortage_penalty: dict[str, float] | None = None, weights: dict[str, float] | None = None) -> dict[str, Any]:
-    """Optimal shipments of every commodity (module docstring); the ``dispatch`` document."""
+                  shortage_penalty: dict[str, float] | None = None, weights: dict[str, float] | None = None,
+                  fleet_t: npt.NDArray[np.float64] | None = None, unit_tonnes: dict[str, float] | None = None,
+                  horizon_h: float | None = None) -> dict[str, Any]:
+    """Optimal shipments of every commodity (module docstring); the ``dispatch`` document.
+
+    ``fleet_t`` (tonnes per trip of each depot's vehicles, :func:`read_vehicles`)
+    with ``unit_tonnes`` (every commodity) limits what a depot moves within
+    ``horizon_h`` (default the relief deadline): round trips at the travel
+    times, ``sum tonnes x 2 t_ij <= fleet_t x horizon``.
+    """
     t0 = time.perf_counter()
     commodities = sorted(set(depots.quantities) | set(demands.quantities))
     if not commodities:
@@ -131,8 +139,19 @@ def plan_supplies(depots: Points, demands: Points, *, costs: npt.NDArray[np.floa
         missing = [c for c, p in zip(commodities, penalty) if np.isnan(p)]
         raise InvalidInput(f"shortage_penalty: give every commodity or none (missing {', '.join(missing)})", field="shortage_penalty")
     w = None if not weights else np.array([weights.get(c, 1.0) for c in commodities])
+    vehicle: dict[str, Any] = {}
+    if fleet_t is not None:
+        missing = [c for c in commodities if c not in (unit_tonnes or {})]
+        if missing:
+            raise InvalidInput(f"unit_tonnes: vehicles need the mass of one unit of every commodity (missing {', '.join(missing)})",
+                               field="unit_tonnes")
+        horizon = horizon_h if horizon_h is not None else opts.deadline_h
+        if horizon is None or not horizon > 0:
+            raise InvalidInput("horizon_h: vehicles need a horizon (or a relief deadline)", field="horizon_h")
+        vehicle = {"fleet": fleet_t * horizon, "load": 2.0 * hours,
+                   "unit_tonnes": np.array([unit_tonnes[c] for c in commodities])}  # type: ignore[index]
     try:
-        plan = solve_transport(cost, supply, need, weight=w, shortage_penalty=penalty)
+        plan = solve_transport(cost, supply, need, weight=w, shortage_penalty=penalty, **vehicle)
     except ValueError as exc:
         raise InvalidInput(str(exc), field="dispatch") from None
     shipments = []
@@ -154,7 +173,9 @@ def plan_supplies(depots: Points, demands: Points, *, costs: npt.NDArray[np.floa
         "arcs": {"finite": int(np.isfinite(cost).sum()), "forbidden_by_deadline": late,
                  "priced": plan.arcs_priced, "lp_rounds": plan.lp_rounds},
         "options": {"objective": opts.objective, "speed_kmh": opts.speed_kmh, "detour_factor": opts.detour_factor,
-                    "deadline_h": opts.deadline_h, "closed_bridges": sorted(opts.closed_bridges)},
+                    "deadline_h": opts.deadline_h, "closed_bridges": sorted(opts.closed_bridges),
+                    "vehicles": None if fleet_t is None else {"tonnes_per_trip": dict(zip(depots.ids, map(float, fleet_t))),
+                                                              "unit_tonnes": unit_tonnes, "horizon_h": horizon_h or opts.deadline_h}},
         "solver": "HiGHS dual simplex (scipy.optimize.linprog), exact column generation",
         "seconds": time.perf_counter() - t0,
     }

@@ -18,6 +18,8 @@ problem (:class:`~quakewatch.server.decision.nrml.InputFileError`).
     ``id,lon,lat,<team type>...[,priority]``: teams of each type needed.
 ``shelters.csv``
     ``id,lon,lat,capacity[,open_cost][,open]``.
+``vehicles.csv``
+    ``id,depot_id,count,capacity_t``: the trucks each depot can load.
 ``road_nodes.csv`` / ``road_edges.csv``
     ``id,lon,lat`` and ``from,to,travel_time_s|length_m+speed_kmh[,oneway][,bridge_id]``.
 """
@@ -44,6 +46,7 @@ __all__ = [
     "read_shelters",
     "read_sites",
     "read_teams",
+    "read_vehicles",
 ]
 
 _RESERVED = ("id", "lon", "lat", "name", "displaced")
@@ -209,6 +212,24 @@ def read_shelters(source: str | Path, label: str = "shelters.csv") -> Shelters:
         np.array([_float(label, line[i], "capacity", r["capacity"], low=0.0) for i, r in enumerate(rows)]),
         np.array([_float(label, line[i], "open_cost", r.get("open_cost", ""), low=0.0, empty=0.0) for i, r in enumerate(rows)]),
         np.array([flag(i, r) for i, r in enumerate(rows)], dtype=bool))
+
+
+def read_vehicles(source: str | Path, depot_ids: tuple[str, ...], label: str = "vehicles.csv") -> npt.NDArray[np.float64]:
+    """``id,depot_id,count,capacity_t`` -> tonnes the fleet of each depot carries per trip."""
+    header, rows = _rows(source, label)
+    _need(header, ("id", "depot_id", "count", "capacity_t"), label)
+    index = {d: i for i, d in enumerate(depot_ids)}
+    col = {h: i for i, h in enumerate(header)}
+    out = np.zeros(len(depot_ids))
+    for k, r in enumerate(rows, start=2):
+        if len(r) != len(header):
+            raise InputFileError(f"{label}: row {k}: {len(r)} fields, the header has {len(header)}")
+        depot = r[col["depot_id"]].strip()
+        if depot not in index:
+            raise InputFileError(f"{label}: row {k}: depot_id {depot!r} is not a depot")
+        count = _float(label, k, "count", r[col["count"]], low=0.0)
+        out[index[depot]] += count * _float(label, k, "capacity_t", r[col["capacity_t"]], low=0.0)
+    return out
 
 
 @dataclass(frozen=True)
