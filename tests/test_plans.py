@@ -43,6 +43,7 @@ PLAN = textwrap.dedent("""\
       rescue: {name: Rescue lead}
       relief: {name: Relief lead}
     escalation_role: commander
+    relief: {days: 3}
     levels:
       - {level: I, name: especially major}
       - {level: II, name: major}

@@ -164,7 +164,7 @@ def parse_plan_text(text: str, label: str, base_dir: Path | None = None) -> tupl
                 if missing:
                     errors.append(err(("levels",), f"rule table {table.id} grades levels {', '.join(missing)}, which the plan does not define", lines))
     norms = None
-    if plan.relief.norms != "default":
+    if plan.relief is not None and plan.relief.norms != "default":
         path = _resolve(plan.relief.norms, base_dir)
         if path is None:
             errors.append(err(("relief", "norms"), f"relief norms {plan.relief.norms!r} not found", lines))

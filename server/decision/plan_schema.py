@@ -227,7 +227,9 @@ class Notification(_Strict):
 
 
 class ReliefSpec(_Strict):
-    """Relief norms (a CSV in the format of ``relief_norms.csv``; ``default`` = Sphere 2018)."""
+    """Relief norms (a CSV in the format of ``relief_norms.csv``; ``default`` = Sphere 2018),
+    the planning period and the relief deadline.  Optional: an owner's plan without it
+    computes no relief needs (it does not silently inherit humanitarian norms)."""
 
     norms: str = "default"
     days: float = Field(default=3.0, gt=0.0)
@@ -253,7 +255,7 @@ class Plan(_Strict):
     levels: tuple[LevelSpec, ...] = Field(min_length=1)
     actions: tuple[Action, ...] = ()
     notifications: tuple[Notification, ...] = ()
-    relief: ReliefSpec = ReliefSpec()
+    relief: ReliefSpec | None = None
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 

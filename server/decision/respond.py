@@ -136,7 +136,7 @@ def response_document(loaded: LoadedPlan, situation: Situation, decision: LevelD
     }
     if now is not None:
         doc["as_of"] = now.isoformat()
-    if displaced is not None and decision.level is not None:
+    if displaced is not None and decision.level is not None and plan.relief is not None:
         r = plan.relief
         needs = relief_needs(displaced, r.days, tent_floor_area_m2=r.tent_floor_area_m2,
                              **({"norms": loaded.relief_norms} if loaded.relief_norms else {}))
