@@ -3,7 +3,8 @@ archive), three demo structures streamed through real gRPC by simulated gateways
 and what a newcomer should see: acknowledged data, per-channel quality, the
 archive on disk, a verified audit trail, and the earthquake the three structures
 felt: a M5.5 at 20, 35 and 50 km, detected in each stream, with its GB/T 17742
-intensity and ground-motion metrics."""
+intensity and ground-motion metrics, and the bridge and dam owners' emergency plans
+activated over gRPC from what their structures recorded."""
 
 from __future__ import annotations
 
@@ -49,6 +50,31 @@ async def _closed_events(c: AsyncClient, structure_ids: list[str], timeout_s: fl
         if {e.structure_id for e in closed} >= set(structure_ids) or time.monotonic() > deadline:
             return closed
         await asyncio.sleep(0.2)
+
+
+OWNER_PLANS = {"demo-bridge": "bridge-owner-example", "demo-dam": "dam-owner-example"}
+
+
+async def _activate_owner_plans(c: AsyncClient, events: list[events_pb2.Event]) -> list[dict[str, Any]]:
+    """Each owner's shipped example plan, activated over gRPC with what its structure recorded."""
+    from google.protobuf.timestamp_pb2 import Timestamp
+
+    from quakewatch.v1 import decision_pb2
+
+    out = []
+    for e in sorted(events, key=lambda e: e.trigger_time_ns):
+        plan = OWNER_PLANS.get(e.structure_id)
+        if plan is None:
+            continue
+        origin = Timestamp()
+        origin.FromNanoseconds(e.trigger_time_ns)
+        act = await c.decision.Respond(decision_pb2.RespondRequest(
+            plan=plan, origin_time=origin, pga_mps2=e.max_pga_mps2, intensity=e.max_intensity))
+        out.append({"structure_id": e.structure_id, "plan": f"{act.plan_id} v{act.plan_version}", "level": act.level or None,
+                    "level_name": act.level_name or None, "activation_id": act.activation_id,
+                    "actions": [{"id": a.action_id, "role": a.role, "deadline": a.deadline.ToDatetime().isoformat() + "Z"}
+                                for a in act.actions]})
+    return out
 
 
 async def _demo(data_dir: Path, duration_s: float) -> dict[str, Any]:
@@ -123,6 +149,10 @@ async def _demo(data_dir: Path, duration_s: float) -> dict[str, Any]:
             }
             for e in sorted(events, key=lambda e: e.trigger_time_ns)
         ]
+        out["plans"] = []
+        if events:
+            async with AsyncClient(addr, admin) as c:
+                out["plans"] = await _activate_owner_plans(c, events)
         out["quake"] = {"magnitude": QUAKE_MW, "distances_km": {o.structure_id: o.quake[1] for o in DEMO_STRUCTURES if o.quake}} if quaked else None
         files = sorted(p for p in server.settings.archive_dir.rglob("*.D.*") if p.is_file())
         out["archive"] = {"root": str(server.settings.archive_dir), "files": len(files), "bytes": sum(p.stat().st_size for p in files), "layout": "SDS miniSEED"}
@@ -174,6 +204,10 @@ def _print(out: dict[str, Any]) -> None:
                       f"{ev['max_pga_mps2']:.3g}", f"{ev['duration_s']:.1f}", str(ev["channels_triggered"]))
         con.print(e)
         con.print("Follow events live with 'quakewatch watch', list them with 'quakewatch events'.")
+        for p in out.get("plans", []):
+            first = ", ".join(f"{a['id']} by {a['deadline'][11:16]} UTC" for a in p["actions"][:3])
+            con.print(f"Owner plan {p['plan']} for {p['structure_id']}: level {p['level'] or 'none'}"
+                      + (f" ({p['level_name']}), {len(p['actions'])} actions: {first} ..." if p["level"] else " (nothing to do)"))
     else:
         con.print(f"No earthquake injected: records shorter than {MIN_DURATION_S:g} s (--duration).")
     if any(v["windows"] for v in out["modal"].values()):

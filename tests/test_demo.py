@@ -32,3 +32,26 @@ def test_demo_json_with_kept_data_dir(tmp_path: Path) -> None:
 
     n = sum(obspy.read(str(f))[0].stats.npts > 0 for f in tmp_path.rglob("*.D.*"))
     assert n == out["archive"]["files"] == 12 + 9 + 6
+    # the bridge and dam owners' shipped plans are activated over gRPC with what each structure recorded;
+    # the expected level is read off the plan file's PGA and intensity thresholds here
+    import yaml
+
+    from quakewatch.server.decision.plan_loader import shipped_plans
+
+    files = {p.stem: p for p in shipped_plans()}
+    events = {e["structure_id"]: e for e in out["events"]}
+    assert {p["structure_id"] for p in out["plans"]} == {"demo-bridge", "demo-dam"}
+    for p in out["plans"]:
+        e = events[p["structure_id"]]
+        plan = yaml.safe_load(files[p["plan"].split(" ")[0]].read_text(encoding="utf-8"))
+        expected = None
+        for lv in plan["levels"]:  # most severe first
+            crit = lv.get("criteria") or {}
+            hits = [(name, value) for name, value in (("pga_mps2", e["max_pga_mps2"]), ("intensity", e["max_intensity"]))
+                    if name in crit and value >= crit[name].get("at_least", float("inf"))
+                    and value < crit[name].get("less_than", float("inf"))]
+            if hits:
+                expected = lv["level"]
+                break
+        assert p["level"] == expected, (p, e)
+        assert (len(p["actions"]) > 0) == (expected is not None)
