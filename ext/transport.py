@@ -168,47 +168,17 @@ def _initial_arcs(finite: npt.NDArray[np.bool_], ranked: npt.NDArray[np.float64]
     return keep & finite
 
 
-def _solve_one(cost: npt.NDArray[np.float64], finite: npt.NDArray[np.bool_], keep: npt.NDArray[np.bool_],
-               supply: npt.NDArray[np.float64], demand: npt.NDArray[np.float64],
-               penalty: float) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.intp], npt.NDArray[np.float64], npt.NDArray[np.float64], float, int, int]:
-    n_dep, n_dem = cost.shape
-    keep = keep.copy()
-    rounds = 0
-    while True:
-        rounds += 1
-        ii, jj = np.nonzero(keep)
-        n_arc = ii.size
-        cols = np.arange(n_arc)
-        a_ub = sp.csr_array((np.ones(n_arc), (ii, cols)), shape=(n_dep, n_arc + n_dem))
-        a_eq = sp.csr_array((np.ones(n_arc + n_dem), (np.concatenate([jj, np.arange(n_dem)]),
-                                                      np.concatenate([cols, n_arc + np.arange(n_dem)]))),
-                            shape=(n_dem, n_arc + n_dem))
-        c = np.concatenate([cost[ii, jj], np.full(n_dem, penalty)])
-        res = linprog(c, A_ub=a_ub, b_ub=supply, A_eq=a_eq, b_eq=demand, bounds=(0.0, None), method="highs-ds",
-                      options=_HIGHS_OPTIONS)
-        if res.status != 0:  # the LP is always feasible (u = demand) and bounded (c >= 0)
-            raise RuntimeError(f"HiGHS failed on a transportation LP: {res.message}")
-        y = res.ineqlin.marginals  # <= 0, supply rows
-        v = res.eqlin.marginals  # demand rows
-        if rounds >= _MAX_ROUNDS:
-            break
-        with np.errstate(invalid="ignore"):
-            reduced = cost - y[:, None] - v[None, :]
-        scale = max(1.0, float(np.abs(v).max(initial=0.0)))
-        violating = finite & ~keep & (reduced < -_TOL * 10 * scale)
-        if not violating.any():
-            break
-        keep |= violating
-    x = res.x[:n_arc]
-    pos = x > 0.0
-    return ii[pos], jj[pos], x[pos], res.x[n_arc:], float(res.fun), int(keep.sum()), rounds
+def _solve_lp(cost: npt.NDArray[np.float64], finite: npt.NDArray[np.bool_], keep: npt.NDArray[np.bool_],
+              supply: npt.NDArray[np.float64], demand: npt.NDArray[np.float64], penalty: npt.NDArray[np.float64],
+              w: npt.NDArray[np.float64], vehicles: tuple[npt.NDArray[np.float64], npt.NDArray[np.float64], npt.NDArray[np.float64]] | None,
+              ) -> tuple[list[npt.NDArray[Any]], npt.NDArray[np.float64], float, int, int]:
+    """The LP of ``supply.shape[1]`` commodities on the arcs in ``keep``, grown by pricing until optimal.
 
-
-def _solve_joint(cost: npt.NDArray[np.float64], finite: npt.NDArray[np.bool_], keep: npt.NDArray[np.bool_],
-                 supply: npt.NDArray[np.float64], demand: npt.NDArray[np.float64], penalty: npt.NDArray[np.float64],
-                 w: npt.NDArray[np.float64], tonnes: npt.NDArray[np.float64], load: npt.NDArray[np.float64],
-                 fleet: npt.NDArray[np.float64]) -> tuple[list[Any], npt.NDArray[np.float64], float, int, int]:
-    """All commodities in one LP, coupled by the fleet rows (module docstring)."""
+    ``vehicles`` = (unit_tonnes, load, fleet) adds the fleet rows that couple the
+    commodities; without it one commodity is passed at a time.  Returns the flows
+    (depot, point, commodity, quantity), the unmet demand (n_demand, n_commodities),
+    the objective, the final number of arcs and the LP solves.
+    """
     n_dep, n_dem = cost.shape
     n_com = supply.shape[1]
     keep = keep.copy()
@@ -218,31 +188,36 @@ def _solve_joint(cost: npt.NDArray[np.float64], finite: npt.NDArray[np.bool_], k
         ii, jj = np.nonzero(keep)
         n_arc = ii.size
         n_x = n_arc * n_com
+        n_var = n_x + n_dem * n_com
         k_of = np.repeat(np.arange(n_com), n_arc)
         i_of, j_of = np.tile(ii, n_com), np.tile(jj, n_com)
         cols = np.arange(n_x)
-        u_cols = n_x + np.arange(n_dem * n_com)
-        a_sup = sp.csr_array((np.ones(n_x), (k_of * n_dep + i_of, cols)), shape=(n_dep * n_com, n_x + n_dem * n_com))
-        a_fleet = sp.csr_array((tonnes[k_of] * load[i_of, j_of], (i_of, cols)), shape=(n_dep, n_x + n_dem * n_com))
-        a_ub = sp.vstack([a_sup, a_fleet], format="csr")
+        a_ub = sp.csr_array((np.ones(n_x), (k_of * n_dep + i_of, cols)), shape=(n_dep * n_com, n_var))
+        b_ub = supply.T.ravel()
+        if vehicles is not None:
+            tonnes, load, fleet = vehicles
+            a_fleet = sp.csr_array((tonnes[k_of] * load[i_of, j_of], (i_of, cols)), shape=(n_dep, n_var))
+            a_ub, b_ub = sp.vstack([a_ub, a_fleet], format="csr"), np.concatenate([b_ub, fleet])
         u_rows = np.repeat(np.arange(n_com), n_dem) * n_dem + np.tile(np.arange(n_dem), n_com)
-        a_eq = sp.csr_array((np.ones(n_x + n_dem * n_com), (np.concatenate([k_of * n_dem + j_of, u_rows]), np.concatenate([cols, u_cols]))),
-                            shape=(n_dem * n_com, n_x + n_dem * n_com))
+        a_eq = sp.csr_array((np.ones(n_var), (np.concatenate([k_of * n_dem + j_of, u_rows]), np.arange(n_var))),
+                            shape=(n_dem * n_com, n_var))
         c = np.concatenate([w[k_of] * cost[i_of, j_of], np.repeat(penalty, n_dem)])
-        res = linprog(c, A_ub=a_ub, b_ub=np.concatenate([supply.T.ravel(), fleet]), A_eq=a_eq,
-                      b_eq=demand.T.ravel(), bounds=(0.0, None), method="highs-ds", options=_HIGHS_OPTIONS)
-        if res.status != 0:
+        res = linprog(c, A_ub=a_ub, b_ub=b_ub, A_eq=a_eq, b_eq=demand.T.ravel(), bounds=(0.0, None),
+                      method="highs-ds", options=_HIGHS_OPTIONS)
+        if res.status != 0:  # always feasible (u = demand) and bounded (c >= 0)
             raise RuntimeError(f"HiGHS failed on a transportation LP: {res.message}")
-        y = res.ineqlin.marginals[: n_dep * n_com].reshape(n_com, n_dep)
-        z = res.ineqlin.marginals[n_dep * n_com:]
-        v = res.eqlin.marginals.reshape(n_com, n_dem)
+        y = res.ineqlin.marginals[: n_dep * n_com].reshape(n_com, n_dep)  # <= 0, supply rows
+        v = res.eqlin.marginals.reshape(n_com, n_dem)  # demand rows
         if rounds >= _MAX_ROUNDS:
             break
+        fleet_term = 0.0 if vehicles is None else load * res.ineqlin.marginals[n_dep * n_com:][:, None]
         scale = max(1.0, float(np.abs(v).max(initial=0.0)))
         violating = np.zeros_like(keep)
         with np.errstate(invalid="ignore"):
             for k in range(n_com):
-                reduced = w[k] * cost - y[k][:, None] - v[k][None, :] - tonnes[k] * load * z[:, None]
+                reduced = w[k] * cost - y[k][:, None] - v[k][None, :]
+                if vehicles is not None:
+                    reduced = reduced - vehicles[0][k] * fleet_term
                 violating |= finite & ~keep & (reduced < -_TOL * 10 * scale)
         if not violating.any():
             break
@@ -331,7 +306,7 @@ def solve_transport(
         if tn.shape != (n_com,) or not (np.isfinite(tn) & (tn >= 0)).all():
             raise ValueError(f"unit_tonnes must be {n_com} finite values >= 0")
         fin = finite & np.isfinite(ld)
-        (ii, jj, kk, x), u, fun, n_keep, r = _solve_joint(c, fin, keep0 & fin, s, d, p, w, tn, np.where(fin, ld, 0.0), fl)
+        (ii, jj, kk, x), u, fun, n_keep, r = _solve_lp(c, fin, keep0 & fin, s, d, p, w, (tn, np.where(fin, ld, 0.0), fl))
         u = np.clip(u, 0.0, None)
         u[u <= _TOL * max(1.0, float(d.max(initial=0.0)))] = 0.0
         return TransportPlan(objective=fun, transport_cost=float(np.dot(c[ii, jj] * w[kk], x)),
@@ -342,7 +317,8 @@ def solve_transport(
         if trivial:
             none = np.zeros(0, np.intp)
             return none, none, np.zeros(0), d[:, k].copy(), float(p[k] * d[:, k].sum()), 0, 0
-        return _solve_one(c * w[k], finite, keep0, s[:, k], d[:, k], float(p[k]))
+        (ii, jj, _, x), u, fun, n_keep, r = _solve_lp(c, finite, keep0, s[:, k:k + 1], d[:, k:k + 1], p[k:k + 1], w[k:k + 1], None)
+        return ii, jj, x, u[:, 0], fun, n_keep, r
 
     # HiGHS releases the GIL: the separate commodity LPs run side by side
     if workers > 1 and n_com > 1 and not trivial:

@@ -89,6 +89,18 @@ def _need(header: list[str], cols: tuple[str, ...], label: str) -> None:
         raise InputFileError(f"{label}: row 1: missing column(s) {', '.join(missing)} (have {', '.join(header)})")
 
 
+def _records(source: str | Path, label: str, required: tuple[str, ...]) -> tuple[list[str], list[tuple[int, dict[str, str]]]]:
+    """Header and ``(row number, {column: stripped value})`` of every data row."""
+    header, rows = _rows(source, label)
+    _need(header, required, label)
+    out = []
+    for k, r in enumerate(rows, start=2):
+        if len(r) != len(header):
+            raise InputFileError(f"{label}: row {k}: {len(r)} fields, the header has {len(header)}")
+        out.append((k, {h: c.strip() for h, c in zip(header, r)}))
+    return header, out
+
+
 def _float(label: str, row: int, col: str, value: str, *, low: float | None = None, high: float | None = None,
            empty: float | None = None) -> float:
     v = value.strip()
@@ -105,13 +117,9 @@ def _float(label: str, row: int, col: str, value: str, *, low: float | None = No
 
 
 def _located(source: str | Path, label: str, fixed: tuple[str, ...], numeric: tuple[str, ...] = ()) -> tuple[list[str], list[dict[str, str]], list[int]]:
-    header, rows = _rows(source, label)
-    _need(header, ("id", "lon", "lat", *fixed), label)
+    header, records = _records(source, label, ("id", "lon", "lat", *fixed))
     out, seen, numbers = [], set(), []
-    for k, r in enumerate(rows, start=2):
-        if len(r) != len(header):
-            raise InputFileError(f"{label}: row {k}: {len(r)} fields, the header has {len(header)}")
-        d = {h: c.strip() for h, c in zip(header, r)}
+    for k, d in records:
         if not d["id"]:
             raise InputFileError(f"{label}: row {k}: empty id")
         if d["id"] in seen:
@@ -138,21 +146,19 @@ def read_points(source: str | Path, label: str, *, reserved: tuple[str, ...] = _
 
 def read_costs(source: str | Path, from_ids: tuple[str, ...], to_ids: tuple[str, ...], label: str = "costs.csv") -> npt.NDArray[np.float64]:
     """``from_id,to_id,cost`` -> (n_from, n_to) matrix, ``inf`` where no row is given."""
-    header, rows = _rows(source, label)
-    _need(header, ("from_id", "to_id", "cost"), label)
+    _, records = _records(source, label, ("from_id", "to_id", "cost"))
     fi = {x: i for i, x in enumerate(from_ids)}
     ti = {x: i for i, x in enumerate(to_ids)}
     out = np.full((len(from_ids), len(to_ids)), np.inf)
-    col = {h: i for i, h in enumerate(header)}
-    for k, r in enumerate(rows, start=2):
-        a, b = r[col["from_id"]].strip(), r[col["to_id"]].strip()
+    for k, r in records:
+        a, b = r["from_id"], r["to_id"]
         if a not in fi:
             raise InputFileError(f"{label}: row {k}: from_id {a!r} is not a depot")
         if b not in ti:
             raise InputFileError(f"{label}: row {k}: to_id {b!r} is not a demand point")
         if math.isfinite(out[fi[a], ti[b]]):
             raise InputFileError(f"{label}: row {k}: arc {a} -> {b} is given twice")
-        out[fi[a], ti[b]] = _float(label, k, "cost", r[col["cost"]], low=0.0)
+        out[fi[a], ti[b]] = _float(label, k, "cost", r["cost"], low=0.0)
     return out
 
 
@@ -216,19 +222,14 @@ def read_shelters(source: str | Path, label: str = "shelters.csv") -> Shelters:
 
 def read_vehicles(source: str | Path, depot_ids: tuple[str, ...], label: str = "vehicles.csv") -> npt.NDArray[np.float64]:
     """``id,depot_id,count,capacity_t`` -> tonnes the fleet of each depot carries per trip."""
-    header, rows = _rows(source, label)
-    _need(header, ("id", "depot_id", "count", "capacity_t"), label)
+    _, records = _records(source, label, ("id", "depot_id", "count", "capacity_t"))
     index = {d: i for i, d in enumerate(depot_ids)}
-    col = {h: i for i, h in enumerate(header)}
     out = np.zeros(len(depot_ids))
-    for k, r in enumerate(rows, start=2):
-        if len(r) != len(header):
-            raise InputFileError(f"{label}: row {k}: {len(r)} fields, the header has {len(header)}")
-        depot = r[col["depot_id"]].strip()
-        if depot not in index:
-            raise InputFileError(f"{label}: row {k}: depot_id {depot!r} is not a depot")
-        count = _float(label, k, "count", r[col["count"]], low=0.0)
-        out[index[depot]] += count * _float(label, k, "capacity_t", r[col["capacity_t"]], low=0.0)
+    for k, r in records:
+        if r["depot_id"] not in index:
+            raise InputFileError(f"{label}: row {k}: depot_id {r['depot_id']!r} is not a depot")
+        count = _float(label, k, "count", r["count"], low=0.0)
+        out[index[r["depot_id"]]] += count * _float(label, k, "capacity_t", r["capacity_t"], low=0.0)
     return out
 
 
@@ -249,32 +250,28 @@ def read_road(nodes: str | Path, edges: str | Path) -> RoadTable:
     _, nrows, _ = _located(nodes, "road_nodes.csv", ())
     index = {r["id"]: i for i, r in enumerate(nrows)}
     label = "road_edges.csv"
-    header, rows = _rows(edges, label)
-    _need(header, ("from", "to"), label)
+    header, records = _records(edges, label, ("from", "to"))
     if "travel_time_s" not in header and not {"length_m", "speed_kmh"} <= set(header):
         raise InputFileError(f"{label}: row 1: give travel_time_s, or length_m and speed_kmh")
-    col = {h: i for i, h in enumerate(header)}
     ef, et, tt, ow, br = [], [], [], [], []
-    for k, r in enumerate(rows, start=2):
-        if len(r) != len(header):
-            raise InputFileError(f"{label}: row {k}: {len(r)} fields, the header has {len(header)}")
-        a, b = r[col["from"]].strip(), r[col["to"]].strip()
+    for k, r in records:
+        a, b = r["from"], r["to"]
         for name, v in (("from", a), ("to", b)):
             if v not in index:
                 raise InputFileError(f"{label}: row {k}: {name} node {v!r} is not in road_nodes.csv")
-        if "travel_time_s" in col and r[col["travel_time_s"]].strip():
-            t = _float(label, k, "travel_time_s", r[col["travel_time_s"]], low=0.0)
+        if r.get("travel_time_s"):
+            t = _float(label, k, "travel_time_s", r["travel_time_s"], low=0.0)
         else:
-            if "length_m" not in col:
+            if "length_m" not in r:
                 raise InputFileError(f"{label}: row {k}: travel_time_s is empty and there is no length_m column")
-            length = _float(label, k, "length_m", r[col["length_m"]], low=0.0)
-            speed = _float(label, k, "speed_kmh", r[col["speed_kmh"]], low=1e-9)
+            length = _float(label, k, "length_m", r["length_m"], low=0.0)
+            speed = _float(label, k, "speed_kmh", r["speed_kmh"], low=1e-9)
             t = length / (speed / 3.6)
         ef.append(index[a])
         et.append(index[b])
         tt.append(t)
-        ow.append(r[col["oneway"]].strip().lower() in ("1", "true", "yes") if "oneway" in col else False)
-        br.append(r[col["bridge_id"]].strip() if "bridge_id" in col else "")
+        ow.append(r.get("oneway", "").lower() in ("1", "true", "yes"))
+        br.append(r.get("bridge_id", ""))
     return RoadTable(tuple(index), np.array([float(r["lon"]) for r in nrows]), np.array([float(r["lat"]) for r in nrows]),
                      np.array(ef, dtype=np.int64), np.array(et, dtype=np.int64), np.array(tt), np.array(ow, dtype=bool),
                      np.array(br, dtype=str))
