@@ -27,8 +27,8 @@ def add_parser(sub: Any) -> None:
     d.add_argument("--objective", choices=["distance", "time"], default="distance", help="minimise unit-km or unit-hours")
     d.add_argument("--speed-kmh", type=float, default=40.0, help="road speed without a road graph (default 40)")
     d.add_argument("--detour", type=float, default=1.3, help="road / great-circle distance without a road graph (default 1.3)")
-    d.add_argument("--deadline", default="10h", metavar="DURATION",
-                   help="relief deadline: arcs with a longer travel time are forbidden (default 10h; 'none')")
+    d.add_argument("--deadline", metavar="DURATION",
+                   help="relief deadline: arcs with a longer travel time are forbidden (default 10h, or none with --costs; 'none')")
     d.add_argument("--road-nodes", type=Path, metavar="CSV", help="road graph nodes: id,lon,lat")
     d.add_argument("--road-edges", type=Path, metavar="CSV", help="road graph edges: from,to,travel_time_s|length_m,speed_kmh[,oneway][,bridge_id]")
     d.add_argument("--closed-bridges", metavar="IDS", help="comma list of closed bridge ids")
@@ -41,6 +41,10 @@ def add_parser(sub: Any) -> None:
     d.add_argument("--horizon", metavar="DURATION", help="with --vehicles: time the fleet has (default: the deadline)")
     d.add_argument("--teams", type=Path, metavar="CSV", help="rescue teams: id,type,size,lon,lat,readiness_h")
     d.add_argument("--sites", type=Path, metavar="CSV", help="with --teams: id,lon,lat,<team type>...[,priority] teams needed")
+    d.add_argument("--shelters", type=Path, metavar="CSV", help="with --demands (a displaced column): id,lon,lat,capacity[,open_cost][,open]")
+    d.add_argument("--max-open", type=int, metavar="N", help="with --shelters: open at most N shelters")
+    d.add_argument("--shelter-method", choices=["auto", "heuristic", "exact"], default="auto",
+                   help="with --shelters: exact MILP on small cases (auto), the heuristic, or exact")
     d.add_argument("--out", type=Path, metavar="DIR", help="write shipments.csv, unmet.csv and dispatch.geojson here")
     d.add_argument("--json", action="store_true", help="print the dispatch document as JSON")
 
@@ -128,6 +132,11 @@ def _print_human(doc: dict[str, Any]) -> None:
             console.print(f"[red]unmet[/red] {u['demand']}: {u['quantity']:,.6g} {u['commodity']}")
         if len(doc["unmet"]) > 20:
             console.print(f"... and {len(doc['unmet']) - 20} more unmet demands (--json or --out for all)")
+    sh = doc.get("shelters")
+    if sh:
+        unmet = sum(u["people"] for u in sh["unmet"])
+        console.print(f"[bold]Shelters[/bold]: open {', '.join(sh['open']) or 'none'}; {len(sh['allocations'])} allocations, "
+                      f"{unmet:,.0f} people without a place; objective {sh['objective']:,.6g} ({sh['method']}, gap {sh['gap']:.2%})")
     teams = doc.get("teams")
     if teams:
         console.print(f"[bold]Teams[/bold]: {len(teams['assignments'])} assigned, {len(teams['idle'])} idle, "
@@ -137,17 +146,20 @@ def _print_human(doc: dict[str, Any]) -> None:
 
 
 def dispatch_command(a: argparse.Namespace) -> int:
-    from quakewatch.server.decision.dispatch import Network, TravelOptions, plan_supplies, plan_teams
+    from quakewatch.server.decision.dispatch import Network, TravelOptions, plan_shelters, plan_supplies, plan_teams
     from quakewatch.server.decision.nrml import InputFileError
-    from quakewatch.server.decision.resources import read_costs, read_points, read_road, read_sites, read_teams, read_vehicles
+    from quakewatch.server.decision.resources import read_costs, read_points, read_road, read_shelters, read_sites, read_teams, read_vehicles
     from quakewatch.server.errors import QuakeWatchError
 
     for x, y in (("depots", "demands"), ("teams", "sites"), ("road_nodes", "road_edges")):
-        if bool(getattr(a, x)) != bool(getattr(a, y)):
+        if bool(getattr(a, x)) != bool(getattr(a, y)) and not (x == "depots" and a.shelters):
             print(f"error: --{x.replace('_', '-')} and --{y.replace('_', '-')} go together", file=sys.stderr)
             return 2
-    if not (a.depots or a.teams):
-        print("error: give --depots and --demands (supplies) and/or --teams and --sites", file=sys.stderr)
+    if not (a.depots or a.teams or a.shelters):
+        print("error: give --depots and --demands (supplies), --teams and --sites, and/or --shelters and --demands", file=sys.stderr)
+        return 2
+    if a.shelters and not a.demands:
+        print("error: --shelters needs --demands (with a displaced column)", file=sys.stderr)
         return 2
     try:
         network = Network(read_road(a.road_nodes, a.road_edges)) if a.road_nodes else None
@@ -155,19 +167,22 @@ def dispatch_command(a: argparse.Namespace) -> int:
         if a.closed_from_estimate:
             closed |= _closed_from_estimate(a.closed_from_estimate)
         opts = TravelOptions(objective=a.objective, speed_kmh=a.speed_kmh, detour_factor=a.detour,
-                             deadline_h=_deadline_h(a.deadline), closed_bridges=frozenset(closed))
+                             deadline_h=_deadline_h(a.deadline or ("none" if a.costs else "10h")), closed_bridges=frozenset(closed))
         graph = network.graph() if network is not None else None
         doc: dict[str, Any] = {}
-        depots = demands = None
-        if a.depots:
+        depots = None
+        demands = read_points(a.demands, str(a.demands), extra=("displaced",)) if a.demands else None
+        if a.depots and demands is not None:
             depots = read_points(a.depots, str(a.depots))
-            demands = read_points(a.demands, str(a.demands))
             costs = read_costs(a.costs, depots.ids, demands.ids, str(a.costs)) if a.costs else None
             fleet = read_vehicles(a.vehicles, depots.ids, str(a.vehicles)) if a.vehicles else None
             doc = plan_supplies(depots, demands, costs=costs, opts=opts, network=network, graph=graph,
                                 shortage_penalty=_pairs(a.penalty, "--penalty"), weights=_pairs(a.weights, "--weights"),
                                 fleet_t=fleet, unit_tonnes=_pairs(a.unit_tonnes, "--unit-tonnes"),
                                 horizon_h=_deadline_h(a.horizon) if a.horizon else None)
+        if a.shelters and demands is not None:
+            doc["shelters"] = plan_shelters(read_shelters(a.shelters, str(a.shelters)), demands, opts=opts, network=network,
+                                            graph=graph, max_open=a.max_open, method=a.shelter_method)
         if a.teams:
             doc["teams"] = plan_teams(read_teams(a.teams, str(a.teams)), read_sites(a.sites, str(a.sites)),
                                       opts=opts, network=network, graph=graph)

@@ -31,7 +31,7 @@ def add_parsers(sub: Any) -> None:
     r = sub.add_parser("respond", help="plan level and checklist of actions for a loss estimate")
     r.add_argument("--plan", required=True, metavar="FILE", help="an emergency plan (YAML)")
     r.add_argument("--estimate", metavar="FILE", help="a loss estimate (JSON of quakewatch loss --json)")
-    r.add_argument("--origin-time", metavar="ISO", help="event origin time with zone (default: the estimate's)")
+    r.add_argument("--origin-time", metavar="ISO", help="event origin time with zone (default: the estimate's, else now)")
     r.add_argument("--now", metavar="ISO", help="evaluate deadlines and escalations as of this time ('now' = the clock)")
     r.add_argument("--magnitude", type=float, help="event magnitude (initial judgement)")
     r.add_argument("--population-class", choices=["populated", "densely_populated"])
@@ -79,6 +79,8 @@ def _print_human(doc: dict[str, Any]) -> None:
     level = doc["level"] or "none"
     console.print(f"[bold]{doc['plan_title']}[/bold] ({plan['id']} v{plan['version']}): level [bold]{level}[/bold]"
                   + (f" - {doc['level_name']}" if doc.get("level_name") else ""))
+    if doc["situation"].get("origin_time_assumed"):
+        console.print("[yellow]origin time unknown: deadlines count from now (give --origin-time)[/yellow]")
     for r in doc["reasons"]:
         value = f"{r['value']:,.4g}" if isinstance(r["value"], (int, float)) else r["value"]
         console.print(f"  {r['criterion']} {value}: {r['threshold']} -> {r['level'] or 'no level'}")
@@ -119,7 +121,7 @@ def respond_command(a: argparse.Namespace) -> int:
                 print(f"error: --estimate {a.estimate}: {exc}", file=sys.stderr)
                 return 2
         situation = situation_from_estimate(
-            doc, origin_time=a.origin_time, magnitude=a.magnitude, population_class=a.population_class,
+            doc, origin_time=a.origin_time, default_origin_time=datetime.now(UTC), magnitude=a.magnitude, population_class=a.population_class,
             gdp_previous_year=a.gdp, intensity=a.intensity, pga_mps2=a.pga, structure_health=a.health,
             mine_risk_grade=a.mine_grade)
         now = None

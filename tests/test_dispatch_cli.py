@@ -108,8 +108,12 @@ def test_respond_cli_level_and_deadlines(tmp_path: Path) -> None:
     est2 = _write(tmp_path / "est2.json", json.dumps({"totals": {"casualties": {"fatalities": 299.0}, "losses": {}},
                                                      "situation": {"deaths": 299.0, "origin_time": "2026-05-12T14:28:00+08:00"}}))
     assert json.loads(_run("respond", "--plan", str(plan), "--estimate", str(est2), "--json").stdout)["level"] == "II"
-    r = _run("respond", "--plan", str(plan), "--estimate", str(_write(tmp_path / "x.json", '{"totals": {}}')))
-    assert r.returncode == 2 and "origin_time" in r.stderr
+    # an estimate without an origin time (an OpenQuake job): deadlines count from now, and it says so
+    r = _run("respond", "--plan", str(plan), "--estimate", str(_write(tmp_path / "x.json", '{"totals": {"casualties": {"fatalities": 12}}}')), "--json")
+    assert r.returncode == 0, r.stderr
+    doc = json.loads(r.stdout)
+    assert doc["level"] == "III" and doc["situation"]["origin_time_assumed"] is True
+    assert _run("respond", "--plan", str(plan), "--estimate", str(_write(tmp_path / "y.json", "[1]"))).returncode == 2
 
 
 @pytest.mark.reference
@@ -129,3 +133,19 @@ def test_vehicles_limit_what_a_depot_moves_in_time(tmp_path: Path) -> None:
     assert doc["unmet"][0]["quantity"] == pytest.approx(5000.0, rel=1e-9)
     r = _run("dispatch", "--depots", str(depots), "--demands", str(demands), "--vehicles", str(vehicles))
     assert r.returncode == 2 and "unit_tonnes" in r.stderr
+
+
+@pytest.mark.reference
+def test_shelters_with_one_to_open(tmp_path: Path) -> None:
+    # 300 people at P1 (35.00 N) and 100 at P2 (35.10 N), on one meridian; H1 sits on P1, H2 on P2.
+    # Opening one: H1 costs 100 x 11.12 km, H2 costs 300 x 11.12 km -> open H1, all 400 go there.
+    demands = _write(tmp_path / "demands.csv", "id,lon,lat,displaced\nP1,110.0,35.0,300\nP2,110.0,35.1,100\n")
+    shelters = _write(tmp_path / "shelters.csv", "id,lon,lat,capacity\nH1,110.0,35.0,1000\nH2,110.0,35.1,1000\n")
+    r = _run("dispatch", "--demands", str(demands), "--shelters", str(shelters), "--max-open", "1", "--json")
+    assert r.returncode == 0, r.stderr
+    doc = json.loads(r.stdout)["shelters"]
+    km = 6371.0088 * 3.141592653589793 / 180 * 0.1
+    assert doc["open"] == ["H1"] and doc["objective"] == pytest.approx(100 * km, rel=1e-9)
+    assert sorted((x["from"], x["shelter"], x["people"]) for x in doc["allocations"]) == [("P1", "H1", 300.0), ("P2", "H1", 100.0)]
+    r = _run("dispatch", "--shelters", str(shelters))
+    assert r.returncode == 2 and "--demands" in r.stderr

@@ -257,3 +257,23 @@ def test_revision_keeps_status_adds_and_cancels(plan) -> None:  # type: ignore[n
     assert down["convene"].status is ActionStatus.DONE
     back = {i.action_id: i for i in revise(list(down.values()), plan, Level.II, T0)}
     assert back["search_rescue"].status is ActionStatus.PENDING
+
+
+def test_deadline_counted_from_another_action(tmp_path: Path) -> None:
+    text = PLAN.replace("""    deadline: 10h
+    depends_on: [convene]""", """    deadline: 6h
+    deadline_from: convene
+    depends_on: [convene]""")
+    loaded = load_plan(_write(tmp_path, text))
+    items = {i.action_id: i for i in checklist(loaded, Level.II, T0)}
+    # provisional: convene's deadline (1 h at level II) + 6 h
+    assert items["shelter"].deadline == T0 + timedelta(hours=7)
+    done_at = T0 + timedelta(minutes=20)
+    after = {i.action_id: i for i in update_status(list(items.values()), "convene", ActionStatus.DONE, by="t", now=done_at)}
+    assert after["shelter"].deadline == done_at + timedelta(hours=6)
+    # the level goes up: convene stays done, shelter keeps counting from its completion
+    up = {i.action_id: i for i in revise(list(after.values()), loaded, Level.I, T0)}
+    assert up["shelter"].deadline == done_at + timedelta(hours=6)
+    bad = text.replace("deadline_from: convene", "deadline_from: search_rescue")
+    errors = check_plan(_write(tmp_path, bad, "bad.yaml"))
+    assert [e.field for e in errors] == ["actions[2].deadline_from"] and "must be one of depends_on" in errors[0].message

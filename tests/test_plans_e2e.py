@@ -151,10 +151,10 @@ def test_plan_dispatch_matches_the_lp_and_is_audited(tmp_path: Path) -> None:
     need = rng.integers(0, 15, (25, 2))
     depots = "id,lon,lat,water,tents\n" + "".join(f"D{i},{x:.5f},{y:.5f},{a},{b}\n" for i, ((x, y), (a, b)) in enumerate(zip(dep, stock)))
     demands = "id,lon,lat,water,tents\n" + "".join(f"P{i},{x:.5f},{y:.5f},{a},{b}\n" for i, ((x, y), (a, b)) in enumerate(zip(dem, need)))
-    # oracle: the full LP, written out here, on great-circle km x 1.3 at the CSV's rounded coordinates
+    # oracle: the full LP, written out here, on great-circle km at the CSV's rounded coordinates
     dxy = np.array([[float(v) for v in line.split(",")[1:3]] for line in depots.splitlines()[1:]])
     pxy = np.array([[float(v) for v in line.split(",")[1:3]] for line in demands.splitlines()[1:]])
-    km = great_circle_m(dxy[:, 0], dxy[:, 1], pxy[:, 0], pxy[:, 1]) / 1000 * 1.3
+    km = great_circle_m(dxy[:, 0], dxy[:, 1], pxy[:, 0], pxy[:, 1]) / 1000
     expected = 0.0
     for k in range(2):
         n_arc = km.size
@@ -186,5 +186,32 @@ def test_plan_dispatch_matches_the_lp_and_is_audited(tmp_path: Path) -> None:
                     await c.decision.PlanDispatch(decision_pb2.PlanDispatchRequest(depots_csv=depots, demands_csv=demands))
                 assert err.value.code() == grpc.StatusCode.PERMISSION_DENIED
             assert [e.action for e in list_entries(srv.engine)].count("dispatch.plan") == 1
+
+    run(scenario())
+
+
+def test_plan_dispatch_teams_and_shelters(tmp_path: Path) -> None:
+    # one shelter is forced open and has room for everyone; the other is closer but costs a lot to open.
+    demands = "id,lon,lat,displaced\nP1,110.0,35.0,300\nP2,110.0,35.05,200\n"
+    shelters = "id,lon,lat,capacity,open_cost,open\nH1,110.0,35.1,1000,0,yes\nH2,110.0,35.02,1000,100000,\n"
+    teams = "id,type,size,lon,lat,readiness_h\nR1,usar,40,110.0,35.0,0\n"
+    sites = "id,lon,lat,usar\nS1,110.0,35.05,1\n"
+
+    async def scenario() -> None:
+        async with running_server(tmp_path / "data") as srv:
+            hq, _ = create_token(srv.engine, "hq", None)
+            async with AsyncClient(srv.address, hq) as c:
+                got = await c.decision.PlanDispatch(decision_pb2.PlanDispatchRequest(
+                    demands_csv=demands, shelters_csv=shelters, teams_csv=teams, sites_csv=sites))
+                doc = json.loads(got.document_json)
+                assert doc["shelters"]["open"] == ["H1"] and doc["shelters"]["unmet"] == []
+                assert sorted((a["from"], a["people"]) for a in doc["shelters"]["allocations"]) == [("P1", 300.0), ("P2", 200.0)]
+                # 0.05 deg of latitude x 1.3 detour at 40 km/h
+                km = 6371.0088 * 3.141592653589793 / 180 * 0.05
+                assert doc["teams"]["assignments"] == [
+                    {"team": "R1", "type": "usar", "site": "S1", "arrival_h": pytest.approx(km * 1.3 / 40, rel=1e-9)}]
+                with pytest.raises(grpc.aio.AioRpcError) as err:
+                    await c.decision.PlanDispatch(decision_pb2.PlanDispatchRequest(shelters_csv=shelters))
+                assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT and "demands_csv" in err.value.details()
 
     run(scenario())

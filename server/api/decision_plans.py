@@ -23,11 +23,11 @@ from quakewatch.v1 import decision_pb2
 
 from ..decision import activation_store
 from ..decision.activation import ActionStatus
-from ..decision.dispatch import TravelOptions, plan_supplies
+from ..decision.dispatch import TravelOptions, plan_shelters, plan_supplies, plan_teams
 from ..decision.nrml import InputFileError
 from ..decision.plan_loader import LoadedPlan, PlanInvalid, parse_plan_text, shipped_plans
 from ..decision.plan_schema import parse_duration
-from ..decision.resources import read_costs, read_points
+from ..decision.resources import read_costs, read_points, read_shelters, read_sites, read_teams, read_vehicles
 from ..decision.respond import situation_from_estimate
 from ..errors import InvalidInput, NotFound, PermissionDenied
 from ..storage import audit
@@ -126,13 +126,11 @@ class PlanMethods:
         doc = self._estimate_doc(p, request)
         origin = request.origin_time.ToDatetime(tzinfo=UTC) if request.HasField("origin_time") else None
         situation_args = dict(
-            origin_time=origin, magnitude=_opt(request, "magnitude"), population_class=request.population_class or None,
+            origin_time=origin, default_origin_time=now, magnitude=_opt(request, "magnitude"), population_class=request.population_class or None,
             gdp_previous_year=_opt(request, "gdp_previous_year"), intensity=_opt(request, "intensity"),
             pga_mps2=_opt(request, "pga_mps2"), structure_health=request.structure_health or None,
             mine_risk_grade=request.mine_risk_grade or None)
         if request.activation_id:
-            if origin is None:  # the activation's origin time is kept; any placeholder will do here
-                situation_args["origin_time"] = now
             situation = situation_from_estimate(doc, **situation_args)  # type: ignore[arg-type]
             act = activation_store.revise_with(self.engine, p, request.activation_id, situation, now=now)
         else:
@@ -169,26 +167,43 @@ class PlanMethods:
 
     # -- dispatch -------------------------------------------------------------------
     def _dispatch(self, p: Principal, request: decision_pb2.PlanDispatchRequest) -> decision_pb2.DispatchPlan:
-        try:
-            depots = read_points(request.depots_csv, "depots_csv")
-            demands = read_points(request.demands_csv, "demands_csv")
-            costs = read_costs(request.costs_csv, depots.ids, demands.ids, "costs_csv") if request.costs_csv else None
-        except InputFileError as exc:
-            raise InvalidInput(str(exc), field=str(exc).split(":", 1)[0]) from None
-        deadline = request.deadline or "10h"
+        deadline = request.deadline or ("none" if request.costs_csv else "10h")
         try:
             deadline_h = None if deadline.strip().lower() == "none" else parse_duration(deadline).total_seconds() / 3600.0
+            horizon_h = parse_duration(request.horizon).total_seconds() / 3600.0 if request.horizon else None
         except ValueError as exc:
-            raise InvalidInput(f"deadline: {exc}", field="deadline") from None
+            raise InvalidInput(f"deadline / horizon: {exc}", field="deadline") from None
         opts = TravelOptions(objective=request.objective or "distance",  # type: ignore[arg-type]
                              speed_kmh=_opt(request, "speed_kmh") or 40.0,
                              detour_factor=_opt(request, "detour_factor") or 1.3, deadline_h=deadline_h)
-        doc = plan_supplies(depots, demands, costs=costs, opts=opts,
-                            shortage_penalty=dict(request.shortage_penalty) or None, weights=dict(request.weights) or None)
+        if not (request.depots_csv or request.teams_csv or request.shelters_csv):
+            raise InvalidInput("depots_csv, teams_csv or shelters_csv: nothing to plan", field="depots_csv")
+        doc: dict[str, Any] = {}
+        try:
+            demands = read_points(request.demands_csv, "demands_csv", extra=("displaced",)) if request.demands_csv else None
+            if request.depots_csv:
+                if demands is None:
+                    raise InvalidInput("demands_csv: needed with depots_csv", field="demands_csv")
+                depots = read_points(request.depots_csv, "depots_csv")
+                costs = read_costs(request.costs_csv, depots.ids, demands.ids, "costs_csv") if request.costs_csv else None
+                fleet = read_vehicles(request.vehicles_csv, depots.ids, "vehicles_csv") if request.vehicles_csv else None
+                doc = plan_supplies(depots, demands, costs=costs, opts=opts,
+                                    shortage_penalty=dict(request.shortage_penalty) or None, weights=dict(request.weights) or None,
+                                    fleet_t=fleet, unit_tonnes=dict(request.unit_tonnes) or None, horizon_h=horizon_h)
+            if request.shelters_csv:
+                if demands is None:
+                    raise InvalidInput("demands_csv: needed with shelters_csv (a displaced column)", field="demands_csv")
+                doc["shelters"] = plan_shelters(read_shelters(request.shelters_csv, "shelters_csv"), demands, opts=opts,
+                                                max_open=request.max_open if request.HasField("max_open") else None)
+            if request.teams_csv:
+                doc["teams"] = plan_teams(read_teams(request.teams_csv, "teams_csv"), read_sites(request.sites_csv, "sites_csv"),
+                                          opts=opts)
+        except InputFileError as exc:
+            raise InvalidInput(str(exc), field=str(exc).split(":", 1)[0]) from None
         dispatch_id = secrets.token_hex(8)
-        unmet = float(sum(u["quantity"] for u in doc["unmet"]))
-        record = DispatchRecord(dispatch_id=dispatch_id, tenant=p.tenant, created_by=p.token_id, objective=doc["objective"],
-                                n_shipments=len(doc["shipments"]), unmet_total=unmet,
+        unmet = float(sum(u["quantity"] for u in doc.get("unmet", [])))
+        record = DispatchRecord(dispatch_id=dispatch_id, tenant=p.tenant, created_by=p.token_id, objective=doc.get("objective", 0.0),
+                                n_shipments=len(doc.get("shipments", [])), unmet_total=unmet,
                                 document_json=json.dumps(doc, default=str), created_at=datetime.now(UTC))
 
         @audit.retry_chain_conflicts
@@ -196,17 +211,17 @@ class PlanMethods:
             with Session(self.engine) as s:
                 s.add(DispatchRecord.model_validate(record.model_dump()))
                 audit.add(s, actor=p.token_id, role=p.role.value, tenant=p.tenant, action="dispatch.plan", target=dispatch_id,
-                          details={"objective": doc["objective"], "shipments": len(doc["shipments"]), "unmet": unmet,
-                                   "options": doc["options"]})
+                          details={"objective": doc.get("objective"), "shipments": len(doc.get("shipments", [])), "unmet": unmet,
+                                   "options": doc.get("options"), "teams": "teams" in doc, "shelters": "shelters" in doc})
                 s.commit()
 
         save()
-        out = decision_pb2.DispatchPlan(dispatch_id=dispatch_id, objective=doc["objective"],
+        out = decision_pb2.DispatchPlan(dispatch_id=dispatch_id, objective=doc.get("objective", 0.0),
                                         document_json=json.dumps(doc, default=str))
-        for sh in doc["shipments"]:
+        for sh in doc.get("shipments", []):
             out.shipments.add(from_id=sh["from"], to_id=sh["to"], commodity=sh["commodity"], quantity=sh["quantity"],
                               unit_cost=sh["unit_cost"])
-        for u in doc["unmet"]:
+        for u in doc.get("unmet", []):
             out.unmet.add(demand_id=u["demand"], commodity=u["commodity"], quantity=u["quantity"])
         return out
 

@@ -16,7 +16,9 @@ Level
     Values are compared as given (299.6 deaths is below 300).
 Checklist
     Every action of the level, with ``deadline = origin time + the action's
-    deadline at that level``.
+    deadline at that level``, or for an action with ``deadline_from`` the
+    completion time of that action (until it is done: its deadline) plus the
+    duration (:func:`anchor_deadlines`, re-applied on every status change).
 Revision (:func:`revise`)
     A new level keeps the status of actions it shares with the old one,
     moves their deadlines to the new level's, adds its new actions as pending
@@ -49,6 +51,7 @@ __all__ = [
     "LevelDecision",
     "LevelReason",
     "Situation",
+    "anchor_deadlines",
     "checklist",
     "decide_level",
     "due_escalations",
@@ -82,6 +85,7 @@ class Situation:
     structure_health: HealthStatus | None = None
     mine_risk_grade: MineRiskGrade | None = None
     source: str = ""
+    origin_time_assumed: bool = False  # no origin time was known: deadlines count from when the plan was activated
 
     def __post_init__(self) -> None:
         if self.origin_time.tzinfo is None:
@@ -98,7 +102,7 @@ class Situation:
     def as_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
         for k, v in self.__dict__.items():
-            if v is None:
+            if v is None or (k == "origin_time_assumed" and not v):
                 continue
             out[k] = v.isoformat() if isinstance(v, datetime) else (v.value if isinstance(v, enum.Enum) else v)
         return out
@@ -196,6 +200,8 @@ class ActionItem:
     updated_by: str = ""
     updated_at: datetime | None = None
     note: str = ""
+    deadline_from: str | None = None  # the deadline counts from when this action is done
+    duration: timedelta | None = None  # ... by this much
 
     def overdue(self, now: datetime) -> bool:
         return self.status in _OPEN and now > self.deadline
@@ -208,6 +214,8 @@ class ActionItem:
             out["overdue"] = self.overdue(now)
         if self.updated_at is not None:
             out.update(updated_by=self.updated_by, updated_at=self.updated_at.isoformat(), note=self.note)
+        if self.deadline_from is not None and self.duration is not None:
+            out.update(deadline_from=self.deadline_from, duration_s=self.duration.total_seconds())
         return out
 
 
@@ -220,8 +228,32 @@ def checklist(loaded: LoadedPlan, level: Level | None, origin_time: datetime) ->
         d = a.deadline_at(level)
         if d is None:  # the validator rules this out
             raise InvalidInput(f"action {a.id!r} has no deadline at level {level.value}", field="plan")
-        items.append(ActionItem(a.id, a.role, a.task, origin_time + d, a.depends_on))
-    return items
+        items.append(ActionItem(a.id, a.role, a.task, origin_time + d, a.depends_on,
+                                deadline_from=a.deadline_from, duration=d if a.deadline_from else None))
+    return anchor_deadlines(items)
+
+
+def anchor_deadlines(items: list[ActionItem]) -> list[ActionItem]:
+    """Deadlines counted from another action: from its completion, else (provisionally) its deadline.
+
+    Dependencies are acyclic (validated), so repeated passes settle; chains are
+    short, and a pass per link is cheap.
+    """
+    out = list(items)
+    for _ in range(len(out)):
+        by_id = {i.action_id: i for i in out}
+        changed = False
+        for k, item in enumerate(out):
+            anchor = by_id.get(item.deadline_from) if item.deadline_from else None
+            if anchor is None or item.duration is None or item.status not in _OPEN:
+                continue
+            base = anchor.updated_at if anchor.status is ActionStatus.DONE and anchor.updated_at else anchor.deadline
+            if item.deadline != base + item.duration:
+                out[k] = replace(item, deadline=base + item.duration)
+                changed = True
+        if not changed:
+            break
+    return out
 
 
 def revise(items: list[ActionItem], loaded: LoadedPlan, level: Level | None, origin_time: datetime) -> list[ActionItem]:
@@ -234,12 +266,12 @@ def revise(items: list[ActionItem], loaded: LoadedPlan, level: Level | None, ori
         if prev is None:
             out.append(item)
         elif prev.status is ActionStatus.CANCELLED:
-            out.append(replace(prev, deadline=item.deadline, status=ActionStatus.PENDING, escalations=()))
+            out.append(replace(prev, deadline=item.deadline, status=ActionStatus.PENDING, escalations=(), duration=item.duration))
         else:
-            out.append(replace(prev, deadline=item.deadline))
+            out.append(replace(prev, deadline=item.deadline, duration=item.duration))
     for prev in old.values():
         out.append(replace(prev, status=ActionStatus.CANCELLED) if prev.status in _OPEN else prev)
-    return out
+    return anchor_deadlines(out)
 
 
 @dataclass(frozen=True)
@@ -298,6 +330,6 @@ def update_status(items: list[ActionItem], action_id: str, status: ActionStatus,
         waiting = [d for d in item.depends_on if d in by_id and by_id[d].status is not ActionStatus.DONE]
         if waiting:
             raise FailedPrecondition(f"action {action_id!r} waits for {', '.join(waiting)} (not done yet)", field="action_id")
-    return [replace(i, status=status, updated_by=by, updated_at=now, note=note) if i.action_id == action_id else i
-            for i in items]
+    return anchor_deadlines([replace(i, status=status, updated_by=by, updated_at=now, note=note) if i.action_id == action_id else i
+                             for i in items])
 

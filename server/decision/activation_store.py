@@ -16,7 +16,7 @@ import json
 import secrets
 from collections.abc import Callable
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
 from sqlalchemy import update
@@ -56,7 +56,8 @@ def _items_from_json(text: str) -> list[ActionItem]:
             depends_on=tuple(d["depends_on"]), status=ActionStatus(d["status"]),
             escalations=tuple((datetime.fromisoformat(e["time"]), e["to"]) for e in d["escalations"]),
             updated_by=d.get("updated_by", ""), updated_at=datetime.fromisoformat(d["updated_at"]) if d.get("updated_at") else None,
-            note=d.get("note", "")))
+            note=d.get("note", ""), deadline_from=d.get("deadline_from"),
+            duration=timedelta(seconds=d["duration_s"]) if d.get("duration_s") is not None else None))
     return out
 
 
@@ -196,7 +197,8 @@ def revise_with(engine: Engine, p: Principal, activation_id: str, situation: Sit
             if not row.open:
                 raise FailedPrecondition(f"activation {activation_id!r} is closed", field="activation_id")
             act = Activation(row)
-            sit = replace(situation, origin_time=_aware(row.origin_time))
+            assumed = bool(json.loads(row.situation_json).get("origin_time_assumed", False))
+            sit = replace(situation, origin_time=_aware(row.origin_time), origin_time_assumed=assumed)
             decision = decide_level(act.plan, sit)
             items = revise(act.items, act.plan, decision.level, sit.origin_time)
             act.items = items

@@ -7,7 +7,8 @@ Arc costs
     ``costs.csv`` when given (it replaces distances; unlisted pairs are not
     arcs; the deadline still applies, on the travel times below); else travel on a road graph (seconds, Dijkstra, with the edges of
     closed bridges removed; :mod:`quakewatch.ext.road_network`); else
-    great-circle distance times a detour factor, and time at a road speed.
+    great-circle distance (km), and time as that distance times a detour
+    factor (1.3) at a road speed (40 km/h).
     ``objective="distance"`` minimises unit-kilometres, ``"time"``
     unit-hours.  Arcs whose travel time exceeds the relief deadline are
     forbidden (the plan's ``relief.deadline``, 10 h by default).
@@ -34,13 +35,14 @@ import numpy as np
 import numpy.typing as npt
 
 from quakewatch.ext.road_network import build_road_graph, great_circle_m, travel_time_matrix_s
+from quakewatch.ext.shelter_location import locate_shelters
 from quakewatch.ext.team_assignment import assign_teams
 from quakewatch.ext.transport import solve_transport
 
 from ..errors import InvalidInput
-from .resources import Points, RoadTable, Teams
+from .resources import Points, RoadTable, Shelters, Teams
 
-__all__ = ["Network", "TravelOptions", "plan_supplies", "plan_teams", "travel_matrices"]
+__all__ = ["Network", "TravelOptions", "plan_shelters", "plan_supplies", "plan_teams", "travel_matrices"]
 
 
 @dataclass(frozen=True)
@@ -92,8 +94,10 @@ def travel_matrices(src: tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]
             # a road graph carries times; kilometres at the stated speed keep the units of the objective
             return hours * opts.speed_kmh, hours, "road_km_at_speed"
         return hours, hours, "road_hours"
-    km = great_circle_m(src[0], src[1], dst[0], dst[1]) / 1000.0 * opts.detour_factor
-    hours = km / opts.speed_kmh
+    km = great_circle_m(src[0], src[1], dst[0], dst[1]) / 1000.0
+    hours = km * opts.detour_factor / opts.speed_kmh
+    # the distance objective is the great-circle distance itself (reproducible by anyone); the
+    # detour factor only enters the time estimate (deadline, time objective)
     return (km, hours, "great_circle_km") if opts.objective == "distance" else (hours, hours, "great_circle_hours")
 
 
@@ -210,4 +214,39 @@ def plan_teams(teams: Teams, sites: Points, *, opts: TravelOptions = TravelOptio
         "assignments": rows, "idle": [teams.ids[i] for i, j in enumerate(res.site) if j < 0], "unfilled": unfilled,
         "total_arrival_h": float(sum(r["arrival_h"] for r in rows)), "travel_basis": basis,
         "solver": "linear_sum_assignment (exact), typed slots", "seconds": time.perf_counter() - t0,
+    }
+
+
+def plan_shelters(shelters: Shelters, demands: Points, *, opts: TravelOptions = TravelOptions(), network: Network | None = None,
+                  graph: Any = None, max_open: int | None = None, method: str = "auto") -> dict[str, Any]:
+    """Which shelters open and who goes where (the ``shelters`` document).
+
+    Displaced people are the demand points' ``displaced`` column; a person
+    costs the travel (km or hours, the objective of ``opts``) to the shelter;
+    ``open_cost`` of ``shelters.csv`` is in the same person-km (or person-hour)
+    units; shelters flagged ``open`` stay open; trips longer than the deadline
+    are not allowed.
+    """
+    people = demands.extra.get("displaced")
+    if people is None:
+        raise InvalidInput("demands: shelter location needs a 'displaced' column (people needing shelter)", field="demands")
+    people = np.nan_to_num(people, nan=0.0)
+    cost, hours, basis = travel_matrices((shelters.lon, shelters.lat), (demands.lon, demands.lat), opts, network, graph)
+    cost, late = _forbid_late(cost, hours, opts.deadline_h)
+    try:
+        res = locate_shelters(cost, people, shelters.capacity, shelters.open_cost, already_open=shelters.already_open,
+                              max_open=max_open, method=method)
+    except ValueError as exc:
+        raise InvalidInput(str(exc), field="shelters") from None
+    f = res.flows
+    return {
+        "open": [shelters.ids[i] for i in np.flatnonzero(res.open)],
+        "allocations": [{"from": demands.ids[j], "shelter": shelters.ids[i], "people": float(q)}
+                        for i, j, q in zip(f.candidate, f.demand_point, f.people)],
+        "occupancy": {shelters.ids[i]: {"people": float(res.assigned[i]), "capacity": float(shelters.capacity[i])}
+                      for i in np.flatnonzero(res.open)},
+        "unmet": [{"demand": demands.ids[j], "people": float(res.unmet[j])} for j in np.flatnonzero(res.unmet > 0)],
+        "objective": res.objective, "open_cost": res.open_cost, "travel_cost": res.allocation_cost,
+        "lower_bound": res.lower_bound, "gap": res.gap, "method": str(res.method.value), "cost_basis": basis,
+        "forbidden_by_deadline": late, "seconds": res.seconds,
     }

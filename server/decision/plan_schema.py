@@ -38,7 +38,10 @@ Example (abridged; the shipped plans are in ``plans/``)::
 
 Durations are ``<number><unit>`` with unit ``s``, ``min``, ``h`` or ``d``
 (``90s``, ``30min``, ``2h``, ``1.5d``) or ISO 8601 (``PT30M``); a deadline
-may differ per level (``deadline: {I: 30min, II: 2h}``).
+may differ per level (``deadline: {I: 30min, II: 2h}``).  A deadline counts from
+the event, or with ``deadline_from: <action>`` (one of ``depends_on``) from the
+moment that action is done ("goods delivered within 6 h of the dispatch order");
+until then it is provisional, counted from that action's own deadline.
 """
 
 from __future__ import annotations
@@ -202,6 +205,7 @@ class Action(_Strict):
     role: str
     task: str = Field(min_length=1)
     deadline: Duration | dict[Level, Duration]
+    deadline_from: str | None = None
     depends_on: tuple[str, ...] = ()
     escalation: Escalation | None = None
     notify: bool = False
@@ -339,6 +343,9 @@ def semantic_errors(plan: Plan) -> list[tuple[Loc, str]]:
                     errors.append((("actions", i, "deadline", lv.value), f"deadline for level {lv.value}, which is not in the action's levels"))
         if a.escalation is not None:
             role_ok(("actions", i, "escalation", "to"), a.escalation.to)
+        if a.deadline_from is not None and a.deadline_from not in a.depends_on:
+            errors.append((("actions", i, "deadline_from"), f"{a.deadline_from!r} must be one of depends_on "
+                                                             f"({', '.join(a.depends_on) or 'empty'})"))
         for k, dep in enumerate(a.depends_on):
             loc: Loc = ("actions", i, "depends_on", k)
             other = by_id.get(dep)
@@ -352,6 +359,8 @@ def semantic_errors(plan: Plan) -> list[tuple[Loc, str]]:
                     errors.append((loc, f"{dep!r} is not an action of level {lv.value}, where {a.id!r} is"))
                     continue
                 mine, theirs = a.deadline_at(lv), other.deadline_at(lv)
+                if a.deadline_from is not None:  # counted from another action: later by construction
+                    continue
                 if mine is not None and theirs is not None and mine < theirs:
                     errors.append((loc, f"deadline {_fmt(mine)} at level {lv.value} is earlier than the deadline "
                                         f"{_fmt(theirs)} of {dep!r}, which it waits for"))

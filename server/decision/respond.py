@@ -55,13 +55,15 @@ def _time(value: Any, field: str) -> datetime:
 
 
 def situation_from_estimate(doc: dict[str, Any] | None, *, origin_time: datetime | str | None = None,
-                            **overrides: Any) -> Situation:
+                            default_origin_time: datetime | None = None, **overrides: Any) -> Situation:
     """The situation a plan is evaluated on (module docstring).
 
     ``overrides`` may set any :class:`~quakewatch.server.decision.activation.Situation`
     field (``intensity``, ``pga_mps2``, ``structure_health``, ``mine_risk_grade``,
     ``magnitude``, ``population_class``, ``gdp_previous_year``, ``deaths``,
-    ``direct_loss``); ``None`` values are ignored.
+    ``direct_loss``); ``None`` values are ignored.  When neither the caller nor
+    the estimate gives the origin time, ``default_origin_time`` (e.g. now) is used
+    and the situation says so (``origin_time_assumed``); without it that is an error.
     """
     values: dict[str, Any] = {}
     source = ""
@@ -92,8 +94,11 @@ def situation_from_estimate(doc: dict[str, Any] | None, *, origin_time: datetime
     if origin_time is not None:
         values["origin_time"] = _time(origin_time, "origin_time")
     if "origin_time" not in values:
-        raise InvalidInput("origin_time: the estimate does not say when the event happened; give --origin-time",
-                           field="origin_time")
+        if default_origin_time is None:
+            raise InvalidInput("origin_time: the estimate does not say when the event happened; give --origin-time",
+                               field="origin_time")
+        values["origin_time"] = _time(default_origin_time, "origin_time")
+        values["origin_time_assumed"] = True
     pc = values.get("population_class")
     try:
         if pc is not None and not isinstance(pc, PopulationClass):

@@ -178,7 +178,7 @@ class Activation(_message.Message):
     def __init__(self, activation_id: _Optional[str] = ..., plan_id: _Optional[str] = ..., plan_version: _Optional[str] = ..., plan_sha256: _Optional[str] = ..., level: _Optional[str] = ..., level_name: _Optional[str] = ..., origin_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., revision: _Optional[int] = ..., actions: _Optional[_Iterable[_Union[ActionState, _Mapping]]] = ..., document_json: _Optional[str] = ...) -> None: ...
 
 class PlanDispatchRequest(_message.Message):
-    __slots__ = ("depots_csv", "demands_csv", "costs_csv", "objective", "speed_kmh", "detour_factor", "deadline", "shortage_penalty", "weights")
+    __slots__ = ("depots_csv", "demands_csv", "costs_csv", "objective", "speed_kmh", "detour_factor", "deadline", "shortage_penalty", "weights", "vehicles_csv", "unit_tonnes", "horizon", "teams_csv", "sites_csv", "shelters_csv", "max_open")
     class ShortagePenaltyEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -187,6 +187,13 @@ class PlanDispatchRequest(_message.Message):
         value: float
         def __init__(self, key: _Optional[str] = ..., value: _Optional[float] = ...) -> None: ...
     class WeightsEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: float
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[float] = ...) -> None: ...
+    class UnitTonnesEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
         VALUE_FIELD_NUMBER: _ClassVar[int]
@@ -202,6 +209,13 @@ class PlanDispatchRequest(_message.Message):
     DEADLINE_FIELD_NUMBER: _ClassVar[int]
     SHORTAGE_PENALTY_FIELD_NUMBER: _ClassVar[int]
     WEIGHTS_FIELD_NUMBER: _ClassVar[int]
+    VEHICLES_CSV_FIELD_NUMBER: _ClassVar[int]
+    UNIT_TONNES_FIELD_NUMBER: _ClassVar[int]
+    HORIZON_FIELD_NUMBER: _ClassVar[int]
+    TEAMS_CSV_FIELD_NUMBER: _ClassVar[int]
+    SITES_CSV_FIELD_NUMBER: _ClassVar[int]
+    SHELTERS_CSV_FIELD_NUMBER: _ClassVar[int]
+    MAX_OPEN_FIELD_NUMBER: _ClassVar[int]
     depots_csv: str
     demands_csv: str
     costs_csv: str
@@ -211,7 +225,14 @@ class PlanDispatchRequest(_message.Message):
     deadline: str
     shortage_penalty: _containers.ScalarMap[str, float]
     weights: _containers.ScalarMap[str, float]
-    def __init__(self, depots_csv: _Optional[str] = ..., demands_csv: _Optional[str] = ..., costs_csv: _Optional[str] = ..., objective: _Optional[str] = ..., speed_kmh: _Optional[float] = ..., detour_factor: _Optional[float] = ..., deadline: _Optional[str] = ..., shortage_penalty: _Optional[_Mapping[str, float]] = ..., weights: _Optional[_Mapping[str, float]] = ...) -> None: ...
+    vehicles_csv: str
+    unit_tonnes: _containers.ScalarMap[str, float]
+    horizon: str
+    teams_csv: str
+    sites_csv: str
+    shelters_csv: str
+    max_open: int
+    def __init__(self, depots_csv: _Optional[str] = ..., demands_csv: _Optional[str] = ..., costs_csv: _Optional[str] = ..., objective: _Optional[str] = ..., speed_kmh: _Optional[float] = ..., detour_factor: _Optional[float] = ..., deadline: _Optional[str] = ..., shortage_penalty: _Optional[_Mapping[str, float]] = ..., weights: _Optional[_Mapping[str, float]] = ..., vehicles_csv: _Optional[str] = ..., unit_tonnes: _Optional[_Mapping[str, float]] = ..., horizon: _Optional[str] = ..., teams_csv: _Optional[str] = ..., sites_csv: _Optional[str] = ..., shelters_csv: _Optional[str] = ..., max_open: _Optional[int] = ...) -> None: ...
 
 class Shipment(_message.Message):
     __slots__ = ("from_id", "to_id", "commodity", "quantity", "unit_cost")
