@@ -358,7 +358,7 @@ class CovarianceAccumulator:
             tail = _tail(tail, pending[:, self._refs], self.max_lag)
         total = self._total + self._lags(spec) if (self._done > self._spec_start or pending.shape[0]) \
             else self._total.copy()
-        n_r, lag1 = len(self.ref_channels), self.max_lag + 1
+        n_r = len(self.ref_channels)
         blag1 = self.block_max_lag + 1
         blocks = np.stack(self._blocks) if self._blocks else np.zeros((0, blag1, self.n_channels, n_r))
         bcounts = np.stack(self._block_counts) if self._blocks else np.zeros((0, blag1))

@@ -66,7 +66,7 @@ from typing import Any, ClassVar, Final, Protocol
 import numpy as np
 import numpy.typing as npt
 
-from quakewatch.ext.rupture import Rupture, SiteDistances, SlipType, slip_type
+from quakewatch.ext.rupture import Rupture, SiteDistances, SlipType
 
 __all__ = [
     "GMPES",

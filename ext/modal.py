@@ -36,7 +36,6 @@ Efron & Tibshirani (1993), An Introduction to the Bootstrap, Chapman & Hall.
 from __future__ import annotations
 
 import math
-import operator
 import os
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -53,7 +52,7 @@ from .covariance import check_count as _int
 from .modal_uncertainty import jackknife_std
 from .ssi import (OrderEigen, Poles, ShiftSolver, eigen_of_order, modal_parameters, mpc, normalise_shapes,
                   observability_basis, toeplitz)
-from .stabilisation import Cluster, SelectionOptions, mac_matrix, select_modes, stable_mask
+from .stabilisation import SelectionOptions, mac_matrix, select_modes, stable_mask
 
 __all__ = ["ModalResult", "StabilisationDiagram", "choose_references", "default_block_rows", "identify", "mac_matrix"]
 

@@ -39,10 +39,9 @@ import numpy.typing as npt
 
 from quakewatch.ext import gmpe, pager
 from quakewatch.ext.consequence import hazus_casualty_rates
-from quakewatch.ext.fragility import Fragility
 from quakewatch.ext.gmfield import iter_fields
 from quakewatch.ext.gmfield_conditioning import condition_on_stations
-from quakewatch.ext.loss import AssetMapping, Consequence, scenario_damage, scenario_losses
+from quakewatch.ext.loss import Consequence, scenario_damage, scenario_losses
 from quakewatch.ext.intensity_attenuation import predict_intensity
 from quakewatch.ext.motion import mmi_worden2012
 from quakewatch.ext.rupture import Rupture, site_distances
