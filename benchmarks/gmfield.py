@@ -41,6 +41,8 @@ import tracemalloc
 
 import numpy as np
 
+from _verdict import verdict  # benchmarks/ is the script's directory
+
 from quakewatch.ext.gmfield import iter_fields, plan_fields, simulate_fields, spatial_correlation
 from quakewatch.ext.gmfield_conditioning import condition_on_stations
 from quakewatch.ext.gmfield_sampling import great_circle_km
@@ -195,13 +197,7 @@ def main(argv: list[str] | None = None) -> int:
           f"realisations {t_samp:6.2f} s (event term {cf.event_term:+.3f} +/- {cf.event_term_std:.3f}, "
           f"sd range {cf.std.min():.3f}..{cf.std.max():.3f}, sample sd/std {float((cs.std(0) / cf.std).mean()):.3f})")
 
-    if not ok:
-        print("answer check FAILED")
-        return 1
-    if args.strict and not targets_met:
-        print("target MISSED")
-        return 1
-    return 0
+    return verdict(ok, targets_met, args.strict)
 
 
 if __name__ == "__main__":

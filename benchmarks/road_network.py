@@ -51,6 +51,8 @@ import tracemalloc
 
 import networkx as nx
 import numpy as np
+
+from _verdict import verdict  # benchmarks/ is the script's directory
 from scipy.optimize import linprog
 from scipy.sparse import coo_matrix
 
@@ -288,13 +290,7 @@ def main(argv: list[str] | None = None) -> int:
         ratio = f"{peer / ours:6.0f}x" if peer else "      -"
         print(f"{name:<44} {ours:9.3f} {peer if peer else math.nan:9.2f} {ratio:>7}  {target} {state}")
 
-    if not ok:
-        print("answer check FAILED")
-        return 1
-    if args.strict and not targets_met:
-        print("target MISSED")
-        return 1
-    return 0
+    return verdict(ok, targets_met, args.strict)
 
 
 if __name__ == "__main__":

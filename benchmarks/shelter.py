@@ -44,6 +44,8 @@ import time
 
 import numpy as np
 
+from _verdict import verdict  # benchmarks/ is the script's directory
+
 from quakewatch.ext.shelter_location import ShelterPlan, locate_shelters
 
 
@@ -147,13 +149,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"(c) the same, default time_limit_s: {full.seconds:.2f} s, objective {full.objective:,.0f}, "
           f"gap {full.gap:.2%}  {'ok' if good else 'answer check FAILED'}")
 
-    if not ok:
-        print("answer check FAILED")
-        return 1
-    if args.strict and not targets_met:
-        print("target MISSED")
-        return 1
-    return 0
+    return verdict(ok, targets_met, args.strict)
 
 
 if __name__ == "__main__":
