@@ -16,7 +16,6 @@ the escalations already due.
 from __future__ import annotations
 
 import math
-
 from datetime import UTC, datetime
 from typing import Any
 
@@ -149,6 +148,3 @@ def response_document(loaded: LoadedPlan, situation: Situation, decision: LevelD
                          "deadline": (situation.origin_time + r.deadline).isoformat(),
                          "items": {i.commodity: {"quantity": i.quantity, "unit": i.unit} for i in needs.items}}
     return doc
-
-
-
