@@ -171,6 +171,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_plan_parsers(sub)
     add_dispatch_parser(sub)
+    from .mine import add_parser as add_mine_parser
+
+    add_mine_parser(sub)
     return ap
 
 
@@ -246,6 +249,10 @@ def _dispatch(a: argparse.Namespace) -> int | None:
         from .dispatch import dispatch_command
 
         return dispatch_command(a)
+    if a.command == "mine":
+        from .mine import mine_command
+
+        return mine_command(a)
     raise SystemExit(f"unknown command {a.command}")
 
 

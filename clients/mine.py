@@ -1,0 +1,103 @@
+"""``quakewatch mine``: a mine's seismic risk grade and catalogue, from a catalogue CSV.
+
+``mine status ID --catalog FILE`` evaluates the warning rule table at a time
+(default: the last event) and prints the grade, its reasons and the
+indicators; ``mine catalog check FILE`` validates a catalogue and summarises
+it; ``mine catalog timeline FILE`` lists every grade change with the event that
+caused it.  All run in this process (the mine service on a server is issue [7]'s
+next increment).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from .output import print_json
+
+
+def add_parser(sub: Any) -> None:
+    m = sub.add_parser("mine", help="mine seismicity: risk grade, indicators, catalogue")
+    msub = m.add_subparsers(dest="mine_command", required=True)
+    st = msub.add_parser("status", help="warning grade (none/weak/medium/strong), reasons and indicators")
+    st.add_argument("mine_id", metavar="ID", help="the mine (a label in the output)")
+    st.add_argument("--catalog", required=True, type=Path, metavar="CSV", help="event_id,time,x_m,y_m,z_m,magnitude[,energy_j][,moment_nm][,type]")
+    st.add_argument("--rules", type=Path, metavar="YAML", help="warning rule table (default: the shipped example)")
+    st.add_argument("--at", metavar="ISO", help="evaluate at this time (default: the last event)")
+    st.add_argument("--json", action="store_true")
+    cat = msub.add_parser("catalog", help="check a catalogue, or list its grade changes")
+    csub = cat.add_subparsers(dest="catalog_command", required=True)
+    ch = csub.add_parser("check", help="validate a catalogue CSV and summarise it")
+    ch.add_argument("file", type=Path)
+    ch.add_argument("--json", action="store_true")
+    tl = csub.add_parser("timeline", help="every warning grade change, with the event that caused it and why")
+    tl.add_argument("file", type=Path)
+    tl.add_argument("--rules", type=Path, metavar="YAML")
+    tl.add_argument("--json", action="store_true")
+
+
+def _iso(t: float) -> str:
+    return datetime.fromtimestamp(t, tz=UTC).isoformat().replace("+00:00", "Z")
+
+
+def mine_command(a: argparse.Namespace) -> int:
+    from quakewatch.server.analysis.mine_catalog import read_catalog
+    from quakewatch.server.analysis.mine_warning import load_table, status, timeline
+    from quakewatch.server.errors import QuakeWatchError
+
+    try:
+        if a.mine_command == "catalog" and a.catalog_command == "check":
+            cat = read_catalog(a.file)
+            kinds = {k: cat.type.count(k) for k in ("tremor", "blast", "unknown")}
+            doc: dict[str, Any] = {"file": str(a.file), "events": len(cat), "types": kinds}
+            if len(cat):
+                doc.update(first=_iso(float(cat.time_s[0])), last=_iso(float(cat.time_s[-1])),
+                           magnitude={"min": float(cat.magnitude.min()), "max": float(cat.magnitude.max())})
+            if a.json:
+                print_json(doc)
+            else:
+                print(f"{a.file}: {len(cat)} events ({', '.join(f'{v} {k}' for k, v in kinds.items())})"
+                      + (f", {doc['first']} .. {doc['last']}, M {doc['magnitude']['min']:.1f} .. {doc['magnitude']['max']:.1f}" if len(cat) else ""))
+            return 0
+        table = load_table(a.rules)
+        if a.mine_command == "catalog":
+            cat = read_catalog(a.file)
+            changes = timeline(cat, table)
+            rows = [{"time": _iso(c.time_s), "event_id": c.event_id, "from": c.previous.value, "to": c.grade.value,
+                     "reasons": list(c.reasons)} for c in changes]
+            if a.json:
+                print_json({"rule_table": f"{table.id} v{table.version}", "changes": rows})
+            else:
+                for r in rows:
+                    print(f"{r['time']} {r['event_id']}: {r['from']} -> {r['to']}" + (f" ({'; '.join(r['reasons'])})" if r["reasons"] else ""))
+            return 0
+        cat = read_catalog(a.catalog)
+        if a.at:
+            at = datetime.fromisoformat(a.at.replace("Z", "+00:00"))
+            if at.tzinfo is None:
+                print("error: --at needs a zone (Z or +08:00)", file=sys.stderr)
+                return 2
+            t_s = at.timestamp()
+        elif len(cat):
+            t_s = float(cat.time_s[-1])
+        else:
+            print("error: the catalogue is empty; give --at", file=sys.stderr)
+            return 2
+        g = status(cat, table, t_s)
+        out = {"mine_id": a.mine_id, "time": _iso(t_s), **g.as_dict()}
+    except (QuakeWatchError, ValueError) as exc:
+        print(f"error: {getattr(exc, 'message', exc)}", file=sys.stderr)
+        return 2
+    if a.json:
+        print_json(out)
+    else:
+        ind = out["indicators"]
+        print(f"{a.mine_id} at {out['time']}: grade {out['grade'].upper()} ({out['rule_table']})")
+        for r in out["reasons"]:
+            print(f"  because {r}")
+        shown = {k: v for k, v in ind.items() if k not in ("time_s", "window_s", "reference_s") and v is not None}
+        print("  " + ", ".join(f"{k} {v:.4g}" if isinstance(v, float) else f"{k} {v}" for k, v in shown.items()))
+    return 0
