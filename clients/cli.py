@@ -173,7 +173,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_dispatch_parser(sub)
     from .mine import add_parser as add_mine_parser
 
-    add_mine_parser(sub)
+    add_mine_parser(sub, _client_args)
     return ap
 
 
@@ -252,7 +252,7 @@ def _dispatch(a: argparse.Namespace) -> int | None:
     if a.command == "mine":
         from .mine import mine_command
 
-        return mine_command(a)
+        return mine_command(a, lambda: _options(a))
     raise SystemExit(f"unknown command {a.command}")
 
 

@@ -19,7 +19,16 @@ from typing import Any
 
 import grpc
 
-from quakewatch.v1 import audit_pb2_grpc, decision_pb2_grpc, events_pb2_grpc, health_pb2_grpc, ingest_pb2_grpc, monitor_pb2_grpc, registry_pb2_grpc
+from quakewatch.v1 import (
+    audit_pb2_grpc,
+    decision_pb2_grpc,
+    events_pb2_grpc,
+    health_pb2_grpc,
+    ingest_pb2_grpc,
+    mine_pb2_grpc,
+    monitor_pb2_grpc,
+    registry_pb2_grpc,
+)
 
 MAX_MESSAGE_BYTES = 64 * 1024 * 1024
 
@@ -79,6 +88,7 @@ class _Services:
     events: Any
     health: Any
     decision: Any
+    mine: Any
 
     def _bind(self, channel: Any, o: ClientOptions) -> None:
         self.registry = _Authed(registry_pb2_grpc.RegistryServiceStub(channel), o.token, o.timeout_s)
@@ -88,6 +98,7 @@ class _Services:
         self.events = _Authed(events_pb2_grpc.EventServiceStub(channel), o.token, o.timeout_s)
         self.health = _Authed(health_pb2_grpc.HealthServiceStub(channel), o.token, o.timeout_s)
         self.decision = _Authed(decision_pb2_grpc.DecisionServiceStub(channel), o.token, o.timeout_s)
+        self.mine = _Authed(mine_pb2_grpc.MineServiceStub(channel), o.token, o.timeout_s)
 
 
 class Client(_Services):

@@ -4,13 +4,16 @@
 (default: the last event) and prints the grade, its reasons and the
 indicators; ``mine catalog check FILE`` validates a catalogue and summarises
 it; ``mine catalog timeline FILE`` lists every grade change with the event that
-caused it.  All run in this process (the mine service on a server is issue [7]'s
-next increment).
+caused it; these run in this process.  ``mine status ID`` without
+``--catalog``, ``mine catalog import ID FILE`` and ``mine catalog export ID``
+talk to a server (``MineService``), which stores the catalogue and every
+grade change.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
@@ -19,15 +22,17 @@ from typing import Any
 from .output import print_json
 
 
-def add_parser(sub: Any) -> None:
+def add_parser(sub: Any, client_args: Any) -> None:
     m = sub.add_parser("mine", help="mine seismicity: risk grade, indicators, catalogue")
     msub = m.add_subparsers(dest="mine_command", required=True)
     st = msub.add_parser("status", help="warning grade (none/weak/medium/strong), reasons and indicators")
     st.add_argument("mine_id", metavar="ID", help="the mine (a label in the output)")
-    st.add_argument("--catalog", required=True, type=Path, metavar="CSV", help="event_id,time,x_m,y_m,z_m,magnitude[,energy_j][,moment_nm][,type]")
-    st.add_argument("--rules", type=Path, metavar="YAML", help="warning rule table (default: the shipped example)")
-    st.add_argument("--at", metavar="ISO", help="evaluate at this time (default: the last event)")
-    st.add_argument("--json", action="store_true")
+    st.add_argument("--catalog", type=Path, metavar="CSV",
+                    help="evaluate this file here (event_id,time,x_m,y_m,z_m,magnitude[,energy_j][,moment_nm][,type]); "
+                         "without it: ask the server (MineService)")
+    st.add_argument("--rules", type=Path, metavar="YAML", help="with --catalog: warning rule table (default: the shipped example)")
+    st.add_argument("--at", metavar="ISO", help="evaluate at this time (default: now on a server, the last event of a file)")
+    client_args(st)
     cat = msub.add_parser("catalog", help="check a catalogue, or list its grade changes")
     csub = cat.add_subparsers(dest="catalog_command", required=True)
     ch = csub.add_parser("check", help="validate a catalogue CSV and summarise it")
@@ -37,13 +42,72 @@ def add_parser(sub: Any) -> None:
     tl.add_argument("file", type=Path)
     tl.add_argument("--rules", type=Path, metavar="YAML")
     tl.add_argument("--json", action="store_true")
+    im = csub.add_parser("import", help="add a catalogue CSV to a mine on the server (grade changes are evaluated and stored)")
+    im.add_argument("mine_id", metavar="ID")
+    im.add_argument("file", type=Path)
+    client_args(im)
+    ex = csub.add_parser("export", help="a mine's catalogue from the server, as CSV")
+    ex.add_argument("mine_id", metavar="ID")
+    ex.add_argument("--start", metavar="ISO")
+    ex.add_argument("--end", metavar="ISO")
+    client_args(ex, json=False)
 
 
 def _iso(t: float) -> str:
     return datetime.fromtimestamp(t, tz=UTC).isoformat().replace("+00:00", "Z")
 
 
-def mine_command(a: argparse.Namespace) -> int:
+def _when(text: str, flag: str) -> datetime:
+    t = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    if t.tzinfo is None:
+        raise SystemExit(f"error: {flag} needs a zone (Z or +08:00)")
+    return t
+
+
+def _remote(a: argparse.Namespace, options: Any) -> int:
+    from quakewatch.v1 import mine_pb2
+
+    from .client import Client
+    from .output import to_dict
+
+    with Client(options) as c:
+        if a.mine_command == "status":
+            req = mine_pb2.GetMineStatusRequest(mine_id=a.mine_id)
+            if a.at:
+                req.time.FromDatetime(_when(a.at, "--at"))
+            r = c.mine.GetMineStatus(req)
+            doc = {**to_dict(r), "indicators": json.loads(r.indicators_json)}
+            doc.pop("indicators_json", None)
+            if a.json:
+                print_json(doc)
+            else:
+                print(f"{r.mine_id} at {doc['time']}: grade {r.grade.upper()} ({r.rule_table}; {r.events} events stored)")
+                for reason in r.reasons:
+                    print(f"  because {reason}")
+                for ch in r.changes:
+                    print(f"  {ch.time.ToDatetime().isoformat()}Z {ch.event_id}: {ch.previous} -> {ch.grade}")
+            return 0
+        if a.catalog_command == "import":
+            r = c.mine.ImportCatalog(mine_pb2.ImportCatalogRequest(mine_id=a.mine_id, catalog_csv=a.file.read_text(encoding="utf-8-sig")))
+            if a.json:
+                print_json(to_dict(r))
+            else:
+                print(f"{a.mine_id}: {r.added} events added, {r.already_stored} already stored")
+                for ch in r.changes:
+                    print(f"  {ch.time.ToDatetime().isoformat()}Z {ch.event_id}: {ch.previous} -> {ch.grade} ({'; '.join(ch.reasons)})")
+            return 0
+        req = mine_pb2.ExportCatalogRequest(mine_id=a.mine_id)
+        if a.start:
+            req.start_time.FromDatetime(_when(a.start, "--start"))
+        if a.end:
+            req.end_time.FromDatetime(_when(a.end, "--end"))
+        sys.stdout.write(c.mine.ExportCatalog(req).catalog_csv)
+        return 0
+
+
+def mine_command(a: argparse.Namespace, options: Any = None) -> int:
+    if (a.mine_command == "status" and a.catalog is None) or (a.mine_command == "catalog" and a.catalog_command in ("import", "export")):
+        return _remote(a, options() if callable(options) else options)
     from quakewatch.server.analysis.mine_catalog import read_catalog
     from quakewatch.server.analysis.mine_warning import load_table, status, timeline
     from quakewatch.server.errors import QuakeWatchError

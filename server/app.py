@@ -23,7 +23,7 @@ from grpc_health.v1.health import aio as health_aio
 from grpc_reflection.v1alpha import reflection
 from sqlmodel import Session, col, select
 
-from quakewatch.v1 import decision_pb2, decision_pb2_grpc
+from quakewatch.v1 import decision_pb2, decision_pb2_grpc, mine_pb2, mine_pb2_grpc
 from quakewatch.v1 import health_pb2 as shm_pb2
 from quakewatch.v1 import health_pb2_grpc as shm_pb2_grpc
 from quakewatch.v1 import audit_pb2, audit_pb2_grpc, events_pb2, events_pb2_grpc, ingest_pb2, ingest_pb2_grpc, monitor_pb2, monitor_pb2_grpc, registry_pb2, registry_pb2_grpc
@@ -33,6 +33,7 @@ from .analysis.health import HealthEngine
 from .api.audit import AuditServicer
 from .api.events import EventServicer
 from .api.decision import DecisionServicer
+from .api.mine import MineServicer
 from .api.health import HealthServicer
 from .api.ingest import IngestServicer
 from .api.interceptors import ServiceInterceptor, TokenCache
@@ -58,6 +59,7 @@ SERVICE_NAMES = (
     events_pb2.DESCRIPTOR.services_by_name["EventService"].full_name,
     shm_pb2.DESCRIPTOR.services_by_name["HealthService"].full_name,
     decision_pb2.DESCRIPTOR.services_by_name["DecisionService"].full_name,
+    mine_pb2.DESCRIPTOR.services_by_name["MineService"].full_name,
 )
 
 
@@ -126,6 +128,7 @@ class QuakeWatchServer:
             events_pb2_grpc.add_EventServiceServicer_to_server(EventServicer(self.engine, self.events.hub), self.grpc)
             shm_pb2_grpc.add_HealthServiceServicer_to_server(HealthServicer(self.engine, settings.health), self.grpc)
             decision_pb2_grpc.add_DecisionServiceServicer_to_server(DecisionServicer(self.engine, settings), self.grpc)
+            mine_pb2_grpc.add_MineServiceServicer_to_server(MineServicer(self.engine, settings.mine), self.grpc)
             health_pb2_grpc.add_HealthServicer_to_server(self.health, self.grpc)
             reflection.enable_server_reflection((*SERVICE_NAMES, reflection.SERVICE_NAME, "grpc.health.v1.Health"), self.grpc)
             self.port = self._bind()

@@ -120,6 +120,15 @@ class DecisionSettings(BaseModel):
     escalation_interval_s: float = Field(30.0, gt=0, description="period of the job that records escalations of overdue plan actions")
 
 
+class MineSettings(BaseModel):
+    """Mine seismic risk warning (``MineService``)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    rules: Path | None = Field(None, description="warning rule table (default: plans/mine_warning/rockburst-warning-example.yaml)")
+    max_import_events: int = Field(100_000, ge=1, description="largest catalogue accepted by one ImportCatalog")
+
+
 class Settings(BaseModel):
     """Everything a server needs. ``data_dir`` holds the SQLite database (unless ``db_url``
     is given), the miniSEED archive (``archive/``, SDS layout) and the ingest journal."""
@@ -148,6 +157,7 @@ class Settings(BaseModel):
     events: EventSettings = EventSettings()
     health: HealthSettings = HealthSettings()
     decision: DecisionSettings = DecisionSettings()
+    mine: MineSettings = MineSettings()
 
     @model_validator(mode="after")
     def _check(self) -> Settings:

@@ -31,6 +31,10 @@ in the window ``(t - window, t]``, compared with the reference period
     fewer than 10 reference events with both.
 ``cumulative_apparent_volume_m3``
     Sum of ``M0^2 / (2 mu E)`` over the window (Mendecki 1997).
+
+The source quantities (energy-moment fit, energy index, apparent volume) are
+those of :mod:`quakewatch.ext.mine_source`, which also measures E and M0 from
+waveforms.
 ``max_magnitude``
     Largest tremor magnitude in the window.
 """
@@ -44,6 +48,7 @@ from typing import Any
 import numpy as np
 
 from quakewatch.ext.gutenberg_richter import b_value, completeness_maxc
+from quakewatch.ext.mine_source import apparent_volume, energy_index, fit_energy_moment
 
 from .mine_catalog import MineCatalog
 
@@ -92,8 +97,13 @@ def _log_energy(e: np.ndarray) -> float:
 
 
 def indicators(catalog: MineCatalog, t_s: float, *, window_s: float = 86400.0, reference_s: float = 30 * 86400.0,
-               mc: float | None = None, min_events: int = 30, bin_width: float = 0.1, mu_pa: float = 3.0e10) -> MineIndicators:
-    """The indicators of ``catalog`` at epoch time ``t_s`` (module docstring)."""
+               mc: float | None = None, min_events: int = 30, bin_width: float = 0.1, mu_pa: float = 3.0e10,
+               coverage_start_s: float | None = None) -> MineIndicators:
+    """The indicators of ``catalog`` at epoch time ``t_s`` (module docstring).
+
+    ``coverage_start_s``: when the catalogue's coverage began (default: its first
+    event), for a catalogue loaded from a longer one.
+    """
     if not (window_s > 0 and reference_s >= 0 and mu_pa > 0 and min_events >= 2):
         raise ValueError("window_s and mu_pa must be > 0, reference_s >= 0, min_events >= 2")
     cat = catalog.tremors
@@ -104,7 +114,8 @@ def indicators(catalog: MineCatalog, t_s: float, *, window_s: float = 86400.0, r
     n = len(w)
     n_ref_windows = int(reference_s // window_s)
     counts, energies = [], []
-    start = float(catalog.time_s.min()) if len(catalog) else math.inf  # the catalogue covers nothing before
+    start = coverage_start_s if coverage_start_s is not None else (
+        float(catalog.time_s.min()) if len(catalog) else math.inf)  # the catalogue covers nothing before
     for k in range(n_ref_windows):
         hi = t_s - window_s * (k + 1)
         if hi - window_s < start:
@@ -125,13 +136,13 @@ def indicators(catalog: MineCatalog, t_s: float, *, window_s: float = 86400.0, r
     both = np.isfinite(w.energy_j) & np.isfinite(w.moment_nm)
     e, m0 = w.energy_j[both], w.moment_nm[both]
     stress = float(np.median(mu_pa * e / m0)) if e.size else None
-    volume = float(np.sum(m0**2 / (2.0 * mu_pa * e))) if e.size else None
+    volume = float(np.sum(apparent_volume(m0, e, mu_pa))) if e.size else None
     ref = cat.select(in_ref)
     rb = np.isfinite(ref.energy_j) & np.isfinite(ref.moment_nm)
     ei = None
     if rb.sum() >= _MIN_REFERENCE_EI and e.size and np.ptp(np.log10(ref.moment_nm[rb])) > 0:
-        d, c = np.polyfit(np.log10(ref.moment_nm[rb]), np.log10(ref.energy_j[rb]), 1)
-        ei = float(np.median(e / 10.0 ** (c + d * np.log10(m0))))
+        fit = fit_energy_moment(ref.energy_j[rb], ref.moment_nm[rb])
+        ei = float(np.median(energy_index(e, m0, c=fit.c, d=fit.d)))
     return MineIndicators(
         time_s=float(t_s), window_s=float(window_s), reference_s=float(reference_s), n_events=n,
         rate_per_day=n / (window_s / 86400.0), energy_j=float(np.nansum(w.energy_j)),

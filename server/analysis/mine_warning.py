@@ -149,9 +149,9 @@ def evaluate(table: WarningTable, ind: MineIndicators) -> MineGrade:
     return MineGrade(Grade.NONE, (), ind, label)
 
 
-def status(catalog: MineCatalog, table: WarningTable, t_s: float) -> MineGrade:
+def status(catalog: MineCatalog, table: WarningTable, t_s: float, *, coverage_start_s: float | None = None) -> MineGrade:
     ind = indicators(catalog, t_s, window_s=table.window.total_seconds(), reference_s=table.reference.total_seconds(),
-                     mc=table.mc, min_events=table.min_events, mu_pa=table.mu_pa)
+                     mc=table.mc, min_events=table.min_events, mu_pa=table.mu_pa, coverage_start_s=coverage_start_s)
     return evaluate(table, ind)
 
 
@@ -164,18 +164,21 @@ class GradeChange:
     reasons: tuple[str, ...]
 
 
-def timeline(catalog: MineCatalog, table: WarningTable) -> list[GradeChange]:
+def timeline(catalog: MineCatalog, table: WarningTable, *, only: set[str] | None = None, initial: Grade = Grade.NONE,
+             coverage_start_s: float | None = None) -> list[GradeChange]:
     """The grade after every tremor; one entry per change (the first grade above none included).
 
-    A grade can also fall when events leave the window without a new one;
-    changes are evaluated at event times, so such a fall shows at the next event.
+    ``only``: evaluate after these events only (the ones just added), starting
+    from the ``initial`` grade.  A grade can also fall when events leave the
+    window without a new one; changes are evaluated at event times, so such a
+    fall shows at the next event.
     """
     out: list[GradeChange] = []
-    current = Grade.NONE
+    current = initial
     for i, (t, kind) in enumerate(zip(catalog.time_s, catalog.type)):
-        if kind != "tremor":
+        if kind != "tremor" or (only is not None and catalog.event_id[i] not in only):
             continue
-        g = status(catalog, table, float(t))
+        g = status(catalog, table, float(t), coverage_start_s=coverage_start_s)
         if g.grade is not current:
             out.append(GradeChange(float(t), catalog.event_id[i], current, g.grade, g.reasons))
             current = g.grade

@@ -217,3 +217,35 @@ class DispatchRecord(SQLModel, table=True):
     unmet_total: float
     document_json: str = Field(sa_column=Column(Text, nullable=False))
     created_at: datetime = _ts()
+
+
+class MineEventRecord(SQLModel, table=True):
+    """One event of a mine's catalogue (located tremor or blast)."""
+
+    __tablename__ = "mine_event"
+    mine_id: str = Field(primary_key=True, max_length=64)
+    event_id: str = Field(primary_key=True, max_length=64)
+    time: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False, index=True))
+    x_m: float
+    y_m: float
+    z_m: float
+    magnitude: float
+    energy_j: float | None = None
+    moment_nm: float | None = None
+    type: str = Field(max_length=8)
+    created_at: datetime = _ts()
+
+
+class MineGradeChangeRecord(SQLModel, table=True):
+    """A change of a mine's warning grade (an alert), with the event that caused it."""
+
+    __tablename__ = "mine_grade_change"
+    id: int | None = Field(default=None, primary_key=True)
+    mine_id: str = Field(max_length=64, index=True)
+    time: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+    event_id: str = Field(max_length=64)
+    previous: str = Field(max_length=8)
+    grade: str = Field(max_length=8)
+    reasons_json: str = Field(sa_column=Column(Text, nullable=False))
+    rule_table: str = Field(max_length=128)
+    created_at: datetime = _ts()

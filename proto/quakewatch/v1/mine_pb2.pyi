@@ -1,0 +1,92 @@
+import datetime
+
+from google.protobuf import timestamp_pb2 as _timestamp_pb2
+from google.protobuf.internal import containers as _containers
+from google.protobuf import descriptor as _descriptor
+from google.protobuf import message as _message
+from collections.abc import Iterable as _Iterable, Mapping as _Mapping
+from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
+
+DESCRIPTOR: _descriptor.FileDescriptor
+
+class ImportCatalogRequest(_message.Message):
+    __slots__ = ("mine_id", "catalog_csv")
+    MINE_ID_FIELD_NUMBER: _ClassVar[int]
+    CATALOG_CSV_FIELD_NUMBER: _ClassVar[int]
+    mine_id: str
+    catalog_csv: str
+    def __init__(self, mine_id: _Optional[str] = ..., catalog_csv: _Optional[str] = ...) -> None: ...
+
+class GradeChange(_message.Message):
+    __slots__ = ("time", "event_id", "previous", "grade", "reasons", "rule_table")
+    TIME_FIELD_NUMBER: _ClassVar[int]
+    EVENT_ID_FIELD_NUMBER: _ClassVar[int]
+    PREVIOUS_FIELD_NUMBER: _ClassVar[int]
+    GRADE_FIELD_NUMBER: _ClassVar[int]
+    REASONS_FIELD_NUMBER: _ClassVar[int]
+    RULE_TABLE_FIELD_NUMBER: _ClassVar[int]
+    time: _timestamp_pb2.Timestamp
+    event_id: str
+    previous: str
+    grade: str
+    reasons: _containers.RepeatedScalarFieldContainer[str]
+    rule_table: str
+    def __init__(self, time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., event_id: _Optional[str] = ..., previous: _Optional[str] = ..., grade: _Optional[str] = ..., reasons: _Optional[_Iterable[str]] = ..., rule_table: _Optional[str] = ...) -> None: ...
+
+class ImportCatalogResponse(_message.Message):
+    __slots__ = ("added", "already_stored", "changes")
+    ADDED_FIELD_NUMBER: _ClassVar[int]
+    ALREADY_STORED_FIELD_NUMBER: _ClassVar[int]
+    CHANGES_FIELD_NUMBER: _ClassVar[int]
+    added: int
+    already_stored: int
+    changes: _containers.RepeatedCompositeFieldContainer[GradeChange]
+    def __init__(self, added: _Optional[int] = ..., already_stored: _Optional[int] = ..., changes: _Optional[_Iterable[_Union[GradeChange, _Mapping]]] = ...) -> None: ...
+
+class GetMineStatusRequest(_message.Message):
+    __slots__ = ("mine_id", "time", "changes")
+    MINE_ID_FIELD_NUMBER: _ClassVar[int]
+    TIME_FIELD_NUMBER: _ClassVar[int]
+    CHANGES_FIELD_NUMBER: _ClassVar[int]
+    mine_id: str
+    time: _timestamp_pb2.Timestamp
+    changes: int
+    def __init__(self, mine_id: _Optional[str] = ..., time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., changes: _Optional[int] = ...) -> None: ...
+
+class MineStatus(_message.Message):
+    __slots__ = ("mine_id", "time", "grade", "reasons", "rule_table", "events", "indicators_json", "changes")
+    MINE_ID_FIELD_NUMBER: _ClassVar[int]
+    TIME_FIELD_NUMBER: _ClassVar[int]
+    GRADE_FIELD_NUMBER: _ClassVar[int]
+    REASONS_FIELD_NUMBER: _ClassVar[int]
+    RULE_TABLE_FIELD_NUMBER: _ClassVar[int]
+    EVENTS_FIELD_NUMBER: _ClassVar[int]
+    INDICATORS_JSON_FIELD_NUMBER: _ClassVar[int]
+    CHANGES_FIELD_NUMBER: _ClassVar[int]
+    mine_id: str
+    time: _timestamp_pb2.Timestamp
+    grade: str
+    reasons: _containers.RepeatedScalarFieldContainer[str]
+    rule_table: str
+    events: int
+    indicators_json: str
+    changes: _containers.RepeatedCompositeFieldContainer[GradeChange]
+    def __init__(self, mine_id: _Optional[str] = ..., time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., grade: _Optional[str] = ..., reasons: _Optional[_Iterable[str]] = ..., rule_table: _Optional[str] = ..., events: _Optional[int] = ..., indicators_json: _Optional[str] = ..., changes: _Optional[_Iterable[_Union[GradeChange, _Mapping]]] = ...) -> None: ...
+
+class ExportCatalogRequest(_message.Message):
+    __slots__ = ("mine_id", "start_time", "end_time")
+    MINE_ID_FIELD_NUMBER: _ClassVar[int]
+    START_TIME_FIELD_NUMBER: _ClassVar[int]
+    END_TIME_FIELD_NUMBER: _ClassVar[int]
+    mine_id: str
+    start_time: _timestamp_pb2.Timestamp
+    end_time: _timestamp_pb2.Timestamp
+    def __init__(self, mine_id: _Optional[str] = ..., start_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., end_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class ExportCatalogResponse(_message.Message):
+    __slots__ = ("catalog_csv", "events")
+    CATALOG_CSV_FIELD_NUMBER: _ClassVar[int]
+    EVENTS_FIELD_NUMBER: _ClassVar[int]
+    catalog_csv: str
+    events: int
+    def __init__(self, catalog_csv: _Optional[str] = ..., events: _Optional[int] = ...) -> None: ...
