@@ -41,25 +41,16 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from pathlib import Path
 
 import numpy as np
 
 from _verdict import verdict  # benchmarks/ is the script's directory
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+from test_shelter_location import make_instance  # noqa: E402  (the tests' instances, one definition)
+
 from quakewatch.ext.shelter_location import ShelterPlan, locate_shelters
-
-
-def instance(rng: np.random.Generator, m: int, n: int, tightness: float, scale: float, forbid: float):
-    cand = rng.uniform(0.0, 100.0, (m, 2))
-    pts = rng.uniform(0.0, 100.0, (n, 2))
-    cost = np.hypot(cand[:, None, 0] - pts[None, :, 0], cand[:, None, 1] - pts[None, :, 1])
-    demand = rng.integers(1, 40, n).astype(float)
-    cap = rng.uniform(0.5, 1.5, m)
-    cap = np.round(cap * tightness * demand.sum() / cap.sum())
-    open_cost = scale * 30.0 * cap * rng.uniform(0.5, 1.5, m)
-    if forbid:
-        cost[rng.random(cost.shape) < forbid] = np.inf
-    return cost, demand, cap, open_cost
 
 
 def feasible(plan: ShelterPlan, cost: np.ndarray, demand: np.ndarray, cap: np.ndarray,
@@ -94,7 +85,7 @@ def main(argv: list[str] | None = None) -> int:
     targets_met = True
 
     # warm-up (imports, HiGHS), untimed
-    w = instance(rng, 6, 20, 1.5, 1.0, 0.0)
+    w = make_instance(rng, 6, 20)
     locate_shelters(*w, method="exact")
     locate_shelters(*w, method="heuristic")
 
@@ -106,7 +97,7 @@ def main(argv: list[str] | None = None) -> int:
         scale = float(rng.choice([0.2, 1.0, 3.0]))
         forbid = float(rng.choice([0.0, 0.0, 0.3, 0.6]))
         max_open = int(rng.integers(3, m)) if k % 4 == 3 else None
-        data = instance(rng, m, n, tight, scale, forbid)
+        data = make_instance(rng, m, n, tightness=tight, open_scale=scale, forbid=forbid)
         e = locate_shelters(*data, max_open=max_open, method="exact")
         h = locate_shelters(*data, max_open=max_open, method="heuristic")
         t_exact += e.seconds
@@ -129,7 +120,7 @@ def main(argv: list[str] | None = None) -> int:
               f"{t_exact / t_heur:.2f}")
 
     m, n = args.candidates, args.points
-    data = instance(np.random.default_rng(args.seed + 1), m, n, 1.5, 1.0, 0.0)
+    data = make_instance(np.random.default_rng(args.seed + 1), m, n)
     t0 = time.perf_counter()
     big = locate_shelters(*data, method="heuristic", max_arcs_per_demand=args.arcs, time_limit_s=args.budget)
     wall = time.perf_counter() - t0

@@ -12,6 +12,7 @@ open activation escalates to.  Writes are conditional on the revision read
 
 from __future__ import annotations
 
+import functools
 import json
 import secrets
 from collections.abc import Callable
@@ -61,15 +62,22 @@ def _items_from_json(text: str) -> list[ActionItem]:
     return out
 
 
+@functools.lru_cache(maxsize=64)
+def _stored_plan(text: str, label: str) -> LoadedPlan:
+    """A stored plan text, parsed once: plans are immutable, and the escalation job reads
+    every open activation every few seconds."""
+    loaded, errors = parse_plan_text(text, label)
+    if loaded is None:  # stored only after validation
+        raise PlanInvalid(errors)
+    return loaded
+
+
 class Activation:
     """A stored activation with its plan re-loaded and its items decoded."""
 
     def __init__(self, row: PlanActivation) -> None:
         self.row = row
-        loaded, errors = parse_plan_text(row.plan_text, f"{row.plan_id} v{row.plan_version}")
-        if loaded is None:  # stored only after validation
-            raise PlanInvalid(errors)
-        self.plan: LoadedPlan = loaded
+        self.plan: LoadedPlan = _stored_plan(row.plan_text, f"{row.plan_id} v{row.plan_version}")
         self.items = _items_from_json(row.actions_json)
 
     def document(self, now: datetime | None = None) -> dict[str, Any]:
