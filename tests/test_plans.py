@@ -277,3 +277,15 @@ def test_deadline_counted_from_another_action(tmp_path: Path) -> None:
     bad = text.replace("deadline_from: convene", "deadline_from: search_rescue")
     errors = check_plan(_write(tmp_path, bad, "bad.yaml"))
     assert [e.field for e in errors] == ["actions[2].deadline_from"] and "must be one of depends_on" in errors[0].message
+
+
+@pytest.mark.reference
+def test_plan_loss_share_criterion_is_exact(tmp_path: Path) -> None:
+    # a plan's own loss-share bound, compared exactly: 1 % of GDP is in, 1 % less one part in 1e15 is not
+    old = "    criteria:\n      intensity: {at_least: 6}\n"
+    assert old in PLAN
+    text = PLAN.replace(old, old + "      direct_loss_share: {at_least: 0.001}\n")
+    loaded = load_plan(_write(tmp_path, text))
+    gdp = 3.3e12
+    assert decide_level(loaded, Situation(T0, deaths=0.0, direct_loss=gdp * 0.001, gdp_previous_year=gdp)).level is Level.IV
+    assert decide_level(loaded, Situation(T0, deaths=0.0, direct_loss=gdp * 0.001 * (1 - 1e-15), gdp_previous_year=gdp)).level is None

@@ -37,6 +37,7 @@ import enum
 import math
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
+from fractions import Fraction
 from typing import Any
 
 from ..errors import FailedPrecondition, InvalidInput, NotFound
@@ -141,13 +142,27 @@ def _range_reasons(name: str, value: float | None, ranges: list[tuple[Level, Ran
     return [LevelReason(name, value, r.describe(), lv) for lv, r in ranges if r.contains(value)]
 
 
+def _contains_exact(r: Range, x: Fraction) -> bool:
+    def q(v: float) -> Fraction:
+        return Fraction(repr(v))
+
+    if r.at_least is not None and not x >= q(r.at_least):
+        return False
+    if r.more_than is not None and not x > q(r.more_than):
+        return False
+    return not (r.less_than is not None and not x < q(r.less_than))
+
+
 def _criteria_reasons(plan_levels: list[tuple[Level, LevelCriteria]], s: Situation, magnitude_counts: bool) -> list[LevelReason]:
     out: list[LevelReason] = []
     for attr in ("deaths", "intensity", "pga_mps2"):
         out += _range_reasons(attr, getattr(s, attr), [(lv, r) for lv, c in plan_levels if (r := getattr(c, attr)) is not None])
     if s.direct_loss is not None and s.gdp_previous_year:
+        # exact: loss >= share x GDP in rational arithmetic on the binary inputs and the decimal bound
+        exact = Fraction(s.direct_loss) / Fraction(s.gdp_previous_year)
         share = s.direct_loss / s.gdp_previous_year
-        out += _range_reasons("direct_loss_share", share, [(lv, c.direct_loss_share) for lv, c in plan_levels if c.direct_loss_share])
+        out += [LevelReason("direct_loss_share", share, r.describe(), lv) for lv, c in plan_levels
+                if (r := c.direct_loss_share) is not None and _contains_exact(r, exact)]
     if magnitude_counts and s.magnitude is not None:
         out += _range_reasons("magnitude", s.magnitude, [(lv, c.magnitude) for lv, c in plan_levels if c.magnitude])
         if s.population_class is not None:
