@@ -90,6 +90,8 @@ import scipy.fft
 import scipy.linalg
 import scipy.sparse
 
+from .geodesy import EARTH_RADIUS_KM, haversine
+
 __all__ = [
     "EARTH_RADIUS_KM",
     "FieldPlan",
@@ -103,8 +105,6 @@ FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
 SeedLike = int | np.random.SeedSequence
 
-#: sphere radius for great-circle distances (OpenQuake ``geodetic.EARTH_RADIUS``)
-EARTH_RADIUS_KM = 6371.0
 #: covariance left out by the periodic wrap of the circulant embedding
 WRAP_TOLERANCE = 1e-6
 #: default grid spacing is ``range / GRID_POINTS_PER_RANGE``
@@ -162,26 +162,8 @@ def check_block(block_realisations: int) -> int:
 
 
 def great_circle_km(lon1: ArrayLike, lat1: ArrayLike, lon2: ArrayLike, lat2: ArrayLike) -> FloatArray:
-    """Great-circle distance in km (haversine, radius :data:`EARTH_RADIUS_KM`), broadcast.
-
-    ``2 R asin(sqrt(sin^2(dphi/2) + cos phi1 cos phi2 sin^2(dlambda/2)))``, the
-    half-angle sines expanded as ``sin(a - b) = sin a cos b - cos a sin b`` so
-    that trigonometric functions are evaluated on the inputs, not on their
-    broadcast (outer) product.
-    """
-    p1 = np.radians(np.asarray(lat1, dtype=np.float64))
-    p2 = np.radians(np.asarray(lat2, dtype=np.float64))
-    l1 = np.radians(np.asarray(lon1, dtype=np.float64))
-    l2 = np.radians(np.asarray(lon2, dtype=np.float64))
-    s_dphi = np.sin(p2 * 0.5) * np.cos(p1 * 0.5) - np.cos(p2 * 0.5) * np.sin(p1 * 0.5)
-    s_dlam = np.sin(l1 * 0.5) * np.cos(l2 * 0.5) - np.cos(l1 * 0.5) * np.sin(l2 * 0.5)
-    a = np.asarray(s_dphi * s_dphi + (np.cos(p1) * np.cos(p2)) * (s_dlam * s_dlam))
-    np.minimum(a, 1.0, out=a)
-    np.sqrt(a, out=a)
-    np.arcsin(a, out=a)
-    a *= 2.0 * EARTH_RADIUS_KM
-    out: FloatArray = a
-    return out
+    """Great-circle distance in km (haversine, radius :data:`EARTH_RADIUS_KM`), broadcast."""
+    return haversine(lon1, lat1, lon2, lat2, EARTH_RADIUS_KM)
 
 
 def _unique_sites(lon: FloatArray, lat: FloatArray) -> tuple[FloatArray, FloatArray, IntArray]:

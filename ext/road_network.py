@@ -71,6 +71,8 @@ from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import dijkstra
 from scipy.spatial import cKDTree
 
+from .geodesy import chord_to_arc, haversine, unit_vectors
+
 __all__ = [
     "EARTH_RADIUS_M",
     "ROAD_NETWORK_ALGORITHM_VERSION",
@@ -143,21 +145,7 @@ def great_circle_m(lon1: npt.ArrayLike, lat1: npt.ArrayLike, lon2: npt.ArrayLike
     """
     lo1, la1 = _points("lon1", lon1, "lat1", lat1)
     lo2, la2 = _points("lon2", lon2, "lat2", lat2)
-    return _haversine_m(lo1, la1, lo2, la2)
-
-
-def _haversine_m(lo1: FloatArray, la1: FloatArray, lo2: FloatArray, la2: FloatArray) -> FloatArray:
-    h1, h2 = np.radians(la1) * 0.5, np.radians(la2) * 0.5
-    g1, g2 = np.radians(lo1) * 0.5, np.radians(lo2) * 0.5
-    s_dphi = np.multiply.outer(np.cos(h1), np.sin(h2)) - np.multiply.outer(np.sin(h1), np.cos(h2))
-    s_dlam = np.multiply.outer(np.cos(g1), np.sin(g2)) - np.multiply.outer(np.sin(g1), np.cos(g2))
-    a = s_dphi * s_dphi + np.multiply.outer(np.cos(2.0 * h1), np.cos(2.0 * h2)) * (s_dlam * s_dlam)
-    np.clip(a, 0.0, 1.0, out=a)
-    np.sqrt(a, out=a)
-    np.arcsin(a, out=a)
-    a *= 2.0 * EARTH_RADIUS_M
-    out: FloatArray = a
-    return out
+    return haversine(lo1[:, None], la1[:, None], lo2[None, :], la2[None, :], EARTH_RADIUS_M)
 
 
 def great_circle_times_s(
@@ -269,12 +257,6 @@ class TravelTimes:
     algorithm_version: str = ROAD_NETWORK_ALGORITHM_VERSION
 
 
-def _unit_vectors(lon: FloatArray, lat: FloatArray) -> FloatArray:
-    lam, phi = np.radians(lon), np.radians(lat)
-    c = np.cos(phi)
-    return np.column_stack((c * np.cos(lam), c * np.sin(lam), np.sin(phi)))
-
-
 def _int_array(name: str, a: npt.ArrayLike, n: int) -> IntArray:
     arr = np.asarray(a)
     if arr.ndim != 1 or arr.size != n:
@@ -384,7 +366,7 @@ def build_road_graph(
     a_time = a_time[order]
     a_edge = a_edge[order]
     csr = _csr_from_sorted(n, a_from32, a_to32, a_time)
-    tree = cKDTree(_unit_vectors(lon, lat))
+    tree = cKDTree(unit_vectors(lon, lat))
     return RoadGraph(
         node_lon=_frozen(lon), node_lat=_frozen(lat), edge_from=_frozen(e_from), edge_to=_frozen(e_to),
         travel_time_s=_frozen(t), oneway=_frozen(ow), edge_bridge=_frozen(e_bridge), bridge_ids=bridge_ids,
@@ -412,8 +394,8 @@ def _closed_edges(graph: RoadGraph, closed_bridges: Iterable[str]) -> BoolArray:
 def _snap(graph: RoadGraph, lon: FloatArray, lat: FloatArray) -> tuple[IntArray, FloatArray]:
     if lon.size == 0:
         return np.zeros(0, dtype=np.int64), np.zeros(0)
-    chord, node = graph._tree.query(_unit_vectors(lon, lat))
-    snap = (2.0 * EARTH_RADIUS_M) * np.arcsin(np.minimum(np.asarray(chord, dtype=np.float64) * 0.5, 1.0))
+    chord, node = graph._tree.query(unit_vectors(lon, lat))
+    snap = chord_to_arc(chord, EARTH_RADIUS_M)
     return np.asarray(node, dtype=np.int64), snap
 
 

@@ -71,6 +71,8 @@ from typing import Final
 import numpy as np
 import numpy.typing as npt
 
+from .geodesy import EARTH_RADIUS_KM
+
 __all__ = [
     "EARTH_RADIUS_KM",
     "WC94_RLD",
@@ -85,8 +87,6 @@ __all__ = [
 
 FloatArray = npt.NDArray[np.float64]
 
-#: Mean Earth radius (km), the value OpenQuake uses (``geo.utils.EARTH_RADIUS``).
-EARTH_RADIUS_KM: Final = 6371.0
 _MAX_DEPTH_KM: Final = 700.0
 _MW_RANGE: Final = (0.0, 10.0)
 

@@ -45,6 +45,7 @@ import numpy as np
 import numpy.typing as npt
 from scipy.spatial import cKDTree
 
+from quakewatch.ext.geodesy import EARTH_RADIUS_KM, chord_to_arc, unit_vectors
 from quakewatch.ext.loss import AssetMapping, Consequence, DamageResult, scenario_damage, scenario_losses
 
 from .distributed import damage_on_cluster, losses_on_cluster
@@ -69,7 +70,6 @@ __all__ = ["OpenQuakeJob", "estimate_from_job", "read_job"]
 FloatArray = npt.NDArray[np.float64]
 LOSS_TYPES = ("structural", "nonstructural", "contents", "business_interruption")
 VULNERABILITY_TYPES = (*LOSS_TYPES, "occupants", "residents")
-EARTH_RADIUS_KM = 6371.0
 SUPPORTED_MODES = ("scenario_damage", "scenario_risk")
 
 
@@ -264,17 +264,12 @@ def _inside(lon: FloatArray, lat: FloatArray, polygon: list[tuple[float, float]]
     return inside & ~on_edge
 
 
-def _xyz(lon: FloatArray, lat: FloatArray) -> FloatArray:
-    lo, la = np.radians(lon), np.radians(lat)
-    return np.column_stack((np.cos(la) * np.cos(lo), np.cos(la) * np.sin(lo), np.sin(la)))
-
-
 def associate(asset_lon: FloatArray, asset_lat: FloatArray, site_lon: FloatArray, site_lat: FloatArray,
               max_km: float) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.bool_]]:
     """Nearest site of each asset (great-circle) and whether it is within ``max_km``."""
-    tree = cKDTree(_xyz(site_lon, site_lat))
-    chord, index = tree.query(_xyz(asset_lon, asset_lat), workers=-1)
-    km = 2.0 * EARTH_RADIUS_KM * np.arcsin(np.clip(chord / 2.0, 0.0, 1.0))
+    tree = cKDTree(unit_vectors(site_lon, site_lat))
+    chord, index = tree.query(unit_vectors(asset_lon, asset_lat), workers=-1)
+    km = chord_to_arc(chord, EARTH_RADIUS_KM)
     return index.astype(np.int64), km <= max_km
 
 
