@@ -58,7 +58,10 @@ def _iso(t: float) -> str:
 
 
 def _when(text: str, flag: str) -> datetime:
-    t = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    try:
+        t = datetime.fromisoformat(text)
+    except ValueError:
+        raise SystemExit(f"error: {flag}: not an ISO 8601 time: {text!r}") from None
     if t.tzinfo is None:
         raise SystemExit(f"error: {flag} needs a zone (Z or +08:00)")
     return t
@@ -140,11 +143,7 @@ def mine_command(a: argparse.Namespace, options: Any = None) -> int:
             return 0
         cat = read_catalog(a.catalog)
         if a.at:
-            at = datetime.fromisoformat(a.at.replace("Z", "+00:00"))
-            if at.tzinfo is None:
-                print("error: --at needs a zone (Z or +08:00)", file=sys.stderr)
-                return 2
-            t_s = at.timestamp()
+            t_s = _when(a.at, "--at").timestamp()
         elif len(cat):
             t_s = float(cat.time_s[-1])
         else:

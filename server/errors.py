@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 
 class QuakeWatchError(Exception):
     """Base of all domain errors. ``field`` names the offending input when there is one."""
@@ -43,3 +45,17 @@ class ResourceExhausted(QuakeWatchError):
 
 class Unavailable(QuakeWatchError):
     """A dependency (database, archive disk) is not available; retry later."""
+
+
+def validation_problems(exc: Any, top: str) -> tuple[str, str]:
+    """A pydantic ``ValidationError`` as (first field, ``"field: message; ..."``).
+
+    Fields are dotted paths (``levels.2.deaths``), ``top`` when the error is
+    about the whole document; pydantic's "Value error, " prefix is dropped.
+    """
+    problems, first = [], ""
+    for err in exc.errors():
+        loc = ".".join(str(p) for p in err["loc"]) or top
+        first = first or loc
+        problems.append(f"{loc}: {err['msg'].removeprefix('Value error, ')}")
+    return first, "; ".join(problems)

@@ -37,7 +37,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from ..decision.plan_schema import Duration
 from ..decision.response_level import Range
-from ..errors import InvalidInput
+from ..errors import InvalidInput, validation_problems
 from .mine_catalog import MineCatalog
 from .mine_indicators import MineIndicators, indicators
 
@@ -115,8 +115,7 @@ def load_table(path: str | Path | None = None) -> WarningTable:
     except yaml.YAMLError as exc:
         raise InvalidInput(f"{label}: not valid YAML: {exc}", field="rules") from None
     except ValidationError as exc:
-        msgs = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors())
-        raise InvalidInput(f"{label}: {msgs}", field="rules") from None
+        raise InvalidInput(f"{label}: {validation_problems(exc, 'rules')[1]}", field="rules") from None
 
 
 @dataclass(frozen=True)

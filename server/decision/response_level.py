@@ -61,7 +61,7 @@ from typing import Any, Literal, NamedTuple, Self
 
 from pydantic import BaseModel, ConfigDict, ValidationError, field_validator, model_validator
 
-from ..errors import InvalidInput, NotFound
+from ..errors import InvalidInput, NotFound, validation_problems
 
 __all__ = [
     "DEFAULT_RULE_TABLE",
@@ -258,13 +258,8 @@ def parse_rule_table(data: Any) -> ResponseRuleTable:
     try:
         return ResponseRuleTable.model_validate(data)
     except ValidationError as exc:
-        problems = []
-        first = ""
-        for err in exc.errors():
-            loc = ".".join(str(p) for p in err["loc"]) or "rule_table"
-            first = first or loc
-            problems.append(f"{loc}: {err['msg'].removeprefix('Value error, ')}")
-        raise InvalidInput("invalid rule table: " + "; ".join(problems), field=first) from None
+        first, problems = validation_problems(exc, "rule_table")
+        raise InvalidInput("invalid rule table: " + problems, field=first) from None
 
 
 def load_rule_table(path: str | Path | None = None) -> ResponseRuleTable:

@@ -36,6 +36,7 @@ from typing import Literal
 import yaml
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
 
+from ..errors import validation_problems
 from .nrml import InputFileError
 
 __all__ = ["ScenarioSpec", "load_scenario", "parse_scenario", "referenced_files"]
@@ -120,8 +121,7 @@ def parse_scenario(text: str, where: str = "scenario") -> ScenarioSpec:
     try:
         return ScenarioSpec.model_validate(data)
     except ValidationError as exc:
-        problems = "; ".join(f"{'.'.join(str(x) for x in e['loc']) or '(top)'}: {e['msg']}" for e in exc.errors())
-        raise InputFileError(f"{where}: {problems}") from None
+        raise InputFileError(f"{where}: {validation_problems(exc, '(top)')[1]}") from None
 
 
 def referenced_files(spec: ScenarioSpec) -> list[str]:
