@@ -58,12 +58,14 @@ def _iso(t: float) -> str:
 
 
 def _when(text: str, flag: str) -> datetime:
+    """An ISO 8601 time with a zone; a clear error (exit status 2) otherwise."""
     try:
         t = datetime.fromisoformat(text)
     except ValueError:
-        raise SystemExit(f"error: {flag}: not an ISO 8601 time: {text!r}") from None
-    if t.tzinfo is None:
-        raise SystemExit(f"error: {flag} needs a zone (Z or +08:00)")
+        t = None
+    if t is None or t.tzinfo is None:
+        print(f"error: {flag}: give an ISO 8601 time with a zone (Z or +08:00), got {text!r}", file=sys.stderr)
+        raise SystemExit(2)
     return t
 
 
