@@ -289,8 +289,7 @@ def solve_transport(
         if not (np.isfinite(p) & (p > 0)).all():
             raise ValueError("shortage_penalty must be finite and > 0")
 
-    ranked = np.where(finite, c, np.inf)
-    keep0 = _initial_arcs(finite, ranked, int(candidate_arcs))
+    keep0 = _initial_arcs(finite, c, int(candidate_arcs))  # c is inf exactly where an arc is forbidden
     trivial = n_dem == 0 or n_dep == 0 or not finite.any()
     given = [x is not None for x in (fleet, load, unit_tonnes)]
     if any(given) and not all(given):
