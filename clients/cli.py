@@ -171,9 +171,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_plan_parsers(sub)
     add_dispatch_parser(sub)
+    from .alerts import add_parser as add_alerts_parser
     from .mine import add_parser as add_mine_parser
 
     add_mine_parser(sub, _client_args)
+    add_alerts_parser(sub, _client_args)
     return ap
 
 
@@ -249,6 +251,10 @@ def _dispatch(a: argparse.Namespace) -> int | None:
         from .dispatch import dispatch_command
 
         return dispatch_command(a)
+    if a.command == "alerts":
+        from .alerts import alerts_command
+
+        return alerts_command(a, _options(a))
     if a.command == "mine":
         from .mine import mine_command
 

@@ -20,6 +20,7 @@ from typing import Any
 import grpc
 
 from quakewatch.v1 import (
+    alerts_pb2_grpc,
     audit_pb2_grpc,
     decision_pb2_grpc,
     events_pb2_grpc,
@@ -99,6 +100,7 @@ class _Services:
         self.health = _Authed(health_pb2_grpc.HealthServiceStub(channel), o.token, o.timeout_s)
         self.decision = _Authed(decision_pb2_grpc.DecisionServiceStub(channel), o.token, o.timeout_s)
         self.mine = _Authed(mine_pb2_grpc.MineServiceStub(channel), o.token, o.timeout_s)
+        self.alerts = _Authed(alerts_pb2_grpc.AlertServiceStub(channel), o.token, o.timeout_s)
 
 
 class Client(_Services):

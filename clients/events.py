@@ -54,28 +54,35 @@ def events_command(a: argparse.Namespace, o: ClientOptions) -> int:
     return 0
 
 
+def follow(call: Any, handle: Any) -> None:
+    """Feed each message of a server stream to ``handle`` until it returns True (the call
+    is then cancelled) or the stream ends; a deadline (``--timeout``) ends it quietly."""
+    try:
+        for msg in call:
+            if handle(msg):
+                call.cancel()
+                break
+    except grpc.RpcError as exc:
+        if exc.code() != grpc.StatusCode.DEADLINE_EXCEEDED:  # type: ignore[attr-defined]
+            raise
+
+
 def watch_command(a: argparse.Namespace, o: ClientOptions) -> int:
     """Print each message as it arrives (one JSON object per line with --json)."""
     import json
 
     seen = closed = 0
+
+    def handle(msg: events_pb2.WatchResponse) -> bool:
+        nonlocal seen, closed
+        d = to_dict(msg)
+        change = short_name(d["change"], "EVENT_CHANGE_")
+        sys.stdout.write((json.dumps(d) if a.json else event_line(d["event"], change)) + "\n")
+        sys.stdout.flush()
+        seen += 1
+        closed += msg.change == events_pb2.EVENT_CHANGE_CLOSED
+        return bool((a.count and seen >= a.count) or (a.until_closed and closed >= a.until_closed))
+
     with Client(o) as c:
-        call = c.events.Watch(events_pb2.WatchRequest(structure_id=a.structure_id), timeout=a.timeout or None)
-        try:
-            for msg in call:
-                d = to_dict(msg)
-                change = short_name(d["change"], "EVENT_CHANGE_")
-                if a.json:
-                    sys.stdout.write(json.dumps(d) + "\n")
-                else:
-                    sys.stdout.write(event_line(d["event"], change) + "\n")
-                sys.stdout.flush()
-                seen += 1
-                closed += msg.change == events_pb2.EVENT_CHANGE_CLOSED
-                if (a.count and seen >= a.count) or (a.until_closed and closed >= a.until_closed):
-                    call.cancel()
-                    break
-        except grpc.RpcError as exc:
-            if exc.code() != grpc.StatusCode.DEADLINE_EXCEEDED:  # type: ignore[attr-defined]
-                raise
+        follow(c.events.Watch(events_pb2.WatchRequest(structure_id=a.structure_id), timeout=a.timeout or None), handle)
     return 0

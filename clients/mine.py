@@ -51,6 +51,12 @@ def add_parser(sub: Any, client_args: Any) -> None:
     ex.add_argument("--start", metavar="ISO")
     ex.add_argument("--end", metavar="ISO")
     client_args(ex, json=False)
+    sch = msub.add_parser("schedule", help="a mine's blasting schedule (live events are classified against it)")
+    ssub = sch.add_subparsers(dest="schedule_command", required=True)
+    si = ssub.add_parser("import", help="add blasting windows from a CSV (start,end,x_m,y_m,z_m,radius_m[,face_id])")
+    si.add_argument("mine_id", metavar="ID")
+    si.add_argument("file", type=Path)
+    client_args(si)
 
 
 def _iso(t: float) -> str:
@@ -92,6 +98,18 @@ def _remote(a: argparse.Namespace, options: Any) -> int:
                 for ch in r.changes:
                     print(f"  {ch.time.ToDatetime().isoformat()}Z {ch.event_id}: {ch.previous} -> {ch.grade}")
             return 0
+        if a.mine_command == "schedule":
+            try:
+                text = a.file.read_text(encoding="utf-8-sig")
+            except OSError as exc:
+                print(f"error: {a.file}: cannot read: {exc.strerror or exc}", file=sys.stderr)
+                return 2
+            rs = c.mine.ImportBlastingSchedule(mine_pb2.ImportBlastingScheduleRequest(mine_id=a.mine_id, schedule_csv=text))
+            if a.json:
+                print_json(to_dict(rs))
+            else:
+                print(f"{a.mine_id}: {rs.added} blasting windows added")
+            return 0
         if a.catalog_command == "import":
             r = c.mine.ImportCatalog(mine_pb2.ImportCatalogRequest(mine_id=a.mine_id, catalog_csv=a.file.read_text(encoding="utf-8-sig")))
             if a.json:
@@ -111,7 +129,8 @@ def _remote(a: argparse.Namespace, options: Any) -> int:
 
 
 def mine_command(a: argparse.Namespace, options: Any = None) -> int:
-    if (a.mine_command == "status" and a.catalog is None) or (a.mine_command == "catalog" and a.catalog_command in ("import", "export")):
+    if ((a.mine_command == "status" and a.catalog is None) or a.mine_command == "schedule"
+            or (a.mine_command == "catalog" and a.catalog_command in ("import", "export"))):
         return _remote(a, options() if callable(options) else options)
     from quakewatch.server.analysis.mine_catalog import read_catalog
     from quakewatch.server.analysis.mine_warning import load_table, status, timeline

@@ -23,13 +23,16 @@ from grpc_health.v1.health import aio as health_aio
 from grpc_reflection.v1alpha import reflection
 from sqlmodel import Session, col, select
 
-from quakewatch.v1 import decision_pb2, decision_pb2_grpc, mine_pb2, mine_pb2_grpc
+from quakewatch.v1 import alerts_pb2, alerts_pb2_grpc, decision_pb2, decision_pb2_grpc, mine_pb2, mine_pb2_grpc
 from quakewatch.v1 import health_pb2 as shm_pb2
 from quakewatch.v1 import health_pb2_grpc as shm_pb2_grpc
 from quakewatch.v1 import audit_pb2, audit_pb2_grpc, events_pb2, events_pb2_grpc, ingest_pb2, ingest_pb2_grpc, monitor_pb2, monitor_pb2_grpc, registry_pb2, registry_pb2_grpc
 
 from .analysis.events import EventEngine
 from .analysis.health import HealthEngine
+from .analysis.mine_monitor import AlertHub, MineMonitor
+from .analysis.mine_warning import load_table
+from .api.alerts import AlertServicer
 from .api.audit import AuditServicer
 from .api.events import EventServicer
 from .api.decision import DecisionServicer
@@ -60,6 +63,7 @@ SERVICE_NAMES = (
     shm_pb2.DESCRIPTOR.services_by_name["HealthService"].full_name,
     decision_pb2.DESCRIPTOR.services_by_name["DecisionService"].full_name,
     mine_pb2.DESCRIPTOR.services_by_name["MineService"].full_name,
+    alerts_pb2.DESCRIPTOR.services_by_name["AlertService"].full_name,
 )
 
 
@@ -110,6 +114,12 @@ class QuakeWatchServer:
                 log.warning("closed %d event(s) left open by the previous run", stale)
             self.shm = HealthEngine(self.engine, settings.health)
             self.events.on_closed = self.shm.event_closed
+            self.alerts = AlertHub()
+            mine_table = load_table(settings.mine.rules)  # validated at start-up: a bad table stops the server
+            self.mines = MineMonitor(self.engine, settings.mine, mine_table, self.alerts)
+            if settings.mine.live:
+                self.events.on_mine_event = self.mines.event_ready
+                self.events.mine_delay_s = settings.mine.analysis_delay_s
             self.ingest.on_block = self._on_block
             self.ingest.on_structure = self._on_structure
             self.health = health_aio.HealthServicer()
@@ -128,7 +138,8 @@ class QuakeWatchServer:
             events_pb2_grpc.add_EventServiceServicer_to_server(EventServicer(self.engine, self.events.hub), self.grpc)
             shm_pb2_grpc.add_HealthServiceServicer_to_server(HealthServicer(self.engine, settings.health), self.grpc)
             decision_pb2_grpc.add_DecisionServiceServicer_to_server(DecisionServicer(self.engine, settings), self.grpc)
-            mine_pb2_grpc.add_MineServiceServicer_to_server(MineServicer(self.engine, settings.mine), self.grpc)
+            mine_pb2_grpc.add_MineServiceServicer_to_server(MineServicer(self.engine, settings.mine, mine_table), self.grpc)
+            alerts_pb2_grpc.add_AlertServiceServicer_to_server(AlertServicer(self.engine, self.alerts), self.grpc)
             health_pb2_grpc.add_HealthServicer_to_server(self.health, self.grpc)
             reflection.enable_server_reflection((*SERVICE_NAMES, reflection.SERVICE_NAME, "grpc.health.v1.Health"), self.grpc)
             self.port = self._bind()
@@ -181,6 +192,7 @@ class QuakeWatchServer:
             return
         await self.health.enter_graceful_shutdown()
         self.events.hub.close_all()  # Watch streams end; ingest streams drain
+        self.alerts.close_all()
         await self.grpc.stop(self.settings.grace_s if grace is None else grace)
         await asyncio.to_thread(self.events.shutdown)
         await asyncio.to_thread(self.shm.shutdown)

@@ -4,9 +4,9 @@ in. Nothing here reads the environment at import time."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 
 class IngestLimits(BaseModel):
@@ -40,6 +40,13 @@ class QualitySettings(BaseModel):
     clip_window_s: float = Field(600.0, gt=0, description="clipping seen this recently marks the channel FAILED")
 
 
+#: Microseismic monitoring in mines: geophones at 1-10 kHz, events of 10-500 Hz lasting
+#: well under a second, so a short STA, a kHz band and short pre/post windows (the
+#: 0.5 s STA and 0.5-20 Hz band of the defaults suit earthquakes at structures).
+MINE_DETECTION: dict[str, Any] = {"sta_s": 0.02, "lta_s": 2.0, "band_hz": (5.0, 500.0), "trigger_on": 5.0,
+                                  "trigger_off": 1.5, "pre_event_s": 2.0, "post_event_s": 2.0, "max_event_s": 60.0}
+
+
 class EventSettings(BaseModel):
     """Event detection on every structure's stream (``analysis/detector.py``).
 
@@ -66,6 +73,9 @@ class EventSettings(BaseModel):
     max_event_s: float = Field(300.0, gt=0)
     update_interval_s: float = Field(1.0, gt=0, description="period of intensity updates while an event is open")
     max_backlog_blocks: int = Field(1_000, gt=0, description="tasks waiting in the event worker beyond which intensity updates are skipped")
+    kind_overrides: dict[str, dict[str, Any]] = Field(
+        default_factory=lambda: {"mine": dict(MINE_DETECTION)},
+        description="per structure kind, settings that replace the ones above (e.g. mines: short STA, kHz band)")
 
     @model_validator(mode="after")
     def _check(self) -> EventSettings:
@@ -76,7 +86,21 @@ class EventSettings(BaseModel):
         lo, hi = self.band_hz
         if not 0 < lo < hi:
             raise ValueError(f"band_hz must satisfy 0 < low < high, got {self.band_hz}")
+        for kind, over in self.kind_overrides.items():
+            if "kind_overrides" in over:
+                raise ValueError(f"kind_overrides.{kind}: cannot nest kind_overrides")
+            try:
+                self.for_kind(kind)
+            except ValidationError as exc:
+                raise ValueError(f"kind_overrides.{kind}: {exc.errors()[0]['loc']}: {exc.errors()[0]['msg']}") from None
         return self
+
+    def for_kind(self, kind: str) -> EventSettings:
+        """The settings of a structure of ``kind`` (``kind_overrides`` applied)."""
+        over = self.kind_overrides.get(kind)
+        if not over:
+            return self
+        return EventSettings.model_validate({**self.model_dump(exclude={"kind_overrides"}), **over, "kind_overrides": {}})
 
 
 class HealthSettings(BaseModel):
@@ -127,6 +151,23 @@ class MineSettings(BaseModel):
 
     rules: Path | None = Field(None, description="warning rule table (default: plans/mine_warning/rockburst-warning-example.yaml)")
     max_import_events: int = Field(100_000, ge=1, description="largest catalogue accepted by one ImportCatalog")
+    # the live path (analysis/mine_live.py): events detected on a mine's array are
+    # located, sized, classified and added to its catalogue; grade changes are alerts
+    live: bool = Field(True, description="locate events detected on mine arrays and evaluate the grade at once")
+    analysis_delay_s: float = Field(1.0, gt=0, le=30, description="data after the first trigger the analysis waits for")
+    vp_mps: float = Field(5800.0, gt=0, description="P speed of the mine's constant-velocity model")
+    vs_mps: float = Field(3350.0, gt=0, description="S speed")
+    density_kgpm3: float = Field(2700.0, gt=0)
+    q_p: float | None = Field(None, gt=0, description="P quality factor for the spectra (None: no correction)")
+    q_s: float | None = Field(None, gt=0, description="S quality factor")
+    highpass_hz: float = Field(5.0, gt=0, description="causal high-pass before picking")
+    min_stations: int = Field(5, ge=4, description="sensors with a P pick needed to locate")
+
+    @model_validator(mode="after")
+    def _speeds(self) -> MineSettings:
+        if not self.vs_mps < self.vp_mps:
+            raise ValueError(f"vs_mps ({self.vs_mps}) must be below vp_mps ({self.vp_mps})")
+        return self
 
 
 class Settings(BaseModel):

@@ -25,6 +25,12 @@ all off-schedule blasts within a blasting shift).  15 % of tremors inside a
 blasting window, half of those at the window's face; a further 25 % near
 faces.  Locations carry a stated uncertainty ``sigma`` (5-25 m) and a
 matching error; picks carry 1 ms errors.
+
+:func:`tremor_records` gives a tremor of a stated moment magnitude in m/s, causal
+(for picking and the live path).
+
+[OS2010] Oppenheim, A. V. & Schafer, R. W. (2010), Discrete-Time Signal Processing,
+3rd ed., Pearson.
 """
 
 from __future__ import annotations
@@ -91,21 +97,41 @@ def _random_unit(rng: np.random.Generator) -> np.ndarray:
     return v / np.linalg.norm(v)
 
 
-def _brune_velocity(f: np.ndarray, fc: float, t: float, q: float) -> np.ndarray:
-    """Velocity spectrum of a unit Brune pulse after travel time t (no delay phase)."""
-    return (2j * np.pi * f) / (1.0 + (f / fc) ** 2) * np.exp(-np.pi * f * t / q) * np.exp(-(f / (0.25 * FS)) ** 2)
+def _brune_velocity(f: np.ndarray, fc: float, t: float, q: float, causal: bool = False) -> np.ndarray:
+    """Velocity spectrum of a unit Brune pulse after travel time t (no delay phase).
+
+    ``causal=False``: the zero-phase pulse (symmetric in time, energy on both sides of
+    the arrival).  ``causal=True``: nothing before the arrival, as picking needs:
+    Brune's (1970) ``t exp(-2 pi fc t)`` moment rate, spectrum ``1 / (1 + i f / fc)^2``
+    (same modulus), and the attenuation and anti-alias factors made minimum phase (a
+    zero-phase ``exp(-pi f t / Q)`` is a Lorentzian in time whose slow tails put energy
+    tens of milliseconds ahead of the onset).  Minimum phase from the real cepstrum,
+    folded onto positive quefrencies [OS2010 sec. 13.8]: the one causal filter with
+    that amplitude response whose energy arrives first.
+    """
+    if not causal:
+        return (2j * np.pi * f) / (1.0 + (f / fc) ** 2) * np.exp(-np.pi * f * t / q) * np.exp(-(f / (0.25 * FS)) ** 2)
+    # the anti-alias factor reaches 1e-7 at Nyquist: a spectrum cut off there while still
+    # finite rings (Gibbs) on both sides of the velocity step a Brune pulse starts with
+    loss = np.exp(-np.pi * f * t / q) * np.exp(-((f / (0.25 * FS)) ** 4))
+    n = 2 * (f.size - 1)
+    c = np.fft.irfft(np.log(np.maximum(loss, 1e-300)), n)
+    c[1 : n // 2] *= 2.0
+    c[n // 2 + 1 :] = 0.0
+    return (2j * np.pi * f) / (1.0 + 1j * f / fc) ** 2 * np.exp(np.fft.rfft(c))
 
 
 def waveforms(rng: np.random.Generator, src: np.ndarray, t0: float, *, blast: bool, fc: float, amp: float,
               shots: np.ndarray | None = None, pick_sigma_s: float = 0.001, noise: float = 1.0,
-              drop: int = 0, moment: np.ndarray | None = None, s_ratio: float | None = None) -> tuple[StationRecord, ...]:
+              drop: int = 0, moment: np.ndarray | None = None, s_ratio: float | None = None,
+              causal: bool = False, n_samples: int = N_SAMPLES, pre_s: float = PRE_S) -> tuple[StationRecord, ...]:
     """Records of one event at every station (``drop`` random stations left out).
 
     ``moment``: the double couple of a tremor (random when None); ``s_ratio``:
     the blast's ``|S| / |P|`` (uniform in [0.15, 0.6] per station when None).
     """
     st = stations()
-    f = np.fft.rfftfreq(N_SAMPLES, 1.0 / FS)
+    f = np.fft.rfftfreq(n_samples, 1.0 / FS)
     comb = np.ones_like(f, dtype=np.complex128)
     if shots is not None:
         w = rng.uniform(0.7, 1.3, shots.size)
@@ -119,7 +145,7 @@ def waveforms(rng: np.random.Generator, src: np.ndarray, t0: float, *, blast: bo
         nu = np.cross(n_, _random_unit(rng))
         nu /= np.linalg.norm(nu)
         m = np.outer(n_, nu) + np.outer(nu, n_)
-    t_start = t0 - PRE_S
+    t_start = t0 - pre_s
     keep = np.sort(rng.choice(len(st), len(st) - drop, replace=False))
     out = []
     for i in keep:
@@ -136,10 +162,10 @@ def waveforms(rng: np.random.Generator, src: np.ndarray, t0: float, *, blast: bo
             s_vec = (m @ g - p_amp * g) * (VP / VS) ** 3
         scale = amp * 300.0 / r
         shift = t0 - t_start
-        sp_p = _brune_velocity(f, fc, tp, Q_P) * np.exp(-2j * np.pi * f * (tp + shift)) * comb
-        sp_s = _brune_velocity(f, fc, ts, Q_S) * np.exp(-2j * np.pi * f * (ts + shift)) * comb
+        sp_p = _brune_velocity(f, fc, tp, Q_P, causal) * np.exp(-2j * np.pi * f * (tp + shift)) * comb
+        sp_s = _brune_velocity(f, fc, ts, Q_S, causal) * np.exp(-2j * np.pi * f * (ts + shift)) * comb
         spec = scale * (p_vec[:, None] * sp_p[None, :] + s_vec[:, None] * sp_s[None, :])
-        data = np.fft.irfft(spec, n=N_SAMPLES, axis=1) + noise * rng.normal(size=(3, N_SAMPLES))
+        data = np.fft.irfft(spec, n=n_samples, axis=1) + noise * rng.normal(size=(3, n_samples))
         out.append(StationRecord(st[i].copy(), data, FS, t_start, t0 + tp + rng.normal(0.0, pick_sigma_s),
                                  t0 + ts + rng.normal(0.0, pick_sigma_s)))
     return tuple(out)
@@ -215,3 +241,47 @@ def catalogue(seed: int, n: int) -> list[Event]:
     rng = np.random.default_rng(seed)
     sched = schedule()
     return [event(rng, "blast" if i % 2 == 0 else "tremor", sched) for i in range(n)]
+
+
+def brune_corner_hz(mw: float, stress_drop_pa: float = 1.0e6) -> float:
+    """Brune (1970) S corner, ``fc = 0.372 beta (16 stress / (7 M0))^(1/3)``."""
+    m0 = 10.0 ** (1.5 * mw + 9.1)
+    return 0.372 * VS * (16.0 * stress_drop_pa / (7.0 * m0)) ** (1.0 / 3.0)
+
+
+def tremor_records(rng: np.random.Generator, mw: float, xyz: np.ndarray, t0: float, *,
+                   noise_mps: float = 2e-8, density: float = 2700.0) -> tuple[StationRecord, ...]:
+    """A double-couple tremor of moment magnitude ``mw`` in physical units (m/s).
+
+    :func:`waveforms` builds ``amp * 300 / r`` times a unit Brune velocity
+    spectrum and the P radiation ``gamma^T M gamma`` (the S part carries the
+    ``(alpha / beta)^3`` of [AR02 eq. 4.33]), so ``amp * 300 = M0 / (4 pi rho
+    alpha^3)`` gives the far-field displacement plateau of [AR02 eq. 4.29]; the
+    factor ``FS`` turns the continuous spectrum into samples (``irfft`` divides
+    by the sample count, the Fourier integral by the sample rate).  Records are 4 s
+    long with 1 s before the origin, so that the S coda does not wrap (the synthesis is
+    circular) into the noise ahead of P.
+    """
+    m0 = 10.0 ** (1.5 * mw + 9.1)
+    amp = FS * m0 / (300.0 * 4.0 * np.pi * density * VP ** 3)
+    return waveforms(rng, np.asarray(xyz, dtype=float), t0, blast=False, fc=brune_corner_hz(mw), amp=amp,
+                     noise=noise_mps, causal=True, n_samples=8192, pre_s=1.0)
+
+
+COMPONENTS = (("E", 90.0, 0.0), ("N", 0.0, 0.0), ("Z", 0.0, -90.0))  # SEED azimuth and dip (-90 = up)
+
+
+def continuous(records: tuple[StationRecord, ...], start_s: float, duration_s: float, rng: np.random.Generator,
+               noise_mps: float = 2e-8) -> np.ndarray:
+    """Every station's E, N, Z rows (3 per station, station order) from ``start_s`` for
+    ``duration_s``: white noise of ``noise_mps`` with each record laid in at its time
+    (a record carries noise of the same level, so the joins are seamless)."""
+    n = round(duration_s * FS)
+    out = noise_mps * rng.normal(size=(3 * len(records), n))
+    for k, r in enumerate(records):
+        i0 = round((r.start_time_s - start_s) * FS)
+        d = np.asarray(r.data)
+        a, b = max(0, i0), min(n, i0 + d.shape[1])
+        if a < b:
+            out[3 * k : 3 * k + 3, a:b] = d[:, a - i0 : b - i0]
+    return out

@@ -64,6 +64,9 @@ class ChannelMeta:
     height_m: float = 0.0
     units: str = "acceleration_mps2"
     sensitivity: float = 1.0
+    x_m: float = 0.0  # position in the structure's local frame (east, north, up)
+    y_m: float = 0.0
+    z_m: float = 0.0
 
     @property
     def is_motion(self) -> bool:
@@ -325,6 +328,11 @@ class StructureDetector:
         self._event_parts.clear()
         self._event_starts.clear()
         return ev
+
+    def coverage_ns(self) -> tuple[int, int]:
+        """The earliest and the latest time up to which a group has been fed (0, 0 before any)."""
+        ends = [g.next_ns for g in self.groups.values()]
+        return (min(ends), max(ends)) if ends else (0, 0)
 
     def windows(self) -> list[Window]:
         """The samples buffered for the open event, per group (pre-event included), in

@@ -19,9 +19,7 @@ closing and storing never are).
 
 from __future__ import annotations
 
-import asyncio
 import logging
-import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -33,75 +31,20 @@ from quakewatch.v1 import events_pb2
 
 from ..settings import EventSettings
 from ..storage.models import Channel, Structure
-from ..storage.tokens import Principal
 from . import store
+from .fanout import Hub
 from .characterize import characterize, station_intensities, summary_fields
 from .detector import Change, ChannelMeta, DetectedEvent, StructureDetector, Window
 
 log = logging.getLogger(__name__)
 NS = 1_000_000_000
-QUEUE_LIMIT = 1000  # messages buffered per watcher before it is dropped
 
 
-@dataclass
-class Subscriber:
-    principal: Principal
-    structure_id: str
-    queue: asyncio.Queue[events_pb2.WatchResponse | None]
-    loop: asyncio.AbstractEventLoop
-    dropped: bool = False
-
-
-class EventHub:
-    """Fan-out of event messages to Watch streams (thread-safe publish)."""
+class EventHub(Hub[events_pb2.WatchResponse]):
+    """Fan-out of event messages to ``EventService.Watch`` streams."""
 
     def __init__(self) -> None:
-        self._subs: list[Subscriber] = []
-        self._lock = threading.Lock()
-
-    def subscribe(self, principal: Principal, structure_id: str) -> Subscriber:
-        sub = Subscriber(principal, structure_id, asyncio.Queue(QUEUE_LIMIT + 1), asyncio.get_running_loop())
-        with self._lock:
-            self._subs.append(sub)
-        return sub
-
-    def unsubscribe(self, sub: Subscriber) -> None:
-        with self._lock:
-            if sub in self._subs:
-                self._subs.remove(sub)
-
-    def publish(self, tenant: str, msg: events_pb2.WatchResponse) -> None:
-        with self._lock:
-            subs = list(self._subs)
-        try:
-            here: asyncio.AbstractEventLoop | None = asyncio.get_running_loop()
-        except RuntimeError:  # a worker thread
-            here = None
-        for sub in subs:
-            p = sub.principal
-            if p.tenant is not None and p.tenant != tenant:
-                continue
-            if sub.structure_id and sub.structure_id != msg.event.structure_id:
-                continue
-            if sub.loop is here:
-                self._put(sub, msg)
-            else:
-                sub.loop.call_soon_threadsafe(self._put, sub, msg)
-
-    def _put(self, sub: Subscriber, msg: events_pb2.WatchResponse) -> None:
-        if sub.dropped:
-            return
-        if sub.queue.qsize() >= QUEUE_LIMIT:
-            sub.dropped = True  # a watcher that does not read is cut off, not waited for
-            sub.queue.put_nowait(None)
-            return
-        sub.queue.put_nowait(msg)
-
-    def close_all(self) -> None:
-        with self._lock:
-            subs = list(self._subs)
-        for sub in subs:
-            sub.loop.call_soon_threadsafe(sub.queue.put_nowait, None)
+        super().__init__(lambda msg: msg.event.structure_id)
 
 
 @dataclass
@@ -109,6 +52,19 @@ class _Runtime:
     detector: StructureDetector
     tenant: str
     kind: str
+    analysed: str = ""  # the last event handed to ``on_mine_event``
+
+
+@dataclass(frozen=True)
+class MineEventData:
+    """What the mine live path gets of an event (a snapshot: the detector goes on)."""
+
+    tenant: str
+    structure_id: str
+    event_id: str
+    trigger_time_ns: int
+    first_trigger_ns: dict[str, int]
+    windows: list[Window]
 
 
 class EventEngine:
@@ -126,6 +82,12 @@ class EventEngine:
         self.skipped_updates = 0
         # called on the worker with every closed event and its windows (post-event health)
         self.on_closed: Callable[[str, events_pb2.Event, list[Window]], None] | None = None
+        # mines: called on the worker once per event, as soon as every sensor has sent
+        # ``mine_delay_s`` past the first trigger (or one of them ``mine_grace_s`` more),
+        # or when the event closes first (the mine live path, ``mine_monitor.py``)
+        self.on_mine_event: Callable[[MineEventData], None] | None = None
+        self.mine_delay_s = 1.0
+        self.mine_grace_s = 1.0
 
     # -- lifecycle -------------------------------------------------------------------
     def close_stale(self) -> int:
@@ -156,6 +118,23 @@ class EventEngine:
         if rt is not None:
             for change in rt.detector.process(channel_ids, start_ns, rate_hz, samples):
                 self._emit(rt, change)
+            if rt.kind == "mine" and self.on_mine_event is not None:
+                self._mine_ready(rt)
+
+    def _mine_ready(self, rt: _Runtime) -> None:
+        ev = rt.detector.event
+        if ev is None or ev.event_id == rt.analysed:
+            return
+        lo, hi = rt.detector.coverage_ns()
+        target = ev.trigger_time_ns + round(self.mine_delay_s * NS)
+        if lo >= target or hi >= target + round(self.mine_grace_s * NS):
+            self._mine_handoff(rt, ev, rt.detector.windows())
+
+    def _mine_handoff(self, rt: _Runtime, ev: DetectedEvent, windows: list[Window]) -> None:
+        rt.analysed = ev.event_id
+        if self.on_mine_event is not None:
+            self._work(self.on_mine_event, MineEventData(rt.tenant, ev.structure_id, ev.event_id, ev.trigger_time_ns,
+                                                         dict(ev.first_trigger_ns), windows))
 
     def structure_loaded(self, structure_id: str, loaded: tuple[Structure, list[Channel]] | None) -> None:
         """The ingest cache (re)read a structure, or dropped it (None): event-loop thread,
@@ -165,10 +144,11 @@ class EventEngine:
             return
         st, chans = loaded
         rt = self._runtimes.get(structure_id)
-        if rt is None:
-            self._runtimes[structure_id] = _Runtime(StructureDetector(structure_id, _metas(chans), self.cfg), st.tenant, st.kind)
+        if rt is None or rt.kind != st.kind:  # a new kind may bring other detection settings
+            self._runtimes[structure_id] = _Runtime(StructureDetector(structure_id, _metas(chans), self.cfg.for_kind(st.kind)),
+                                                    st.tenant, st.kind)
         else:
-            rt.tenant, rt.kind = st.tenant, st.kind
+            rt.tenant = st.tenant
             rt.detector.update_channels(_metas(chans))
 
     def _emit(self, rt: _Runtime, change: Change) -> None:
@@ -183,6 +163,8 @@ class EventEngine:
                 return
             self._work(self._update, rt.tenant, event_message(ev, events_pb2.EVENT_STATE_OPEN), rt.detector.windows(), ev.trigger_time_ns)
         else:
+            if rt.kind == "mine" and ev.event_id != rt.analysed and self.on_mine_event is not None:
+                self._mine_handoff(rt, ev, ev.windows)
             self._work(self._close, rt.tenant, rt.kind, ev)
 
     # -- worker thread ----------------------------------------------------------------
@@ -201,7 +183,8 @@ class EventEngine:
 
 def _metas(chans: list[Channel]) -> dict[str, ChannelMeta]:
     return {
-        c.channel_id: ChannelMeta(c.channel_id, c.seed_id, c.array_id, c.orientation, c.azimuth_deg, c.dip_deg, c.floor, c.height_m, c.units, c.sensitivity)
+        c.channel_id: ChannelMeta(c.channel_id, c.seed_id, c.array_id, c.orientation, c.azimuth_deg, c.dip_deg, c.floor, c.height_m,
+                                  c.units, c.sensitivity, c.x_m, c.y_m, c.z_m)
         for c in chans
     }
 

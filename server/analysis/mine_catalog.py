@@ -26,7 +26,7 @@ import numpy.typing as npt
 
 from ..errors import InvalidInput
 
-__all__ = ["COLUMNS", "EVENT_TYPES", "MineCatalog", "read_catalog", "write_catalog"]
+__all__ = ["COLUMNS", "EVENT_TYPES", "MineCatalog", "parse_number", "parse_time", "read_catalog", "read_rows", "write_catalog"]
 
 COLUMNS = ("event_id", "time", "x_m", "y_m", "z_m", "magnitude", "energy_j", "moment_nm", "type")
 EVENT_TYPES = ("tremor", "blast", "unknown")
@@ -57,11 +57,15 @@ class MineCatalog:
 
     @property
     def tremors(self) -> MineCatalog:
-        """Blasts and unknowns removed: the indicators describe the rock mass, not the blasting."""
-        return self.select(np.array([t == "tremor" for t in self.type], dtype=bool))
+        """Blasts removed: the indicators describe the rock mass, not the blasting.
+
+        Events of type ``unknown`` stay: an event the discrimination could not decide
+        may be a tremor, and leaving a possible rockburst precursor out of the warning
+        is the unsafe error (an analyst who reclassifies it re-imports it as a blast)."""
+        return self.select(np.array([t != "blast" for t in self.type], dtype=bool))
 
 
-def _time(value: str, where: str) -> float:
+def parse_time(value: str, where: str) -> float:
     v = value.strip()
     try:
         return float(v)
@@ -76,7 +80,7 @@ def _time(value: str, where: str) -> float:
     return t.timestamp()
 
 
-def _number(value: str, where: str, column: str, *, empty_nan: bool = False, positive: bool = False) -> float:
+def parse_number(value: str, where: str, column: str, *, empty_nan: bool = False, positive: bool = False) -> float:
     v = value.strip()
     if not v and empty_nan:
         return math.nan
@@ -89,44 +93,54 @@ def _number(value: str, where: str, column: str, *, empty_nan: bool = False, pos
     return x
 
 
-def read_catalog(source: str | Path, label: str | None = None) -> MineCatalog:
-    """Parse a catalogue CSV: a :class:`~pathlib.Path`, or the CSV text itself."""
+def read_rows(source: str | Path, label: str, field: str, columns: tuple[str, ...],
+              required: tuple[str, ...]) -> tuple[str, list[str], list[tuple[int, list[str]]]]:
+    """A small CSV with a header: (label, header, [(row number, fields)]); ``#`` lines
+    are comments; errors name the label, the row (1 = the header) and the column."""
     if isinstance(source, Path):
-        label = label or str(source)
+        label = str(source)
         try:
             text = source.read_text(encoding="utf-8-sig")
         except OSError as exc:
-            raise InvalidInput(f"{label}: cannot read: {exc.strerror or exc}", field="catalog") from None
+            raise InvalidInput(f"{label}: cannot read: {exc.strerror or exc}", field=field) from None
     else:
-        label, text = label or "catalog", source
+        text = source
     rows = [r for r in csv.reader(io.StringIO(text)) if r and any(c.strip() for c in r) and not r[0].lstrip().startswith("#")]
     if not rows:
-        raise InvalidInput(f"{label}: empty (needs the header {','.join(_REQUIRED)})", field="catalog")
+        raise InvalidInput(f"{label}: empty (needs the header {','.join(required)})", field=field)
     header = [h.strip() for h in rows[0]]
-    missing = [c for c in _REQUIRED if c not in header]
+    missing = [c for c in required if c not in header]
     if missing:
-        raise InvalidInput(f"{label}: row 1: missing column(s) {', '.join(missing)}", field="catalog")
-    unknown = [c for c in header if c not in COLUMNS]
+        raise InvalidInput(f"{label}: row 1: missing column(s) {', '.join(missing)}", field=field)
+    unknown = [c for c in header if c not in columns]
     if unknown:
-        raise InvalidInput(f"{label}: row 1: unknown column(s) {', '.join(unknown)} (columns: {', '.join(COLUMNS)})",
-                           field="catalog")
+        raise InvalidInput(f"{label}: row 1: unknown column(s) {', '.join(unknown)} (columns: {', '.join(columns)})", field=field)
+    out = []
+    for k, r in enumerate(rows[1:], start=2):
+        if len(r) != len(header):
+            raise InvalidInput(f"{label}: row {k}: {len(r)} fields, the header has {len(header)}", field=field)
+        out.append((k, r))
+    return label, header, out
+
+
+def read_catalog(source: str | Path, label: str | None = None) -> MineCatalog:
+    """Parse a catalogue CSV: a :class:`~pathlib.Path`, or the CSV text itself."""
+    label, header, rows = read_rows(source, label or "catalog", "catalog", COLUMNS, _REQUIRED)
     col = {h: i for i, h in enumerate(header)}
     ids, times, xyz, mag, energy, moment, kind = [], [], [], [], [], [], []
     seen: set[str] = set()
-    for k, r in enumerate(rows[1:], start=2):
+    for k, r in rows:
         where = f"{label}: row {k}"
-        if len(r) != len(header):
-            raise InvalidInput(f"{where}: {len(r)} fields, the header has {len(header)}", field="catalog")
         eid = r[col["event_id"]].strip()
         if not eid or eid in seen:
             raise InvalidInput(f"{where}: event_id {eid!r} is empty or repeated", field="event_id")
         seen.add(eid)
         ids.append(eid)
-        times.append(_time(r[col["time"]], where))
-        xyz.append([_number(r[col[c]], where, c) for c in ("x_m", "y_m", "z_m")])
-        mag.append(_number(r[col["magnitude"]], where, "magnitude"))
-        energy.append(_number(r[col["energy_j"]], where, "energy_j", empty_nan=True, positive=True) if "energy_j" in col else math.nan)
-        moment.append(_number(r[col["moment_nm"]], where, "moment_nm", empty_nan=True, positive=True) if "moment_nm" in col else math.nan)
+        times.append(parse_time(r[col["time"]], where))
+        xyz.append([parse_number(r[col[c]], where, c) for c in ("x_m", "y_m", "z_m")])
+        mag.append(parse_number(r[col["magnitude"]], where, "magnitude"))
+        energy.append(parse_number(r[col["energy_j"]], where, "energy_j", empty_nan=True, positive=True) if "energy_j" in col else math.nan)
+        moment.append(parse_number(r[col["moment_nm"]], where, "moment_nm", empty_nan=True, positive=True) if "moment_nm" in col else math.nan)
         t = r[col["type"]].strip().lower() if "type" in col else ""
         if t and t not in EVENT_TYPES:
             raise InvalidInput(f"{where}: type {t!r} is not one of {', '.join(EVENT_TYPES)}", field="type")

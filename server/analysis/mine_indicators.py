@@ -1,7 +1,7 @@
 """Rolling seismic indicators of a mine (or a volume of it) at a time.
 
 Issue "[7] Mine seismic monitoring" (REFERENCES.md, "Mine seismicity").  All
-indicators use tremors only (blasts describe the blasting, not the rock mass)
+indicators leave blasts out (they describe the blasting, not the rock mass; events of unknown type count)
 in the window ``(t - window, t]``, compared with the reference period
 ``(t - window - reference, t - window]`` cut into windows of the same length:
 

@@ -11,6 +11,7 @@ queries load only the events the indicators look at (window + reference).
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -27,14 +28,17 @@ from ..storage.tokens import Principal
 from .mine_catalog import MineCatalog
 from .mine_warning import Grade, GradeChange, MineGrade, WarningTable, status, timeline
 
-__all__ = ["export_catalog", "import_catalog", "mine_status"]
+__all__ = ["Actor", "export_catalog", "import_catalog", "mine_row", "mine_status", "record_live_event"]
+
+
+_IN_LIST_MAX = 500  # bound parameters per query stay far below SQLite's limit
 
 
 def _aware(t: datetime) -> datetime:
     return t if t.tzinfo else t.replace(tzinfo=UTC)
 
 
-def _mine(s: Session, p: Principal, mine_id: str, access: Access) -> Structure:
+def mine_row(s: Session, p: Principal, mine_id: str, access: Access) -> Structure:
     row = s.get(Structure, mine_id)
     if row is None:
         raise NotFound(f"mine_id: {mine_id!r} is not a registered structure", field="mine_id")
@@ -65,53 +69,90 @@ def _change_row(mine_id: str, c: GradeChange, table: str) -> MineGradeChangeReco
                                  rule_table=table)
 
 
+@dataclass(frozen=True)
+class Actor:
+    """Who writes: a caller's token, or the server itself (``role="system"``)."""
+
+    id: str
+    role: str
+    tenant: str | None
+
+    @classmethod
+    def of(cls, p: Principal) -> Actor:
+        return cls(p.token_id, p.role.value, p.tenant)
+
+
+def _add_events(s: Session, who: Actor, mine_id: str, cat: MineCatalog, table: WarningTable, *, origin: str,
+                details: dict[str, str] | None = None) -> tuple[int, list[MineGradeChangeRecord]]:
+    """Store the new events of ``cat``; evaluate, store and audit the grade changes (no commit)."""
+    label = f"{table.id} v{table.version}"
+    q = select(MineEventRecord.event_id).where(MineEventRecord.mine_id == mine_id)
+    if len(cat) <= _IN_LIST_MAX:  # a live event or a small file: look those up, not the whole catalogue
+        q = q.where(col(MineEventRecord.event_id).in_(cat.event_id))
+    stored = set(s.exec(q).all())
+    new = [i for i in range(len(cat)) if cat.event_id[i] not in stored]
+    for i in new:
+        e, m0 = float(cat.energy_j[i]), float(cat.moment_nm[i])
+        s.add(MineEventRecord(mine_id=mine_id, event_id=cat.event_id[i], time=datetime.fromtimestamp(float(cat.time_s[i]), tz=UTC),
+                              x_m=float(cat.xyz_m[i, 0]), y_m=float(cat.xyz_m[i, 1]), z_m=float(cat.xyz_m[i, 2]),
+                              magnitude=float(cat.magnitude[i]), energy_j=None if np.isnan(e) else e,
+                              moment_nm=None if np.isnan(m0) else m0, type=cat.type[i], origin=origin,
+                              details_json=(details or {}).get(cat.event_id[i], "{}")))
+    s.flush()
+    changes: list[MineGradeChangeRecord] = []
+    if new:
+        first = datetime.fromtimestamp(float(min(cat.time_s[i] for i in new)), tz=UTC)
+        rows = list(s.exec(select(MineEventRecord).where(MineEventRecord.mine_id == mine_id,
+                                                         col(MineEventRecord.time) > first - _span(table))).all())
+        start = s.exec(select(func.min(MineEventRecord.time)).where(MineEventRecord.mine_id == mine_id)).one()
+        last = s.exec(select(MineGradeChangeRecord).where(MineGradeChangeRecord.mine_id == mine_id)
+                      .order_by(col(MineGradeChangeRecord.id).desc()).limit(1)).first()
+        initial = Grade(last.grade) if last is not None else Grade.NONE
+        found = timeline(_catalog(rows), table, only={cat.event_id[i] for i in new}, initial=initial,
+                         coverage_start_s=_aware(start).timestamp())
+        for c in found:
+            row = _change_row(mine_id, c, label)
+            s.add(row)
+            changes.append(row)
+            audit.add(s, actor=who.id, role=who.role, tenant=who.tenant, action="mine.grade", target=mine_id,
+                      details={"event_id": c.event_id, "from": c.previous.value, "to": c.grade.value,
+                               "reasons": list(c.reasons), "rule_table": label})
+    return len(new), changes
+
+
 @audit.retry_chain_conflicts
 def import_catalog(engine: Engine, p: Principal, mine_id: str, cat: MineCatalog,
                    table: WarningTable) -> tuple[int, int, list[MineGradeChangeRecord]]:
     """Store the new events; evaluate, store and audit the grade changes they cause."""
-    label = f"{table.id} v{table.version}"
     with Session(engine) as s:
-        _mine(s, p, mine_id, Access.WRITE)
-        stored = set(s.exec(select(MineEventRecord.event_id).where(MineEventRecord.mine_id == mine_id)).all())
-        new = [i for i in range(len(cat)) if cat.event_id[i] not in stored]
-        for i in new:
-            e, m0 = float(cat.energy_j[i]), float(cat.moment_nm[i])
-            s.add(MineEventRecord(mine_id=mine_id, event_id=cat.event_id[i], time=datetime.fromtimestamp(float(cat.time_s[i]), tz=UTC),
-                                  x_m=float(cat.xyz_m[i, 0]), y_m=float(cat.xyz_m[i, 1]), z_m=float(cat.xyz_m[i, 2]),
-                                  magnitude=float(cat.magnitude[i]), energy_j=None if np.isnan(e) else e,
-                                  moment_nm=None if np.isnan(m0) else m0, type=cat.type[i]))
-        s.flush()
-        changes: list[MineGradeChangeRecord] = []
-        if new:
-            first = datetime.fromtimestamp(float(min(cat.time_s[i] for i in new)), tz=UTC)
-            rows = list(s.exec(select(MineEventRecord).where(MineEventRecord.mine_id == mine_id,
-                                                             col(MineEventRecord.time) > first - _span(table))).all())
-            start = s.exec(select(func.min(MineEventRecord.time)).where(MineEventRecord.mine_id == mine_id)).one()
-            last = s.exec(select(MineGradeChangeRecord).where(MineGradeChangeRecord.mine_id == mine_id)
-                          .order_by(col(MineGradeChangeRecord.id).desc()).limit(1)).first()
-            initial = Grade(last.grade) if last is not None else Grade.NONE
-            found = timeline(_catalog(rows), table, only={cat.event_id[i] for i in new}, initial=initial,
-                             coverage_start_s=_aware(start).timestamp())
-            for c in found:
-                row = _change_row(mine_id, c, label)
-                s.add(row)
-                changes.append(row)
-                audit.add(s, actor=p.token_id, role=p.role.value, tenant=p.tenant, action="mine.grade", target=mine_id,
-                          details={"event_id": c.event_id, "from": c.previous.value, "to": c.grade.value,
-                                   "reasons": list(c.reasons), "rule_table": label})
+        mine_row(s, p, mine_id, Access.WRITE)
+        added, changes = _add_events(s, Actor.of(p), mine_id, cat, table, origin="import")
         audit.add(s, actor=p.token_id, role=p.role.value, tenant=p.tenant, action="mine.import", target=mine_id,
-                  details={"added": len(new), "already_stored": len(cat) - len(new)})
+                  details={"added": added, "already_stored": len(cat) - added})
         s.commit()
         for row in changes:
             s.refresh(row)
-        return len(new), len(cat) - len(new), changes
+        return added, len(cat) - added, changes
+
+
+@audit.retry_chain_conflicts
+def record_live_event(engine: Engine, tenant: str, mine_id: str, cat: MineCatalog, details_json: str,
+                      table: WarningTable) -> list[MineGradeChangeRecord]:
+    """Store one event located by the server (``origin="live"``) and the grade changes it causes."""
+    who = Actor("mine-monitor", "system", tenant)
+    with Session(engine) as s:
+        _, changes = _add_events(s, who, mine_id, cat, table, origin="live", details={cat.event_id[0]: details_json})
+        s.commit()
+        for row in changes:
+            s.refresh(row)
+        return changes
 
 
 def mine_status(engine: Engine, p: Principal, mine_id: str, table: WarningTable, at: datetime,
                 n_changes: int) -> tuple[MineGrade, int, list[MineGradeChangeRecord]]:
     """Grade and indicators at ``at``, the number of events, the latest changes (newest first)."""
     with Session(engine) as s:
-        _mine(s, p, mine_id, Access.READ)
+        mine_row(s, p, mine_id, Access.READ)
         rows = list(s.exec(select(MineEventRecord).where(MineEventRecord.mine_id == mine_id,
                                                          col(MineEventRecord.time) > at - _span(table),
                                                          col(MineEventRecord.time) <= at)).all())
@@ -125,7 +166,7 @@ def mine_status(engine: Engine, p: Principal, mine_id: str, table: WarningTable,
 
 def export_catalog(engine: Engine, p: Principal, mine_id: str, start: datetime | None, end: datetime | None) -> MineCatalog:
     with Session(engine) as s:
-        _mine(s, p, mine_id, Access.READ)
+        mine_row(s, p, mine_id, Access.READ)
         q = select(MineEventRecord).where(MineEventRecord.mine_id == mine_id)
         if start is not None:
             q = q.where(col(MineEventRecord.time) >= start)

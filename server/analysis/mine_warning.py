@@ -8,7 +8,7 @@ rejected) sets the indicator window, the reference period and, per grade
 ranges that must all hold (an indicator that cannot be computed fails it),
 and a grade applies when any of its conditions holds.  The grade is the most
 severe that applies, else ``none``.  :func:`timeline` re-evaluates after
-every tremor and lists the grade changes with the event that caused each.
+every event but blasts and lists the grade changes with the event that caused each.
 
 Example::
 
@@ -165,7 +165,7 @@ class GradeChange:
 
 def timeline(catalog: MineCatalog, table: WarningTable, *, only: set[str] | None = None, initial: Grade = Grade.NONE,
              coverage_start_s: float | None = None) -> list[GradeChange]:
-    """The grade after every tremor; one entry per change (the first grade above none included).
+    """The grade after every event but blasts; one entry per change (the first grade above none included).
 
     ``only``: evaluate after these events only (the ones just added), starting
     from the ``initial`` grade.  A grade can also fall when events leave the
@@ -175,7 +175,7 @@ def timeline(catalog: MineCatalog, table: WarningTable, *, only: set[str] | None
     out: list[GradeChange] = []
     current = initial
     for i, (t, kind) in enumerate(zip(catalog.time_s, catalog.type)):
-        if kind != "tremor" or (only is not None and catalog.event_id[i] not in only):
+        if kind == "blast" or (only is not None and catalog.event_id[i] not in only):
             continue
         g = status(catalog, table, float(t), coverage_start_s=coverage_start_s)
         if g.grade is not current:

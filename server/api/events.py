@@ -13,7 +13,7 @@ from quakewatch.v1 import events_pb2, events_pb2_grpc
 from .. import registry
 from ..analysis import store
 from ..analysis.events import EventHub
-from ..errors import ResourceExhausted
+from ..analysis.fanout import drain
 from .context import current_principal
 from .convert import ns_of
 
@@ -28,16 +28,8 @@ class EventServicer(events_pb2_grpc.EventServiceServicer):
         if request.structure_id:  # access check (and NotFound) before subscribing
             await asyncio.to_thread(registry.get_structure, self.engine, p, request.structure_id)
         sub = self.hub.subscribe(p, request.structure_id)
-        try:
-            while True:
-                msg = await sub.queue.get()
-                if msg is None:
-                    if sub.dropped:
-                        raise ResourceExhausted(f"watch: more than {sub.queue.maxsize - 1} messages were not read; reconnect and use ListEvents to catch up")
-                    return
-                yield msg
-        finally:
-            self.hub.unsubscribe(sub)
+        async for msg in drain(self.hub, sub, "messages (use ListEvents)"):
+            yield msg
 
     async def ListEvents(self, request: events_pb2.ListEventsRequest, context: grpc.aio.ServicerContext) -> events_pb2.ListEventsResponse:
         p = current_principal()

@@ -13,6 +13,7 @@ from quakewatch.v1 import mine_pb2, mine_pb2_grpc
 
 from ..analysis import mine_store
 from ..analysis.mine_catalog import read_catalog, write_catalog
+from ..analysis.mine_schedule import import_schedule, read_schedule
 from ..analysis.mine_warning import WarningTable, load_table
 from ..errors import InvalidInput, ResourceExhausted
 from ..settings import MineSettings
@@ -29,10 +30,10 @@ def _change_pb(row: MineGradeChangeRecord) -> mine_pb2.GradeChange:
 
 
 class MineServicer(mine_pb2_grpc.MineServiceServicer):
-    def __init__(self, engine: Engine, cfg: MineSettings) -> None:
+    def __init__(self, engine: Engine, cfg: MineSettings, table: WarningTable | None = None) -> None:
         self.engine = engine
         self.cfg = cfg
-        self.table: WarningTable = load_table(cfg.rules)  # validated at start-up: a bad table stops the server
+        self.table: WarningTable = table or load_table(cfg.rules)  # validated at start-up: a bad table stops the server
 
     def _import(self, p: Principal, request: mine_pb2.ImportCatalogRequest) -> mine_pb2.ImportCatalogResponse:
         cat = read_catalog(request.catalog_csv, "catalog_csv")
@@ -64,3 +65,13 @@ class MineServicer(mine_pb2_grpc.MineServiceServicer):
         end = request.end_time.ToDatetime(tzinfo=UTC) if request.HasField("end_time") else None
         cat = await asyncio.to_thread(mine_store.export_catalog, self.engine, p, request.mine_id, start, end)
         return mine_pb2.ExportCatalogResponse(catalog_csv=write_catalog(cat), events=len(cat))
+
+    async def ImportBlastingSchedule(self, request: mine_pb2.ImportBlastingScheduleRequest,
+                                     context: grpc.aio.ServicerContext) -> mine_pb2.ImportBlastingScheduleResponse:
+        p = current_principal()
+        windows = read_schedule(request.schedule_csv, "schedule_csv")
+        if len(windows) > self.cfg.max_import_events:
+            raise ResourceExhausted(f"schedule_csv: at most {self.cfg.max_import_events} windows per call, got {len(windows)}",
+                                    field="schedule_csv")
+        added = await asyncio.to_thread(import_schedule, self.engine, p, request.mine_id, windows)
+        return mine_pb2.ImportBlastingScheduleResponse(added=added)

@@ -234,6 +234,26 @@ class MineEventRecord(SQLModel, table=True):
     moment_nm: float | None = None
     type: str = Field(max_length=8)
     created_at: datetime = _ts()
+    # "import" (a catalogue file) or "live" (located from the mine array's stream)
+    origin: str = Field(default="import", max_length=8)
+    # live events: uncertainty, picks, size and class with their reasons (mine_monitor.py)
+    details_json: str = Field(default="{}", sa_column=Column(Text, nullable=False, server_default="{}"))
+
+
+class MineBlastingWindow(SQLModel, table=True):
+    """One scheduled blast of a mine: time window and face (local frame, metres)."""
+
+    __tablename__ = "mine_blasting_window"
+    id: int | None = Field(default=None, primary_key=True)
+    mine_id: str = Field(max_length=64, index=True)
+    start_time: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False, index=True))
+    end_time: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+    face_id: str = Field(default="", max_length=64)
+    x_m: float
+    y_m: float
+    z_m: float
+    radius_m: float
+    created_at: datetime = _ts()
 
 
 class MineGradeChangeRecord(SQLModel, table=True):

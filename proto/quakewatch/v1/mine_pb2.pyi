@@ -90,3 +90,17 @@ class ExportCatalogResponse(_message.Message):
     catalog_csv: str
     events: int
     def __init__(self, catalog_csv: _Optional[str] = ..., events: _Optional[int] = ...) -> None: ...
+
+class ImportBlastingScheduleRequest(_message.Message):
+    __slots__ = ("mine_id", "schedule_csv")
+    MINE_ID_FIELD_NUMBER: _ClassVar[int]
+    SCHEDULE_CSV_FIELD_NUMBER: _ClassVar[int]
+    mine_id: str
+    schedule_csv: str
+    def __init__(self, mine_id: _Optional[str] = ..., schedule_csv: _Optional[str] = ...) -> None: ...
+
+class ImportBlastingScheduleResponse(_message.Message):
+    __slots__ = ("added",)
+    ADDED_FIELD_NUMBER: _ClassVar[int]
+    added: int
+    def __init__(self, added: _Optional[int] = ...) -> None: ...

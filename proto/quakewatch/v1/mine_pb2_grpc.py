@@ -49,6 +49,11 @@ class MineServiceStub:
                 request_serializer=quakewatch_dot_v1_dot_mine__pb2.ExportCatalogRequest.SerializeToString,
                 response_deserializer=quakewatch_dot_v1_dot_mine__pb2.ExportCatalogResponse.FromString,
                 _registered_method=True)
+        self.ImportBlastingSchedule = channel.unary_unary(
+                '/quakewatch.v1.MineService/ImportBlastingSchedule',
+                request_serializer=quakewatch_dot_v1_dot_mine__pb2.ImportBlastingScheduleRequest.SerializeToString,
+                response_deserializer=quakewatch_dot_v1_dot_mine__pb2.ImportBlastingScheduleResponse.FromString,
+                _registered_method=True)
 
 
 class MineServiceServicer:
@@ -78,6 +83,14 @@ class MineServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ImportBlastingSchedule(self, request, context):
+        """Add blasting windows (CSV text `start,end,x_m,y_m,z_m,radius_m[,face_id]`): events
+        located live are classified blast or tremor against them and their faces.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_MineServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -95,6 +108,11 @@ def add_MineServiceServicer_to_server(servicer, server):
                     servicer.ExportCatalog,
                     request_deserializer=quakewatch_dot_v1_dot_mine__pb2.ExportCatalogRequest.FromString,
                     response_serializer=quakewatch_dot_v1_dot_mine__pb2.ExportCatalogResponse.SerializeToString,
+            ),
+            'ImportBlastingSchedule': grpc.unary_unary_rpc_method_handler(
+                    servicer.ImportBlastingSchedule,
+                    request_deserializer=quakewatch_dot_v1_dot_mine__pb2.ImportBlastingScheduleRequest.FromString,
+                    response_serializer=quakewatch_dot_v1_dot_mine__pb2.ImportBlastingScheduleResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -178,6 +196,33 @@ class MineService:
             '/quakewatch.v1.MineService/ExportCatalog',
             quakewatch_dot_v1_dot_mine__pb2.ExportCatalogRequest.SerializeToString,
             quakewatch_dot_v1_dot_mine__pb2.ExportCatalogResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ImportBlastingSchedule(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/quakewatch.v1.MineService/ImportBlastingSchedule',
+            quakewatch_dot_v1_dot_mine__pb2.ImportBlastingScheduleRequest.SerializeToString,
+            quakewatch_dot_v1_dot_mine__pb2.ImportBlastingScheduleResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -1,0 +1,80 @@
+import datetime
+
+from google.protobuf import timestamp_pb2 as _timestamp_pb2
+from google.protobuf.internal import containers as _containers
+from google.protobuf import descriptor as _descriptor
+from google.protobuf import message as _message
+from collections.abc import Iterable as _Iterable, Mapping as _Mapping
+from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
+
+DESCRIPTOR: _descriptor.FileDescriptor
+
+class WatchAlertsRequest(_message.Message):
+    __slots__ = ("structure_id", "kinds")
+    STRUCTURE_ID_FIELD_NUMBER: _ClassVar[int]
+    KINDS_FIELD_NUMBER: _ClassVar[int]
+    structure_id: str
+    kinds: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, structure_id: _Optional[str] = ..., kinds: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class MineEventSummary(_message.Message):
+    __slots__ = ("event_id", "origin_time", "x_m", "y_m", "z_m", "sigma_m", "magnitude", "magnitude_type", "energy_j", "type")
+    EVENT_ID_FIELD_NUMBER: _ClassVar[int]
+    ORIGIN_TIME_FIELD_NUMBER: _ClassVar[int]
+    X_M_FIELD_NUMBER: _ClassVar[int]
+    Y_M_FIELD_NUMBER: _ClassVar[int]
+    Z_M_FIELD_NUMBER: _ClassVar[int]
+    SIGMA_M_FIELD_NUMBER: _ClassVar[int]
+    MAGNITUDE_FIELD_NUMBER: _ClassVar[int]
+    MAGNITUDE_TYPE_FIELD_NUMBER: _ClassVar[int]
+    ENERGY_J_FIELD_NUMBER: _ClassVar[int]
+    TYPE_FIELD_NUMBER: _ClassVar[int]
+    event_id: str
+    origin_time: _timestamp_pb2.Timestamp
+    x_m: float
+    y_m: float
+    z_m: float
+    sigma_m: float
+    magnitude: float
+    magnitude_type: str
+    energy_j: float
+    type: str
+    def __init__(self, event_id: _Optional[str] = ..., origin_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., x_m: _Optional[float] = ..., y_m: _Optional[float] = ..., z_m: _Optional[float] = ..., sigma_m: _Optional[float] = ..., magnitude: _Optional[float] = ..., magnitude_type: _Optional[str] = ..., energy_j: _Optional[float] = ..., type: _Optional[str] = ...) -> None: ...
+
+class MineGradeAlert(_message.Message):
+    __slots__ = ("previous", "grade", "rule_table", "event")
+    PREVIOUS_FIELD_NUMBER: _ClassVar[int]
+    GRADE_FIELD_NUMBER: _ClassVar[int]
+    RULE_TABLE_FIELD_NUMBER: _ClassVar[int]
+    EVENT_FIELD_NUMBER: _ClassVar[int]
+    previous: str
+    grade: str
+    rule_table: str
+    event: MineEventSummary
+    def __init__(self, previous: _Optional[str] = ..., grade: _Optional[str] = ..., rule_table: _Optional[str] = ..., event: _Optional[_Union[MineEventSummary, _Mapping]] = ...) -> None: ...
+
+class Alert(_message.Message):
+    __slots__ = ("alert_id", "kind", "structure_id", "time", "event_id", "event_time", "severity", "headline", "reasons", "latency_s", "mine_grade")
+    ALERT_ID_FIELD_NUMBER: _ClassVar[int]
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    STRUCTURE_ID_FIELD_NUMBER: _ClassVar[int]
+    TIME_FIELD_NUMBER: _ClassVar[int]
+    EVENT_ID_FIELD_NUMBER: _ClassVar[int]
+    EVENT_TIME_FIELD_NUMBER: _ClassVar[int]
+    SEVERITY_FIELD_NUMBER: _ClassVar[int]
+    HEADLINE_FIELD_NUMBER: _ClassVar[int]
+    REASONS_FIELD_NUMBER: _ClassVar[int]
+    LATENCY_S_FIELD_NUMBER: _ClassVar[int]
+    MINE_GRADE_FIELD_NUMBER: _ClassVar[int]
+    alert_id: str
+    kind: str
+    structure_id: str
+    time: _timestamp_pb2.Timestamp
+    event_id: str
+    event_time: _timestamp_pb2.Timestamp
+    severity: str
+    headline: str
+    reasons: _containers.RepeatedScalarFieldContainer[str]
+    latency_s: float
+    mine_grade: MineGradeAlert
+    def __init__(self, alert_id: _Optional[str] = ..., kind: _Optional[str] = ..., structure_id: _Optional[str] = ..., time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., event_id: _Optional[str] = ..., event_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., severity: _Optional[str] = ..., headline: _Optional[str] = ..., reasons: _Optional[_Iterable[str]] = ..., latency_s: _Optional[float] = ..., mine_grade: _Optional[_Union[MineGradeAlert, _Mapping]] = ...) -> None: ...
