@@ -5,15 +5,17 @@
 indicators; ``mine catalog check FILE`` validates a catalogue and summarises
 it; ``mine catalog timeline FILE`` lists every grade change with the event that
 caused it; these run in this process.  ``mine status ID`` without
-``--catalog``, ``mine catalog import ID FILE`` and ``mine catalog export ID``
-talk to a server (``MineService``), which stores the catalogue and every
-grade change.
+``--catalog``, ``mine events ID``, ``mine schedule import ID FILE``, ``mine catalog
+import ID FILE`` and ``mine catalog export ID`` talk to a server (``MineService``),
+which locates events from the mine array's stream, stores the catalogue and every
+grade change.  ``--volume X0,X1,Y0,Y1,Z0,Z1`` restricts ``mine status`` to a box.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
@@ -32,7 +34,15 @@ def add_parser(sub: Any, client_args: Any) -> None:
                          "without it: ask the server (MineService)")
     st.add_argument("--rules", type=Path, metavar="YAML", help="with --catalog: warning rule table (default: the shipped example)")
     st.add_argument("--at", metavar="ISO", help="evaluate at this time (default: now on a server, the last event of a file)")
+    st.add_argument("--volume", metavar="X0,X1,Y0,Y1,Z0,Z1",
+                    help="only the events inside this box (metres, the mine's frame); write --volume=-100,... when it starts negative")
     client_args(st)
+    evs = msub.add_parser("events", help="a mine's stored events, newest first, with how each was located, sized and classified")
+    evs.add_argument("mine_id", metavar="ID")
+    evs.add_argument("--start", metavar="ISO")
+    evs.add_argument("--end", metavar="ISO")
+    evs.add_argument("--limit", type=int, default=20, help="at most this many (1..10000)")
+    client_args(evs)
     cat = msub.add_parser("catalog", help="check a catalogue, or list its grade changes")
     csub = cat.add_subparsers(dest="catalog_command", required=True)
     ch = csub.add_parser("check", help="validate a catalogue CSV and summarise it")
@@ -75,6 +85,20 @@ def _when(text: str, flag: str) -> datetime:
     return t
 
 
+def _volume(text: str | None) -> tuple[float, ...] | None:
+    """``--volume X0,X1,Y0,Y1,Z0,Z1``; a clear error (exit status 2) otherwise."""
+    if text is None:
+        return None
+    try:
+        v = tuple(float(x) for x in text.split(","))
+    except ValueError:
+        v = ()
+    if len(v) != 6 or not all(math.isfinite(x) for x in v) or not (v[0] < v[1] and v[2] < v[3] and v[4] < v[5]):
+        print(f"error: --volume: give X0,X1,Y0,Y1,Z0,Z1 in metres with each min < max, got {text!r}", file=sys.stderr)
+        raise SystemExit(2)
+    return v
+
+
 def _remote(a: argparse.Namespace, options: Any) -> int:
     from quakewatch.v1 import mine_pb2
 
@@ -86,6 +110,10 @@ def _remote(a: argparse.Namespace, options: Any) -> int:
             req = mine_pb2.GetMineStatusRequest(mine_id=a.mine_id)
             if a.at:
                 req.time.FromDatetime(_when(a.at, "--at"))
+            box = _volume(a.volume)
+            if box is not None:
+                req.volume.CopyFrom(mine_pb2.Volume(x_min_m=box[0], x_max_m=box[1], y_min_m=box[2], y_max_m=box[3],
+                                                    z_min_m=box[4], z_max_m=box[5]))
             r = c.mine.GetMineStatus(req)
             doc = {**to_dict(r), "indicators": json.loads(r.indicators_json)}
             doc.pop("indicators_json", None)
@@ -97,6 +125,30 @@ def _remote(a: argparse.Namespace, options: Any) -> int:
                     print(f"  because {reason}")
                 for ch in r.changes:
                     print(f"  {ch.time.ToDatetime().isoformat()}Z {ch.event_id}: {ch.previous} -> {ch.grade}")
+            return 0
+        if a.mine_command == "events":
+            if not 1 <= a.limit <= 10_000:
+                print(f"error: --limit: must be 1..10000, got {a.limit}", file=sys.stderr)
+                return 2
+            lreq = mine_pb2.ListMineEventsRequest(mine_id=a.mine_id, limit=a.limit)
+            if a.start:
+                lreq.start_time.FromDatetime(_when(a.start, "--start"))
+            if a.end:
+                lreq.end_time.FromDatetime(_when(a.end, "--end"))
+            evs = c.mine.ListEvents(lreq).events
+            docs = [{**to_dict(e), "details": json.loads(e.details_json or "{}")} for e in evs]
+            for d in docs:
+                d.pop("details_json", None)
+            if a.json:
+                print_json(docs)
+            else:
+                for e, d in zip(evs, docs, strict=True):
+                    det = d["details"]
+                    size = f"{det.get('magnitude_type', 'M')} {e.magnitude:.2f}"
+                    where = f"({e.x_m:.0f}, {e.y_m:.0f}, {e.z_m:.0f}) m" + (f" +/- {det['sigma_m']:.0f} m" if "sigma_m" in det else "")
+                    print(f"{e.time.ToDatetime().isoformat()}Z {e.event_id[:12]} {e.type:<7} {size} at {where} [{e.origin}]")
+                    for r in det.get("reasons", []):
+                        print(f"    {r}")
             return 0
         if a.mine_command == "schedule":
             try:
@@ -129,7 +181,7 @@ def _remote(a: argparse.Namespace, options: Any) -> int:
 
 
 def mine_command(a: argparse.Namespace, options: Any = None) -> int:
-    if ((a.mine_command == "status" and a.catalog is None) or a.mine_command == "schedule"
+    if ((a.mine_command == "status" and a.catalog is None) or a.mine_command in ("schedule", "events")
             or (a.mine_command == "catalog" and a.catalog_command in ("import", "export"))):
         return _remote(a, options() if callable(options) else options)
     from quakewatch.server.analysis.mine_catalog import read_catalog
@@ -170,7 +222,13 @@ def mine_command(a: argparse.Namespace, options: Any = None) -> int:
         else:
             print("error: the catalogue is empty; give --at", file=sys.stderr)
             return 2
-        g = status(cat, table, t_s)
+        box = _volume(a.volume)
+        start = float(cat.time_s.min()) if len(cat) else None  # the file's coverage, whatever the box
+        if box is not None:
+            xyz = cat.xyz_m
+            cat = cat.select((xyz[:, 0] >= box[0]) & (xyz[:, 0] <= box[1]) & (xyz[:, 1] >= box[2]) & (xyz[:, 1] <= box[3])
+                             & (xyz[:, 2] >= box[4]) & (xyz[:, 2] <= box[5]))
+        g = status(cat, table, t_s, coverage_start_s=start)
         out = {"mine_id": a.mine_id, "time": _iso(t_s), **g.as_dict()}
     except (QuakeWatchError, ValueError) as exc:
         print(f"error: {getattr(exc, 'message', exc)}", file=sys.stderr)

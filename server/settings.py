@@ -157,6 +157,8 @@ class MineSettings(BaseModel):
     analysis_delay_s: float = Field(1.0, gt=0, le=30, description="data after the first trigger the analysis waits for")
     vp_mps: float = Field(5800.0, gt=0, description="P speed of the mine's constant-velocity model")
     vs_mps: float = Field(3350.0, gt=0, description="S speed")
+    layers: tuple[tuple[float, float, float], ...] = Field(
+        (), description="flat layers instead of vp_mps/vs_mps: (top depth below z = 0 in m, vp, vs), shallowest first")
     density_kgpm3: float = Field(2700.0, gt=0)
     q_p: float | None = Field(None, gt=0, description="P quality factor for the spectra (None: no correction)")
     q_s: float | None = Field(None, gt=0, description="S quality factor")
@@ -167,6 +169,12 @@ class MineSettings(BaseModel):
     def _speeds(self) -> MineSettings:
         if not self.vs_mps < self.vp_mps:
             raise ValueError(f"vs_mps ({self.vs_mps}) must be below vp_mps ({self.vp_mps})")
+        tops = [t for t, _, _ in self.layers]
+        if any(b <= a for a, b in zip(tops, tops[1:], strict=False)):
+            raise ValueError(f"layers: top depths must increase, got {tops}")
+        for k, (_, vp, vs) in enumerate(self.layers):
+            if not 0 < vs < vp:
+                raise ValueError(f"layers[{k}]: need 0 < vs < vp, got vp {vp}, vs {vs}")
         return self
 
 

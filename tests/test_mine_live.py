@@ -24,6 +24,7 @@ from helpers import block
 from quakewatch.clients.client import AsyncClient
 from quakewatch.server.analysis.detector import ChannelMeta, Window
 from quakewatch.server.analysis.mine_live import MineArrayOptions, analyse, sensors
+from quakewatch.server.settings import MineSettings
 from quakewatch.server.storage.audit import list_entries
 from quakewatch.server.storage.tokens import create_token
 from quakewatch.v1 import alerts_pb2, events_pb2, ingest_pb2, mine_pb2, registry_pb2
@@ -83,6 +84,20 @@ def test_scheduled_blast_at_its_face_is_a_blast() -> None:
         hits += res.event_type == "blast"
         assert any("blast" in r for r in res.reasons)
     assert hits >= 5
+
+
+def test_layered_model_with_equal_layers_locates_as_the_constant_one() -> None:
+    """``mine.layers`` reaches the locator: two layers of the synthetic's speeds give the
+    constant-velocity answer (head waves never arrive first in a uniform stack)."""
+    rng = np.random.default_rng(21)
+    recs = ms.tremor_records(rng, 1.2, np.array([450.0, 380.0, -220.0]), 1.7e9)
+    found = sensors(*_windows(recs, rng))
+    layered = MineArrayOptions(q_p=ms.Q_P, q_s=ms.Q_S, layers=((0.0, ms.VP, ms.VS), (150.0, ms.VP, ms.VS)))
+    a, b = analyse(found, OPTS), analyse(found, layered)
+    assert a.location is not None and b.location is not None
+    assert np.allclose(a.location.xyz_m, b.location.xyz_m, atol=0.5) and b.parameters["layers"]
+    with pytest.raises(ValueError, match="layers"):
+        MineSettings(layers=((0.0, 5000.0, 3000.0), (0.0, 6000.0, 3500.0)))
 
 
 def test_too_few_sensors_is_a_reason_not_an_error() -> None:
@@ -173,6 +188,26 @@ def test_live_tremor_raises_a_grade_alert(tmp_path: Path, db_url: str | None) ->
                 assert ev.event.structure_id == "mine-7"
                 st = await c.mine.GetMineStatus(mine_pb2.GetMineStatusRequest(mine_id="mine-7"))
                 assert st.events == 1 and st.changes[0].event_id == e.event_id and st.changes[0].grade == g.grade
+                # per volume: a box around the event has its grade, a box elsewhere has none
+                for box, grade in (((300, 500, 500, 700, -400, -100), g.grade), ((0, 200, 0, 200, -600, 0), "none")):
+                    vol = mine_pb2.Volume(x_min_m=box[0], x_max_m=box[1], y_min_m=box[2], y_max_m=box[3], z_min_m=box[4], z_max_m=box[5])
+                    req = mine_pb2.GetMineStatusRequest(mine_id="mine-7", volume=vol)
+                    req.time.FromSeconds(int(t0) + 60)  # within the rule table's 24 h window
+                    st = await c.mine.GetMineStatus(req)
+                    assert st.grade == grade
+                with pytest.raises(grpc.aio.AioRpcError) as err:
+                    await c.mine.GetMineStatus(mine_pb2.GetMineStatusRequest(mine_id="mine-7", volume=mine_pb2.Volume(x_min_m=1, x_max_m=0)))
+                assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT and "volume.x_min_m" in err.value.details()
+                # the event with how it was located, sized and classified
+                evs = (await c.mine.ListEvents(mine_pb2.ListMineEventsRequest(mine_id="mine-7"))).events
+                assert [x.event_id for x in evs] == [e.event_id] and evs[0].origin == "live"
+                det = json.loads(evs[0].details_json)
+                assert det["magnitude_type"] == "Mw" and det["n_p"] >= 10 and det["type"] == "tremor" and len(det["reasons"]) >= 3
+                cli_ev = await asyncio.create_subprocess_exec(
+                    sys.executable, "-m", "quakewatch.clients.cli", "mine", "events", "mine-7", "--server", srv.address, "--token", owner,
+                    "--json", stdout=asyncio.subprocess.PIPE)
+                out, _ = await cli_ev.communicate()
+                assert cli_ev.returncode == 0 and json.loads(out)[0]["details"]["sigma_m"] == pytest.approx(e.sigma_m)
             entries = [x for x in list_entries(srv.engine) if x.action == "mine.grade"]
             assert entries and entries[-1].actor == "mine-monitor" and json.loads(entries[-1].details_json)["event_id"] == e.event_id
 

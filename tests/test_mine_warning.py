@@ -167,6 +167,12 @@ def test_cli_status_and_timeline(tmp_path: Path) -> None:
     assert r.returncode == 0, r.stderr
     doc = json.loads(r.stdout)
     assert doc["grade"] == "strong" and doc["mine_id"] == "mine-1" and "max_magnitude 2.6 >= 2.5" in doc["reasons"]
+    # a volume: every event of this catalogue lies at the origin
+    for box, grade in (("-1,1,-1,1,-1,1", "strong"), ("10,20,10,20,-10,0", "none")):
+        r = subprocess.run([*cli, "status", "mine-1", "--catalog", str(path), f"--volume={box}", "--json"], capture_output=True, text=True, timeout=120)
+        assert r.returncode == 0 and json.loads(r.stdout)["grade"] == grade, r.stderr
+    r = subprocess.run([*cli, "status", "mine-1", "--catalog", str(path), "--volume", "1,0,0,1,0,1"], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 2 and "--volume" in r.stderr
     r = subprocess.run([*cli, "catalog", "timeline", str(path), "--json"], capture_output=True, text=True, timeout=120)
     changes = json.loads(r.stdout)["changes"]
     assert changes[-1]["to"] == "strong" and changes[-1]["event_id"] == "e49"

@@ -47,7 +47,7 @@ from quakewatch.ext.blast_discrimination import (BlastDiscrimination, BlastingWi
                                                  StationRecord, discriminate)
 from quakewatch.ext.mine_location import MineLocation, MineLocator, Pick
 from quakewatch.ext.mine_source import EventSource, StationSource, combine, source_parameters
-from quakewatch.ext.mine_traveltime import ConstantVelocity, travel_time
+from quakewatch.ext.mine_traveltime import ConstantVelocity, LayeredVelocity, Model, travel_time
 from quakewatch.ext.onset_picker import pick_onset
 
 from .detector import ChannelMeta, Window
@@ -79,6 +79,24 @@ class MineArrayOptions:
 
     vp_mps: float = 5800.0
     vs_mps: float = 3350.0
+    # flat layers (top depth below z = 0 in m, vp, vs), shallowest first; empty: constant vp_mps / vs_mps
+    layers: tuple[tuple[float, float, float], ...] = ()
+
+    def model(self) -> Model:
+        if not self.layers:
+            return ConstantVelocity(self.vp_mps, self.vs_mps)
+        return LayeredVelocity(tuple(top for top, _, _ in self.layers[1:]), tuple(vp for _, vp, _ in self.layers),
+                               tuple(vs for _, _, vs in self.layers))
+
+    def speeds_at(self, z_m: float) -> tuple[float, float]:
+        """P and S speed at a point (the source's layer)."""
+        if not self.layers:
+            return self.vp_mps, self.vs_mps
+        vp, vs = self.layers[0][1:]
+        for top, lvp, lvs in self.layers[1:]:
+            if -z_m >= top:  # z is up; depths are below z = 0
+                vp, vs = lvp, lvs
+        return vp, vs
     density_kgpm3: float = 2700.0
     highpass_hz: float = 5.0
     p_before_s: float = 0.2
@@ -116,7 +134,7 @@ class LiveMineEvent:
     n_p: int = 0
     n_s: int = 0
     station_keys: tuple[str, ...] = ()
-    parameters: dict[str, float] = field(default_factory=dict)
+    parameters: dict[str, object] = field(default_factory=dict)
 
     @property
     def magnitude(self) -> float:
@@ -195,17 +213,18 @@ def _pick(s: Sensor, rows: FloatArray, t_lo: float, t_hi: float, opts: MineArray
     return s.start_s + (i0 + on.index) / s.fs_hz, max(on.sigma_s, floor_s)
 
 
-def _sources(sel: list[Sensor], loc: MineLocation, p_t: dict[int, float], s_t: dict[int, float],
+def _sources(sel: list[Sensor], loc: MineLocation, p_t: dict[int, float], s_t: dict[int, float], s_pred: FloatArray,
              opts: MineArrayOptions) -> list[StationSource]:
     out = []
     src = loc.xyz_m
+    vp, vs = opts.speeds_at(loc.z_m)
     for i, s in enumerate(sel):
         r = float(np.linalg.norm(s.xyz_m - src))
         if not r > 0:
             continue
         v = s.enu_mps.T
         tp = p_t.get(i)
-        ts = s_t.get(i, loc.origin_time_s + r / opts.vs_mps)
+        ts = s_t.get(i, float(s_pred[i]))
         spans = []
         end_s = s.start_s + v.shape[0] / s.fs_hz
         length = min(opts.s_window_s, (end_s - ts) / (1.0 - TAPER_LEAD))  # what has arrived, up to s_window_s
@@ -214,15 +233,15 @@ def _sources(sel: list[Sensor], loc: MineLocation, p_t: dict[int, float], s_t: d
         if tp is not None:
             p_len = min(length, (ts - tp) / (1.0 - TAPER_LEAD))  # P until S arrives
             if p_len >= P_MIN_WINDOW_S:
-                spans.append(("P", tp - TAPER_LEAD * p_len, tp + (1.0 - TAPER_LEAD) * p_len, opts.vp_mps, opts.q_p))
-        spans.append(("S", ts - TAPER_LEAD * length, ts + (1.0 - TAPER_LEAD) * length, opts.vs_mps, opts.q_s))
+                spans.append(("P", tp - TAPER_LEAD * p_len, tp + (1.0 - TAPER_LEAD) * p_len, vp, opts.q_p))
+        spans.append(("S", ts - TAPER_LEAD * length, ts + (1.0 - TAPER_LEAD) * length, vs, opts.q_s))
         for phase, a, b, c, q in spans:
             i0, i1 = round((a - s.start_s) * s.fs_hz), round((b - s.start_s) * s.fs_hz)
             if i0 < 0 or i1 > v.shape[0] or i1 - i0 < 32:
                 continue
             try:
                 out.append(source_parameters(v[i0:i1], s.fs_hz, distance_m=r, phase=phase, velocity_mps=c,
-                                             density_kgpm3=opts.density_kgpm3, q=q, shear_velocity_mps=opts.vs_mps))
+                                             density_kgpm3=opts.density_kgpm3, q=q, shear_velocity_mps=vs))
             except ValueError:
                 continue
     return out
@@ -232,7 +251,8 @@ def analyse(found: Sequence[Sensor], opts: MineArrayOptions, schedule: Sequence[
             bounds_m: npt.ArrayLike | None = None) -> LiveMineEvent:
     """Picks, location, size and class of one event (module docstring)."""
     sel = [s for s in found if s.trigger_s is not None and np.isfinite(s.xyz_m).all()]
-    params = {"vp_mps": opts.vp_mps, "vs_mps": opts.vs_mps, "highpass_hz": opts.highpass_hz, "min_snr": opts.min_snr}
+    params: dict[str, object] = {"vp_mps": opts.vp_mps, "vs_mps": opts.vs_mps, "layers": [list(x) for x in opts.layers],
+                                 "highpass_hz": opts.highpass_hz, "min_snr": opts.min_snr}
     if len(sel) < opts.min_stations:
         return LiveMineEvent(False, (f"{len(sel)} triggered sensors with positions, {opts.min_stations} needed to locate",),
                              parameters=params)
@@ -248,16 +268,17 @@ def analyse(found: Sequence[Sensor], opts: MineArrayOptions, schedule: Sequence[
     if len(picks) < opts.min_stations:
         return LiveMineEvent(False, (f"{len(picks)} P picks with SNR >= {opts.min_snr:g}, {opts.min_stations} needed",),
                              n_p=len(picks), parameters=params)
-    model = ConstantVelocity(opts.vp_mps, opts.vs_mps)
+    model = opts.model()
     locator = MineLocator(np.array([s.xyz_m for s in sel]), model=model, bounds_m=bounds_m)
     try:
         loc = locator.locate(picks)
     except ValueError as exc:
         return LiveMineEvent(False, (f"location failed: {exc}",), n_p=len(picks), parameters=params)
     s_pred = loc.origin_time_s + travel_time(model, loc.xyz_m[None, :], locator.stations_xyz_m, "S")
+    p_pred = loc.origin_time_s + travel_time(model, loc.xyz_m[None, :], locator.stations_xyz_m, "P")
     s_t: dict[int, float] = {}
     for i, (s, x) in enumerate(zip(sel, rows, strict=True)):
-        tp = p_t.get(i, loc.origin_time_s + float(np.linalg.norm(s.xyz_m - loc.xyz_m)) / opts.vp_mps)
+        tp = p_t.get(i, float(p_pred[i]))
         margin = max(0.5 * (float(s_pred[i]) - tp), 3.0 / s.fs_hz * 8)
         got = _pick(s, x[:2], max(tp + 2.0 / s.fs_hz, float(s_pred[i]) - margin), float(s_pred[i]) + margin, opts,
                     S_SIGMA_FACTOR * opts.pick_sigma_floor_s)
@@ -273,7 +294,8 @@ def analyse(found: Sequence[Sensor], opts: MineArrayOptions, schedule: Sequence[
     s_t = {i: t for i, t in s_t.items() if (i, "S") in used}
     reasons = [f"located from {len(p_t)} P and {len(s_t)} S picks; rms {loc.rms_s * 1e3:.1f} ms; "
                f"1-sigma radius {loc.sigma_radius_m:.0f} m; {len(loc.outliers)} outlier picks"]
-    st_src = _sources(sel, loc, p_t, s_t, opts)
+    s_pred = loc.origin_time_s + travel_time(model, loc.xyz_m[None, :], locator.stations_xyz_m, "S")
+    st_src = _sources(sel, loc, p_t, s_t, s_pred, opts)
     ev_src = combine(st_src) if st_src else None
     if ev_src is None:
         reasons.append("no spectrum fitted: size unknown")

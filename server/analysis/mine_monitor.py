@@ -51,7 +51,7 @@ class AlertHub(Hub[alerts_pb2.Alert]):
 
 
 def options(cfg: MineSettings) -> MineArrayOptions:
-    return MineArrayOptions(vp_mps=cfg.vp_mps, vs_mps=cfg.vs_mps, density_kgpm3=cfg.density_kgpm3, q_p=cfg.q_p,
+    return MineArrayOptions(vp_mps=cfg.vp_mps, vs_mps=cfg.vs_mps, layers=cfg.layers, density_kgpm3=cfg.density_kgpm3, q_p=cfg.q_p,
                             q_s=cfg.q_s, highpass_hz=cfg.highpass_hz, min_stations=cfg.min_stations)
 
 

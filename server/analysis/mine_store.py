@@ -28,7 +28,7 @@ from ..storage.tokens import Principal
 from .mine_catalog import MineCatalog
 from .mine_warning import Grade, GradeChange, MineGrade, WarningTable, status, timeline
 
-__all__ = ["Actor", "export_catalog", "import_catalog", "mine_row", "mine_status", "record_live_event"]
+__all__ = ["Actor", "export_catalog", "import_catalog", "list_events", "mine_row", "mine_status", "record_live_event"]
 
 
 _IN_LIST_MAX = 500  # bound parameters per query stay far below SQLite's limit
@@ -149,19 +149,38 @@ def record_live_event(engine: Engine, tenant: str, mine_id: str, cat: MineCatalo
 
 
 def mine_status(engine: Engine, p: Principal, mine_id: str, table: WarningTable, at: datetime,
-                n_changes: int) -> tuple[MineGrade, int, list[MineGradeChangeRecord]]:
-    """Grade and indicators at ``at``, the number of events, the latest changes (newest first)."""
+                n_changes: int, volume: tuple[float, float, float, float, float, float] | None = None,
+                ) -> tuple[MineGrade, int, list[MineGradeChangeRecord]]:
+    """Grade and indicators at ``at`` (of the events inside ``volume`` = x0, x1, y0, y1,
+    z0, z1 when given), the number of events, the latest changes of the mine (newest first)."""
     with Session(engine) as s:
         mine_row(s, p, mine_id, Access.READ)
-        rows = list(s.exec(select(MineEventRecord).where(MineEventRecord.mine_id == mine_id,
-                                                         col(MineEventRecord.time) > at - _span(table),
-                                                         col(MineEventRecord.time) <= at)).all())
+        q = select(MineEventRecord).where(MineEventRecord.mine_id == mine_id, col(MineEventRecord.time) > at - _span(table),
+                                          col(MineEventRecord.time) <= at)
+        if volume is not None:
+            x0, x1, y0, y1, z0, z1 = volume
+            q = q.where(col(MineEventRecord.x_m).between(x0, x1), col(MineEventRecord.y_m).between(y0, y1),
+                        col(MineEventRecord.z_m).between(z0, z1))
+        rows = list(s.exec(q).all())
         n = s.exec(select(func.count()).select_from(MineEventRecord).where(MineEventRecord.mine_id == mine_id)).one()
         start = s.exec(select(func.min(MineEventRecord.time)).where(MineEventRecord.mine_id == mine_id)).one()
         changes = list(s.exec(select(MineGradeChangeRecord).where(MineGradeChangeRecord.mine_id == mine_id)
                               .order_by(col(MineGradeChangeRecord.id).desc()).limit(n_changes)).all())
     cov = _aware(start).timestamp() if start is not None else None
     return status(_catalog(rows), table, at.timestamp(), coverage_start_s=cov), int(n), changes
+
+
+def list_events(engine: Engine, p: Principal, mine_id: str, start: datetime | None, end: datetime | None,
+                limit: int) -> list[MineEventRecord]:
+    """Stored events, newest first."""
+    with Session(engine) as s:
+        mine_row(s, p, mine_id, Access.READ)
+        q = select(MineEventRecord).where(MineEventRecord.mine_id == mine_id)
+        if start is not None:
+            q = q.where(col(MineEventRecord.time) >= start)
+        if end is not None:
+            q = q.where(col(MineEventRecord.time) < end)
+        return list(s.exec(q.order_by(col(MineEventRecord.time).desc(), col(MineEventRecord.event_id)).limit(limit)).all())
 
 
 def export_catalog(engine: Engine, p: Principal, mine_id: str, start: datetime | None, end: datetime | None) -> MineCatalog:

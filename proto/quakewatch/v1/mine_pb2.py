@@ -25,7 +25,7 @@ _sym_db = _symbol_database.Default()
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x18quakewatch/v1/mine.proto\x12\rquakewatch.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"<\n\x14ImportCatalogRequest\x12\x0f\n\x07mine_id\x18\x01 \x01(\t\x12\x13\n\x0b\x63\x61talog_csv\x18\x02 \x01(\t\"\x8f\x01\n\x0bGradeChange\x12(\n\x04time\x18\x01 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x10\n\x08\x65vent_id\x18\x02 \x01(\t\x12\x10\n\x08previous\x18\x03 \x01(\t\x12\r\n\x05grade\x18\x04 \x01(\t\x12\x0f\n\x07reasons\x18\x05 \x03(\t\x12\x12\n\nrule_table\x18\x06 \x01(\t\"k\n\x15ImportCatalogResponse\x12\r\n\x05\x61\x64\x64\x65\x64\x18\x01 \x01(\r\x12\x16\n\x0e\x61lready_stored\x18\x02 \x01(\r\x12+\n\x07\x63hanges\x18\x03 \x03(\x0b\x32\x1a.quakewatch.v1.GradeChange\"b\n\x14GetMineStatusRequest\x12\x0f\n\x07mine_id\x18\x01 \x01(\t\x12(\n\x04time\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0f\n\x07\x63hanges\x18\x03 \x01(\r\"\xd1\x01\n\nMineStatus\x12\x0f\n\x07mine_id\x18\x01 \x01(\t\x12(\n\x04time\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\r\n\x05grade\x18\x03 \x01(\t\x12\x0f\n\x07reasons\x18\x04 \x03(\t\x12\x12\n\nrule_table\x18\x05 \x01(\t\x12\x0e\n\x06\x65vents\x18\x06 \x01(\r\x12\x17\n\x0findicators_json\x18\x07 \x01(\t\x12+\n\x07\x63hanges\x18\x08 \x03(\x0b\x32\x1a.quakewatch.v1.GradeChange\"\x85\x01\n\x14\x45xportCatalogRequest\x12\x0f\n\x07mine_id\x18\x01 \x01(\t\x12.\n\nstart_time\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12,\n\x08\x65nd_time\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"<\n\x15\x45xportCatalogResponse\x12\x13\n\x0b\x63\x61talog_csv\x18\x01 \x01(\t\x12\x0e\n\x06\x65vents\x18\x02 \x01(\r\"F\n\x1dImportBlastingScheduleRequest\x12\x0f\n\x07mine_id\x18\x01 \x01(\t\x12\x14\n\x0cschedule_csv\x18\x02 \x01(\t\"/\n\x1eImportBlastingScheduleResponse\x12\r\n\x05\x61\x64\x64\x65\x64\x18\x01 \x01(\r2\x8d\x03\n\x0bMineService\x12Z\n\rImportCatalog\x12#.quakewatch.v1.ImportCatalogRequest\x1a$.quakewatch.v1.ImportCatalogResponse\x12O\n\rGetMineStatus\x12#.quakewatch.v1.GetMineStatusRequest\x1a\x19.quakewatch.v1.MineStatus\x12Z\n\rExportCatalog\x12#.quakewatch.v1.ExportCatalogRequest\x1a$.quakewatch.v1.ExportCatalogResponse\x12u\n\x16ImportBlastingSchedule\x12,.quakewatch.v1.ImportBlastingScheduleRequest\x1a-.quakewatch.v1.ImportBlastingScheduleResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x18quakewatch/v1/mine.proto\x12\rquakewatch.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"<\n\x14ImportCatalogRequest\x12\x0f\n\x07mine_id\x18\x01 \x01(\t\x12\x13\n\x0b\x63\x61talog_csv\x18\x02 \x01(\t\"\x8f\x01\n\x0bGradeChange\x12(\n\x04time\x18\x01 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x10\n\x08\x65vent_id\x18\x02 \x01(\t\x12\x10\n\x08previous\x18\x03 \x01(\t\x12\r\n\x05grade\x18\x04 \x01(\t\x12\x0f\n\x07reasons\x18\x05 \x03(\t\x12\x12\n\nrule_table\x18\x06 \x01(\t\"k\n\x15ImportCatalogResponse\x12\r\n\x05\x61\x64\x64\x65\x64\x18\x01 \x01(\r\x12\x16\n\x0e\x61lready_stored\x18\x02 \x01(\r\x12+\n\x07\x63hanges\x18\x03 \x03(\x0b\x32\x1a.quakewatch.v1.GradeChange\"\x89\x01\n\x14GetMineStatusRequest\x12\x0f\n\x07mine_id\x18\x01 \x01(\t\x12(\n\x04time\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0f\n\x07\x63hanges\x18\x03 \x01(\r\x12%\n\x06volume\x18\x04 \x01(\x0b\x32\x15.quakewatch.v1.Volume\"n\n\x06Volume\x12\x0f\n\x07x_min_m\x18\x01 \x01(\x01\x12\x0f\n\x07x_max_m\x18\x02 \x01(\x01\x12\x0f\n\x07y_min_m\x18\x03 \x01(\x01\x12\x0f\n\x07y_max_m\x18\x04 \x01(\x01\x12\x0f\n\x07z_min_m\x18\x05 \x01(\x01\x12\x0f\n\x07z_max_m\x18\x06 \x01(\x01\"\xd1\x01\n\nMineStatus\x12\x0f\n\x07mine_id\x18\x01 \x01(\t\x12(\n\x04time\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\r\n\x05grade\x18\x03 \x01(\t\x12\x0f\n\x07reasons\x18\x04 \x03(\t\x12\x12\n\nrule_table\x18\x05 \x01(\t\x12\x0e\n\x06\x65vents\x18\x06 \x01(\r\x12\x17\n\x0findicators_json\x18\x07 \x01(\t\x12+\n\x07\x63hanges\x18\x08 \x03(\x0b\x32\x1a.quakewatch.v1.GradeChange\"\x85\x01\n\x14\x45xportCatalogRequest\x12\x0f\n\x07mine_id\x18\x01 \x01(\t\x12.\n\nstart_time\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12,\n\x08\x65nd_time\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"<\n\x15\x45xportCatalogResponse\x12\x13\n\x0b\x63\x61talog_csv\x18\x01 \x01(\t\x12\x0e\n\x06\x65vents\x18\x02 \x01(\r\"F\n\x1dImportBlastingScheduleRequest\x12\x0f\n\x07mine_id\x18\x01 \x01(\t\x12\x14\n\x0cschedule_csv\x18\x02 \x01(\t\"/\n\x1eImportBlastingScheduleResponse\x12\r\n\x05\x61\x64\x64\x65\x64\x18\x01 \x01(\r\"\x95\x01\n\x15ListMineEventsRequest\x12\x0f\n\x07mine_id\x18\x01 \x01(\t\x12.\n\nstart_time\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12,\n\x08\x65nd_time\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\r\n\x05limit\x18\x04 \x01(\r\"\xda\x01\n\tMineEvent\x12\x10\n\x08\x65vent_id\x18\x01 \x01(\t\x12(\n\x04time\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0b\n\x03x_m\x18\x03 \x01(\x01\x12\x0b\n\x03y_m\x18\x04 \x01(\x01\x12\x0b\n\x03z_m\x18\x05 \x01(\x01\x12\x11\n\tmagnitude\x18\x06 \x01(\x01\x12\x0c\n\x04type\x18\x07 \x01(\t\x12\x10\n\x08\x65nergy_j\x18\x08 \x01(\x01\x12\x11\n\tmoment_nm\x18\t \x01(\x01\x12\x0e\n\x06origin\x18\n \x01(\t\x12\x14\n\x0c\x64\x65tails_json\x18\x0b \x01(\t\"B\n\x16ListMineEventsResponse\x12(\n\x06\x65vents\x18\x01 \x03(\x0b\x32\x18.quakewatch.v1.MineEvent2\xe8\x03\n\x0bMineService\x12Z\n\rImportCatalog\x12#.quakewatch.v1.ImportCatalogRequest\x1a$.quakewatch.v1.ImportCatalogResponse\x12O\n\rGetMineStatus\x12#.quakewatch.v1.GetMineStatusRequest\x1a\x19.quakewatch.v1.MineStatus\x12Z\n\rExportCatalog\x12#.quakewatch.v1.ExportCatalogRequest\x1a$.quakewatch.v1.ExportCatalogResponse\x12u\n\x16ImportBlastingSchedule\x12,.quakewatch.v1.ImportBlastingScheduleRequest\x1a-.quakewatch.v1.ImportBlastingScheduleResponse\x12Y\n\nListEvents\x12$.quakewatch.v1.ListMineEventsRequest\x1a%.quakewatch.v1.ListMineEventsResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -38,18 +38,26 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_GRADECHANGE']._serialized_end=282
   _globals['_IMPORTCATALOGRESPONSE']._serialized_start=284
   _globals['_IMPORTCATALOGRESPONSE']._serialized_end=391
-  _globals['_GETMINESTATUSREQUEST']._serialized_start=393
-  _globals['_GETMINESTATUSREQUEST']._serialized_end=491
-  _globals['_MINESTATUS']._serialized_start=494
-  _globals['_MINESTATUS']._serialized_end=703
-  _globals['_EXPORTCATALOGREQUEST']._serialized_start=706
-  _globals['_EXPORTCATALOGREQUEST']._serialized_end=839
-  _globals['_EXPORTCATALOGRESPONSE']._serialized_start=841
-  _globals['_EXPORTCATALOGRESPONSE']._serialized_end=901
-  _globals['_IMPORTBLASTINGSCHEDULEREQUEST']._serialized_start=903
-  _globals['_IMPORTBLASTINGSCHEDULEREQUEST']._serialized_end=973
-  _globals['_IMPORTBLASTINGSCHEDULERESPONSE']._serialized_start=975
-  _globals['_IMPORTBLASTINGSCHEDULERESPONSE']._serialized_end=1022
-  _globals['_MINESERVICE']._serialized_start=1025
-  _globals['_MINESERVICE']._serialized_end=1422
+  _globals['_GETMINESTATUSREQUEST']._serialized_start=394
+  _globals['_GETMINESTATUSREQUEST']._serialized_end=531
+  _globals['_VOLUME']._serialized_start=533
+  _globals['_VOLUME']._serialized_end=643
+  _globals['_MINESTATUS']._serialized_start=646
+  _globals['_MINESTATUS']._serialized_end=855
+  _globals['_EXPORTCATALOGREQUEST']._serialized_start=858
+  _globals['_EXPORTCATALOGREQUEST']._serialized_end=991
+  _globals['_EXPORTCATALOGRESPONSE']._serialized_start=993
+  _globals['_EXPORTCATALOGRESPONSE']._serialized_end=1053
+  _globals['_IMPORTBLASTINGSCHEDULEREQUEST']._serialized_start=1055
+  _globals['_IMPORTBLASTINGSCHEDULEREQUEST']._serialized_end=1125
+  _globals['_IMPORTBLASTINGSCHEDULERESPONSE']._serialized_start=1127
+  _globals['_IMPORTBLASTINGSCHEDULERESPONSE']._serialized_end=1174
+  _globals['_LISTMINEEVENTSREQUEST']._serialized_start=1177
+  _globals['_LISTMINEEVENTSREQUEST']._serialized_end=1326
+  _globals['_MINEEVENT']._serialized_start=1329
+  _globals['_MINEEVENT']._serialized_end=1547
+  _globals['_LISTMINEEVENTSRESPONSE']._serialized_start=1549
+  _globals['_LISTMINEEVENTSRESPONSE']._serialized_end=1615
+  _globals['_MINESERVICE']._serialized_start=1618
+  _globals['_MINESERVICE']._serialized_end=2106
 # @@protoc_insertion_point(module_scope)

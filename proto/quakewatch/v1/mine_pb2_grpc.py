@@ -54,6 +54,11 @@ class MineServiceStub:
                 request_serializer=quakewatch_dot_v1_dot_mine__pb2.ImportBlastingScheduleRequest.SerializeToString,
                 response_deserializer=quakewatch_dot_v1_dot_mine__pb2.ImportBlastingScheduleResponse.FromString,
                 _registered_method=True)
+        self.ListEvents = channel.unary_unary(
+                '/quakewatch.v1.MineService/ListEvents',
+                request_serializer=quakewatch_dot_v1_dot_mine__pb2.ListMineEventsRequest.SerializeToString,
+                response_deserializer=quakewatch_dot_v1_dot_mine__pb2.ListMineEventsResponse.FromString,
+                _registered_method=True)
 
 
 class MineServiceServicer:
@@ -91,6 +96,13 @@ class MineServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ListEvents(self, request, context):
+        """Stored events, newest first, with how each was located, sized and classified.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_MineServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -113,6 +125,11 @@ def add_MineServiceServicer_to_server(servicer, server):
                     servicer.ImportBlastingSchedule,
                     request_deserializer=quakewatch_dot_v1_dot_mine__pb2.ImportBlastingScheduleRequest.FromString,
                     response_serializer=quakewatch_dot_v1_dot_mine__pb2.ImportBlastingScheduleResponse.SerializeToString,
+            ),
+            'ListEvents': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListEvents,
+                    request_deserializer=quakewatch_dot_v1_dot_mine__pb2.ListMineEventsRequest.FromString,
+                    response_serializer=quakewatch_dot_v1_dot_mine__pb2.ListMineEventsResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -223,6 +240,33 @@ class MineService:
             '/quakewatch.v1.MineService/ImportBlastingSchedule',
             quakewatch_dot_v1_dot_mine__pb2.ImportBlastingScheduleRequest.SerializeToString,
             quakewatch_dot_v1_dot_mine__pb2.ImportBlastingScheduleResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListEvents(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/quakewatch.v1.MineService/ListEvents',
+            quakewatch_dot_v1_dot_mine__pb2.ListMineEventsRequest.SerializeToString,
+            quakewatch_dot_v1_dot_mine__pb2.ListMineEventsResponse.FromString,
             options,
             channel_credentials,
             insecure,
