@@ -16,12 +16,24 @@ test of Peeters & De Roeck 1999 in front):
    pole up) and from at least ``min_total_fraction`` of all orders; spurious poles rarely stabilise over many orders (Reynders 2012, sec. 6).
    One pole per order is kept (the closest to the cluster median), and poles outside
    ``median +/- 3 * 1.4826 * MAD`` in frequency or damping are dropped; the mode's
-   frequency and damping are the means of the remaining poles (a smooth function of
-   the data, so that the jackknife applies).
+   shape is the phase-aligned mean of the remaining poles' shapes.
 4. **Harmonics.**  A periodic excitation (machinery) gives an undamped pole: a cluster
    with median damping below ``harmonic_damping`` is reported as a harmonic, not a
    mode (Brincker & Ventura 2015, sec. 10.6 discuss harmonic detection; damping is
    the criterion available from correlations alone).
+5. **Estimates from sufficient orders.**  A model of order ``n`` holds at most ``n / 2``
+   modes; below ``n = 2 (modes + harmonics selected)`` a pole is a compromise between
+   the modes the model cannot hold and its frequency is biased (Peeters & De Roeck
+   1999; Reynders 2012: the model order must be over-specified).
+   Measured on the 16-storey shear buildings of ``benchmarks/modal_accuracy.py``
+   (16 modes, 40 seeded records): poles of orders below 32 of the upper, crowded
+   modes sit 0.8-1.5 statistical-floor sigma low on average, those of orders 32-100
+   within about 0.5.  So the frequency and damping are the means over the cluster's
+   poles of orders ``>= 2 (modes + harmonics)`` (if at least ``min_cluster_size``
+   remain; a smooth function of the data, so that the jackknife applies, and the
+   jackknife uses the same poles).  The shape keeps every pole of step 3: across
+   records the low-order shapes show no measurable bias (mean shape over 24 records
+   within MAC 1e-4 of the truth) and they lower the shape scatter of crowded modes.
 
 References
 ----------
@@ -132,27 +144,42 @@ def select_modes(poles: Poles, stable: npt.NDArray[np.bool_], opts: SelectionOpt
     tree = sch.linkage(np.maximum(condensed, 0.0), method="average")
     raw = sch.fcluster(tree, t=opts.cluster_distance, criterion="distance")
     all_orders = np.unique(poles.orders)
-    clusters: list[Cluster] = []
+    qualified: list[np.ndarray] = []
     for members in _merge_split(poles, [idx[raw == lab] for lab in np.unique(raw)], opts):
         members = _one_per_order(poles, members)
         possible = int(np.count_nonzero(all_orders >= poles.orders[members].min()))
         if members.size < max(opts.min_cluster_size, opts.min_cluster_fraction * possible,
                               opts.min_total_fraction * all_orders.size):
             continue
-        keep = _robust_keep(poles.frequencies_hz[members])
-        if np.mean(poles.damping_ratios[members]) >= opts.harmonic_damping:
-            keep &= _robust_keep(poles.damping_ratios[members]) & (poles.damping_ratios[members] > 0)
-        members = members[keep]
-        if members.size < opts.min_cluster_size:
-            continue
+        members = _trim(poles, members, opts)
+        if members.size >= opts.min_cluster_size:
+            qualified.append(members)
+    # Step 5 (module docstring): the estimates use only orders that can hold every
+    # selected mode, n >= 2 (number of modes and harmonics)
+    full_order = 2 * len(qualified)
+    clusters: list[Cluster] = []
+    for members in qualified:
+        shape = _mean_shape(poles.mode_shapes[members])
+        high = members[poles.orders[members] >= full_order]
+        if opts.min_cluster_size <= high.size < members.size:
+            high = _trim(poles, high, opts)
+            if high.size >= opts.min_cluster_size:
+                members = high
         freq = float(np.mean(poles.frequencies_hz[members]))
         damp = float(np.mean(poles.damping_ratios[members]))
-        clusters.append(Cluster(members, freq, damp, _mean_shape(poles.mode_shapes[members]),
-                                damp < opts.harmonic_damping))
+        clusters.append(Cluster(members, freq, damp, shape, damp < opts.harmonic_damping))
     clusters.sort(key=lambda c: c.frequency_hz)
     for k, c in enumerate(clusters):
         labels[c.members] = k
     return clusters, labels
+
+
+def _trim(poles: Poles, members: np.ndarray, opts: SelectionOptions) -> np.ndarray:
+    """Drop frequency (and, for damped clusters, damping) outliers and negative damping."""
+    keep = _robust_keep(poles.frequencies_hz[members])
+    if np.mean(poles.damping_ratios[members]) >= opts.harmonic_damping:
+        keep &= _robust_keep(poles.damping_ratios[members]) & (poles.damping_ratios[members] > 0)
+    return members[keep]
 
 
 def _merge_split(poles: Poles, groups: list[np.ndarray], opts: SelectionOptions) -> list[np.ndarray]:

@@ -191,3 +191,35 @@ def test_efdd_needs_all_channels_as_references(building):
         identify(acc, FS, method="efdd")
     with pytest.raises(ValueError, match="method must be"):
         identify(np.zeros((1000, 2)), FS, method="fdd")
+
+
+
+def test_estimates_use_only_orders_that_hold_every_mode():
+    """Constructed poles (the expected numbers follow from the construction): three
+    modes stable over orders 2..40 with a +-0.8 % order-to-order scatter; below order
+    6 (= 2 x 3 modes) the model cannot hold all three and its poles are 1 % low.  The
+    reported frequency is the mean over the poles of orders >= 6 only."""
+    from quakewatch.ext.ssi import Poles, mpc
+    from quakewatch.ext.stabilisation import SelectionOptions, select_modes, stable_mask
+
+    orders = np.arange(2, 41, 2)
+    true_f = np.array([1.0, 3.0, 7.0])
+    shapes_true = np.array([[1.0, 0.5, 0.2, 0.1], [0.3, -0.4, 1.0, 0.2], [0.1, 0.2, -0.3, 1.0]]) + 0j
+    rows_o, rows_f, rows_s = [], [], []
+    for n in orders:
+        for k in range(3):
+            rows_o.append(n)
+            rows_f.append(true_f[k] * (0.99 if n < 6 else 1.0 + 0.008 * np.sin(n)))
+            rows_s.append(shapes_true[k] / np.linalg.norm(shapes_true[k]))
+    shapes = np.array(rows_s)
+    f_all = np.array(rows_f)
+    poles = Poles(np.array(rows_o, dtype=np.int64), f_all, np.full(f_all.size, 0.02), shapes, mpc(shapes))
+    opts = SelectionOptions(tol_frequency=0.03)
+    clusters, _ = select_modes(poles, stable_mask(poles, opts), opts)
+    assert len(clusters) == 3
+    high = orders[orders >= 6]
+    for c, f in zip(clusters, true_f):
+        expected = f * np.mean(1.0 + 0.008 * np.sin(high))
+        assert poles.orders[c.members].min() == 6
+        assert c.frequency_hz == pytest.approx(expected, rel=1e-12)
+        assert mac_matrix(c.shape, shapes_true[list(true_f).index(f)])[0, 0] == pytest.approx(1.0)
