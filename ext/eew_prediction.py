@@ -7,7 +7,7 @@ argument and the limit.
 
 S arrival and warning time
     ``t_S = t0 + T_S(hypocentre -> site)``, first-arrival S time in the
-    flat-layered model (:mod:`quakewatch.ext.mine_traveltime`, default IASP91
+    flat-layered model (:mod:`quakewatch.ext.layered_traveltime`, default IASP91
     crust, :mod:`quakewatch.ext.regional_velocity`), site elevation honoured;
     ``warning_s = t_S - now`` (negative: the S wave has already passed; the
     site is in the blind zone).  Its 1-sigma combines the origin-time sigma
@@ -41,7 +41,7 @@ import numpy as np
 import numpy.typing as npt
 
 from .intensity_attenuation import INTENSITY_MODELS, ms_from_mw, predict_intensity
-from .mine_traveltime import Model, Phase, _tt_grad
+from .layered_traveltime import Model, Phase, first_arrival_arrays
 from .regional_location import RegionalLocation, project
 from .regional_velocity import load_velocity_model
 from .rupture import Rupture
@@ -143,8 +143,8 @@ def predict_sites(
     sx, sy = project(location.lon_deg, location.lat_deg, lo, la)
     rcv = np.column_stack([sx, sy, el])
     src = np.broadcast_to(np.array([0.0, 0.0, -location.depth_km * 1000.0]), rcv.shape)
-    tp = location.origin_time_s + _tt_grad(mod, Phase.P, src, rcv)[0]
-    ts_tt, grad = _tt_grad(mod, Phase.S, src, rcv)
+    tp = location.origin_time_s + first_arrival_arrays(mod, Phase.P, src, rcv)[0]
+    ts_tt, grad = first_arrival_arrays(mod, Phase.S, src, rcv)
     ts = location.origin_time_s + ts_tt
     p_h = np.hypot(grad[:, 0], grad[:, 1]) * 1000.0  # s/km
     s_t0 = location.origin_time_std_s if math.isfinite(location.origin_time_std_s) else 0.0

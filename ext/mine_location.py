@@ -125,16 +125,16 @@ import numpy as np
 import numpy.typing as npt
 from scipy import optimize, stats
 
-from .mine_traveltime import (
+from .pick_table import Pick, PickTable, azimuthal_gap_deg, parse_picks, weighted_median_rows
+from .layered_traveltime import (
     ConstantVelocity,
     LayeredVelocity,
     Model,
     Phase,
-    _layers,
-    _phase,
-    _points,
-    _positive,
-    _tt_grad,
+    layer_speeds,
+    as_points,
+    positive,
+    first_arrival_arrays,
     travel_time,
     travel_time_gradient,
 )
@@ -187,16 +187,6 @@ class Uncertainty(str, Enum):
     CONSERVATIVE = "conservative"
 
 
-
-
-@dataclass(frozen=True, slots=True)
-class Pick:
-    """An onset time: station index, phase, time (s, any epoch), optional 1-sigma (s)."""
-
-    station: int
-    phase: Phase | str
-    time_s: float
-    sigma_s: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -299,69 +289,6 @@ def _readonly(a: _A) -> _A:
 # ---------------------------------------------------------------- location
 
 
-@dataclass(frozen=True, slots=True)
-class _Picks:
-    station: IntArray
-    phase: tuple[Phase, ...]
-    is_s: BoolArray
-    time_s: FloatArray  # relative to t_ref
-    sigma_s: FloatArray
-    t_ref: float
-
-
-def _parse_picks(picks: Sequence[Pick | tuple[object, ...]], n_sta: int, default_sigma_s: float) -> _Picks:
-    if isinstance(picks, (str, bytes)) or not isinstance(picks, Sequence):
-        raise ValueError(f"picks must be a sequence of Pick or (station, phase, time_s[, sigma_s]), got {type(picks).__name__}")
-    if len(picks) < 4:
-        raise ValueError(f"picks: at least 4 picks are needed for 4 unknowns (x, y, z, t0), got {len(picks)}")
-    sta, ph, t, sg = [], [], [], []
-    seen: set[tuple[int, Phase]] = set()
-    for i, pk in enumerate(picks):
-        if not isinstance(pk, Pick):
-            if not isinstance(pk, tuple) or len(pk) not in (3, 4):
-                raise ValueError(f"picks[{i}] must be a Pick or (station, phase, time_s[, sigma_s]), got {pk!r}")
-            pk = Pick(*pk)  # type: ignore[arg-type]
-        s = pk.station
-        if isinstance(s, (bool, np.bool_)) or not isinstance(s, (int, np.integer)) or not 0 <= int(s) < n_sta:
-            raise ValueError(f"picks[{i}].station must be an integer in [0, {n_sta}), got {s!r}")
-        phase = _phase(f"picks[{i}].phase", pk.phase)
-        time = float(pk.time_s)
-        if not math.isfinite(time):
-            raise ValueError(f"picks[{i}].time_s must be finite, got {pk.time_s!r}")
-        sigma = default_sigma_s if pk.sigma_s is None else _positive(f"picks[{i}].sigma_s", pk.sigma_s)
-        if (int(s), phase) in seen:
-            raise ValueError(f"picks[{i}]: duplicate {phase.value} pick at station {int(s)}")
-        seen.add((int(s), phase))
-        sta.append(int(s))
-        ph.append(phase)
-        t.append(time)
-        sg.append(sigma)
-    times = np.array(t)
-    t_ref = float(times.min())
-    return _Picks(np.array(sta, dtype=np.intp), tuple(ph), np.array([p is Phase.S for p in ph]),
-                  times - t_ref, np.array(sg), t_ref)
-
-
-def _weighted_median_rows(d: FloatArray, w: FloatArray) -> FloatArray:
-    """Per row of ``d`` (N, M), the weighted median with weights ``w`` (M,)."""
-    order = np.argsort(d, axis=1)
-    cw = np.cumsum(w[order], axis=1)
-    k = np.argmax(cw >= 0.5 * cw[:, -1:], axis=1)
-    out: FloatArray = np.take_along_axis(d, order[np.arange(d.shape[0]), k][:, None], axis=1)[:, 0]
-    return out
-
-
-def _gap_deg(epi: FloatArray, stations: FloatArray) -> float:
-    dx = stations[:, 0] - epi[0]
-    dy = stations[:, 1] - epi[1]
-    keep = np.hypot(dx, dy) > 1e-6
-    az = np.sort(np.degrees(np.arctan2(dx[keep], dy[keep])) % 360.0)
-    if az.size < 2:
-        return 360.0
-    gaps = np.diff(np.concatenate((az, [az[0] + 360.0])))
-    return float(gaps.max())
-
-
 class MineLocator:
     """A mine array and velocity model with its grid-search tables (built once).
 
@@ -386,7 +313,7 @@ class MineLocator:
         bounds_m: npt.ArrayLike | None = None,
         grid_spacing_m: float | None = None,
     ) -> None:
-        st = _points("stations_xyz_m", stations_xyz_m)
+        st = as_points("stations_xyz_m", stations_xyz_m)
         if st.ndim != 2 or st.shape[0] < 1:
             raise ValueError(f"stations_xyz_m must have shape (n_stations >= 1, 3), got {st.shape}")
         if not isinstance(model, (ConstantVelocity, LayeredVelocity)):
@@ -400,7 +327,7 @@ class MineLocator:
             if bounds.shape != (3, 2) or not np.all(np.isfinite(bounds)) or np.any(bounds[:, 1] <= bounds[:, 0]):
                 raise ValueError("bounds_m must be finite [[x_min, x_max], [y_min, y_max], [z_min, z_max]] with min < max")
         extent = bounds[:, 1] - bounds[:, 0]
-        spacing = float(extent.max()) / 20.0 if grid_spacing_m is None else _positive("grid_spacing_m", grid_spacing_m)
+        spacing = float(extent.max()) / 20.0 if grid_spacing_m is None else positive("grid_spacing_m", grid_spacing_m)
         axes = [np.linspace(b0, b1, math.floor(e / spacing) + 2) for (b0, b1), e in zip(bounds, extent, strict=True)]
         n_nodes = math.prod(a.size for a in axes)
         if n_nodes > _MAX_GRID_NODES:
@@ -421,11 +348,11 @@ class MineLocator:
             for i in range(0, self._nodes.shape[0], step):
                 src = self._nodes[i:i + step, None, :]
                 src, rcv = np.broadcast_arrays(src, self.stations_xyz_m[None, :, :])
-                out[i:i + step] = _tt_grad(self.model, phase, src, rcv)[0]
+                out[i:i + step] = first_arrival_arrays(self.model, phase, src, rcv)[0]
             self._tables[phase] = out
         return self._tables[phase]
 
-    def _grid_search(self, pk: _Picks) -> FloatArray:
+    def _grid_search(self, pk: PickTable) -> FloatArray:
         tt = np.empty((self._nodes.shape[0], pk.station.size))
         for phase in (Phase.P, Phase.S):
             cols = np.array([p is phase for p in pk.phase])
@@ -433,12 +360,12 @@ class MineLocator:
                 tt[:, cols] = self._table(phase)[:, pk.station[cols]]
         w = 1.0 / pk.sigma_s
         d = pk.time_s[None, :] - tt
-        t0 = _weighted_median_rows(d, w)
+        t0 = weighted_median_rows(d, w)
         misfit = np.sum(w * np.abs(d - t0[:, None]), axis=1)
         best = int(np.argmin(misfit))
         return np.append(self._nodes[best], t0[best])
 
-    def _residuals(self, pk: _Picks, m: FloatArray) -> tuple[FloatArray, FloatArray]:
+    def _residuals(self, pk: PickTable, m: FloatArray) -> tuple[FloatArray, FloatArray]:
         """Residuals (s) of all picks at ``m = (x, y, z, t0)`` and d(residual)/dm (n, 4)."""
         rcv = self.stations_xyz_m[pk.station]
         t = np.empty(pk.station.size)
@@ -446,12 +373,12 @@ class MineLocator:
         for phase, sel in ((Phase.P, ~pk.is_s), (Phase.S, pk.is_s)):
             if sel.any():
                 src = np.broadcast_to(m[:3], (int(sel.sum()), 3))
-                t[sel], jac[sel, :3] = _tt_grad(self.model, phase, src, rcv[sel])
+                t[sel], jac[sel, :3] = first_arrival_arrays(self.model, phase, src, rcv[sel])
         jac[:, :3] *= -1.0
         jac[:, 3] = -1.0
         return pk.time_s - m[3] - t, jac
 
-    def _fit(self, pk: _Picks, keep: BoolArray, m0: FloatArray, loss: str) -> optimize.OptimizeResult:
+    def _fit(self, pk: PickTable, keep: BoolArray, m0: FloatArray, loss: str) -> optimize.OptimizeResult:
         sig = pk.sigma_s[keep]
 
         def fun(m: FloatArray) -> FloatArray:
@@ -494,7 +421,7 @@ class MineLocator:
         confidence : float
             Of the error ellipsoid, in (0, 1).
         """
-        sigma0 = _positive("default_sigma_s", default_sigma_s)
+        sigma0 = positive("default_sigma_s", default_sigma_s)
         try:
             loss_name = Loss(loss).value
         except ValueError:
@@ -512,9 +439,9 @@ class MineLocator:
         conf = float(confidence)
         if not 0.0 < conf < 1.0:
             raise ValueError(f"confidence must be within (0, 1), got {confidence!r}")
-        pk = _parse_picks(picks, self.stations_xyz_m.shape[0], sigma0)
+        pk = parse_picks(picks, self.stations_xyz_m.shape[0], sigma0)
         if pk.is_s.any():
-            _layers(self.model, Phase.S)  # raises if the model has no S speeds
+            layer_speeds(self.model, Phase.S)  # raises if the model has no S speeds
 
         n = pk.station.size
         keep = np.ones(n, dtype=bool)
@@ -548,7 +475,7 @@ class MineLocator:
         return self._result(pk, m, res, jac, keep, rejected, mode, conf, bool(sol.success))
 
     def _result(
-        self, pk: _Picks, m: FloatArray, res: FloatArray, jac: FloatArray, keep: BoolArray,
+        self, pk: PickTable, m: FloatArray, res: FloatArray, jac: FloatArray, keep: BoolArray,
         rejected: list[tuple[int, float]], mode: Uncertainty, conf: float, converged: bool,
     ) -> MineLocation:
         jn = jac[keep] / pk.sigma_s[keep, None]
@@ -599,7 +526,7 @@ class MineLocator:
             residuals_s=_readonly(res.copy()),
             used=_readonly(keep.copy()),
             outliers=outliers,
-            gap_deg=_gap_deg(m[:2], used_sta),
+            gap_deg=azimuthal_gap_deg(m[:2], used_sta),
             sigma_scale=k,
             uncertainty=mode,
             converged=converged,

@@ -87,8 +87,8 @@ import numpy as np
 import numpy.typing as npt
 from scipy.spatial import ConvexHull, QhullError
 
-from .mine_traveltime import Phase, _layers, _positive, _tt_grad
-from .regional_location import RegionalLocation, RegionalLocator, StationPick, _check_pick, project
+from .layered_traveltime import Phase, layer_speeds, positive, first_arrival_arrays
+from .regional_location import RegionalLocation, RegionalLocator, StationPick, check_pick, project
 
 __all__ = [
     "ASSOCIATION_ALGORITHM_VERSION",
@@ -249,26 +249,26 @@ class PickAssociator:
         if isinstance(min_stations, bool) or not isinstance(min_stations, int) or min_stations < 3:
             raise ValueError(f"min_stations must be an integer >= 3, got {min_stations!r}")
         self.center = (lon0, lat0)
-        self.radius_km = _positive("radius_km", radius_km)
+        self.radius_km = positive("radius_km", radius_km)
         self.locator = RegionalLocator() if locator is None else locator
         self.min_stations = min_stations
-        spacing = _positive("grid_spacing_km", grid_spacing_km)
+        spacing = positive("grid_spacing_km", grid_spacing_km)
         depths = np.array([float(d) for d in grid_depths_km])
         if depths.size == 0 or not np.all(np.isfinite(depths)) or np.any(depths < 0.0):
             raise ValueError(f"grid_depths_km must be finite, >= 0 and not empty, got {list(grid_depths_km)}")
         n_side = math.floor(self.radius_km / spacing)
         if (2 * n_side + 1) ** 2 * depths.size > 400_000:
             raise ValueError("radius_km / grid_spacing_km gives more than 400000 grid nodes; raise grid_spacing_km")
-        self.tol_nuc = _positive("nucleation_tolerance_s", nucleation_tolerance_s)
-        self.tol = _positive("association_tolerance_s", association_tolerance_s)
-        self.max_rms_s = _positive("max_rms_s", max_rms_s)
-        self.window_s = _positive("window_s", window_s)
-        self.tele_slowness = _positive("teleseism_slowness_s_per_km", teleseism_slowness_s_per_km)
-        self.silent_margin_s = _positive("silent_margin_s", silent_margin_s)
+        self.tol_nuc = positive("nucleation_tolerance_s", nucleation_tolerance_s)
+        self.tol = positive("association_tolerance_s", association_tolerance_s)
+        self.max_rms_s = positive("max_rms_s", max_rms_s)
+        self.window_s = positive("window_s", window_s)
+        self.tele_slowness = positive("teleseism_slowness_s_per_km", teleseism_slowness_s_per_km)
+        self.silent_margin_s = positive("silent_margin_s", silent_margin_s)
         axis = np.arange(-n_side, n_side + 1) * spacing * 1000.0
         gx, gy, gd = np.meshgrid(axis, axis, depths * 1000.0, indexing="ij")
         self._gx, self._gy, self._gd = gx.ravel(), gy.ravel(), gd.ravel()
-        self._v_min = float(np.min(_layers(self.locator.model, Phase.P)[1]))
+        self._v_min = float(np.min(layer_speeds(self.locator.model, Phase.P)[1]))
         self._stations: dict[str, _Station] = {}
         self._inventory: tuple[str, ...] = ()
         if stations is not None:
@@ -276,7 +276,7 @@ class PickAssociator:
                 if len(row) != 4:
                     raise ValueError(f"stations[{i}] must be (station_id, lon, lat, elevation_m), got {row!r}")
                 sid, lo, la, el = row
-                pk = _check_pick(i, StationPick(sid, lo, la, el, 0.0))
+                pk = check_pick(i, StationPick(sid, lo, la, el, 0.0))
                 self._station(pk)
             self._inventory = tuple(self._stations)
         self._free: list[StationPick] = []
@@ -304,19 +304,19 @@ class PickAssociator:
         sx, sy = project(loc.center_lon_deg, loc.center_lat_deg, [s.lon for s in stations], [s.lat for s in stations])
         rcv = np.column_stack([sx, sy, [s.elev for s in stations]])
         src = np.broadcast_to(np.array([loc.x_m, loc.y_m, -loc.depth_km * 1000.0]), rcv.shape)
-        out: FloatArray = loc.origin_time_s + _tt_grad(self.locator.model, phase, src, rcv)[0]
+        out: FloatArray = loc.origin_time_s + first_arrival_arrays(self.locator.model, phase, src, rcv)[0]
         return out
 
     def _predict(self, loc: RegionalLocation, st: _Station, phase: Phase) -> float:
         return float(self._predict_many(loc, [st], phase)[0])
 
     def _validate(self, pick: object) -> StationPick:
-        pk = _check_pick(0, pick)
+        pk = check_pick(0, pick)
         t = float(pk.time_s)
         if not math.isfinite(t):
             raise ValueError(f"pick.time_s must be finite, got {pk.time_s!r}")
         if pk.sigma_s is not None:
-            _positive("pick.sigma_s", pk.sigma_s)
+            positive("pick.sigma_s", pk.sigma_s)
         if str(getattr(pk.phase, "value", pk.phase)) != "P":
             raise ValueError(f"pick.phase must be 'P' for association, got {pk.phase!r}")
         return pk

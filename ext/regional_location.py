@@ -15,7 +15,7 @@ Coordinates
     two points 100 km from the centre are off by < 0.1 % in this projection.
 Travel times
     First arrivals (direct ray and head waves, exact gradients) in a flat
-    layered model, :mod:`quakewatch.ext.mine_traveltime`; default model
+    layered model, :mod:`quakewatch.ext.layered_traveltime`; default model
     IASP91 crust (:func:`quakewatch.ext.regional_velocity.load_velocity_model`,
     which states the flat-Earth limit, 150 km).
 Location [Ge12]_ [LS81]_ [Lo00]_
@@ -81,8 +81,8 @@ import numpy.typing as npt
 from scipy import optimize, stats
 
 from .geodesy import EARTH_RADIUS_KM
-from .mine_location import Pick, _gap_deg, _parse_picks, _Picks, _weighted_median_rows
-from .mine_traveltime import ConstantVelocity, LayeredVelocity, Model, Phase, _layers, _phase, _positive, _tt_grad
+from .pick_table import Pick, PickTable, azimuthal_gap_deg, parse_picks, weighted_median_rows
+from .layered_traveltime import ConstantVelocity, LayeredVelocity, Model, Phase, layer_speeds, parse_phase, positive, first_arrival_arrays
 from .regional_velocity import load_velocity_model
 from .rupture import local_xy
 
@@ -92,6 +92,7 @@ __all__ = [
     "RegionalLocation",
     "RegionalLocator",
     "StationPick",
+    "check_pick",
     "project",
     "unproject",
 ]
@@ -198,7 +199,8 @@ def unproject(lon0_deg: float, lat0_deg: float, x_m: npt.ArrayLike, y_m: npt.Arr
     return np.asarray(lon), np.asarray(np.degrees(phi))
 
 
-def _check_pick(i: int, pk: object) -> StationPick:
+def check_pick(i: int, pk: object) -> StationPick:
+    """``pk`` as a valid :class:`StationPick` (errors name ``picks[i]`` and the field)."""
     if not isinstance(pk, StationPick):
         raise ValueError(f"picks[{i}] must be a StationPick, got {type(pk).__name__}")
     if not isinstance(pk.station_id, str) or not pk.station_id:
@@ -253,9 +255,9 @@ class RegionalLocator:
         if not lo <= fixed <= hi:
             raise ValueError(f"fixed_depth_km must be within [{lo:g}, {hi:g}] km, got {fixed_depth_km!r}")
         self.min_depth_km, self.max_depth_km, self.fixed_depth_km = lo, hi, fixed
-        self.max_depth_std_km = _positive("max_depth_std_km", max_depth_std_km)
-        self.default_sigma_s = _positive("default_sigma_s", default_sigma_s)
-        self.max_distance_km = _positive("max_distance_km", max_distance_km)
+        self.max_depth_std_km = positive("max_depth_std_km", max_depth_std_km)
+        self.default_sigma_s = positive("default_sigma_s", default_sigma_s)
+        self.max_distance_km = positive("max_distance_km", max_distance_km)
         self._tables: dict[Phase, FloatArray] = {}
         self._dist_axis = np.arange(0.0, self.max_distance_km * 1000.0 + _TABLE_STEP_M, _TABLE_STEP_M)
         self._depth_axis = np.arange(lo * 1000.0, hi * 1000.0 + _TABLE_STEP_M, _TABLE_STEP_M)
@@ -268,17 +270,17 @@ class RegionalLocator:
             d, x = np.meshgrid(self._depth_axis, self._dist_axis, indexing="ij")
             src = np.stack([x.ravel(), np.zeros(x.size), -d.ravel()], axis=1)
             rcv = np.zeros_like(src)
-            self._tables[phase] = _tt_grad(self.model, phase, src, rcv)[0].reshape(d.shape)
+            self._tables[phase] = first_arrival_arrays(self.model, phase, src, rcv)[0].reshape(d.shape)
         return self._tables[phase]
 
     def top_speed_mps(self, phase: Phase | str = Phase.P) -> float:
         """Speed of the top layer (the elevation correction's speed)."""
-        return float(_layers(self.model, _phase("phase", phase))[1][0])
+        return float(layer_speeds(self.model, parse_phase("phase", phase))[1][0])
 
     def grid_travel_time(self, phase: Phase | str, dist_m: npt.ArrayLike, depth_m: npt.ArrayLike,
                          elevation_m: npt.ArrayLike) -> FloatArray:
         """Table travel time (s): bilinear in (distance, depth) plus ``elevation / v_top``; broadcast."""
-        ph = _phase("phase", phase)
+        ph = parse_phase("phase", phase)
         tab = self._table(ph)
         x = np.clip(np.asarray(dist_m, dtype=np.float64), 0.0, self._dist_axis[-1]) / _TABLE_STEP_M
         z = np.clip(np.asarray(depth_m, dtype=np.float64) - self._depth_axis[0], 0.0,
@@ -324,7 +326,7 @@ class RegionalLocator:
         """
         if isinstance(picks, (str, bytes)) or not isinstance(picks, Sequence):
             raise ValueError(f"picks must be a sequence of StationPick, got {type(picks).__name__}")
-        checked = [_check_pick(i, p) for i, p in enumerate(picks)]
+        checked = [check_pick(i, p) for i, p in enumerate(picks)]
         thr = float(outlier_threshold)
         if not (math.isfinite(thr) and thr >= 2.0):
             raise ValueError(f"outlier_threshold must be finite and >= 2, got {outlier_threshold!r}")
@@ -339,9 +341,9 @@ class RegionalLocator:
                 coords.append((float(p.lon_deg), float(p.lat_deg), float(p.elevation_m)))
         st = np.array(coords).reshape(-1, 3)
         raw = [Pick(ids[p.station_id], p.phase, p.time_s, p.sigma_s) for p in checked]
-        pk = _parse_picks(raw, len(ids), self.default_sigma_s)
+        pk = parse_picks(raw, len(ids), self.default_sigma_s)
         if pk.is_s.any():
-            _layers(self.model, Phase.S)
+            layer_speeds(self.model, Phase.S)
         if center is None:
             lon0, lat0 = float(np.mean(st[:, 0])), float(np.mean(st[:, 1]))
         else:
@@ -359,7 +361,7 @@ class RegionalLocator:
             start = np.array([float(ix), float(iy), -depth * 1000.0, initial.origin_time_s - pk.t_ref])
         return self._locate(pk, sxyz, list(ids), lon0, lat0, thr, conf, start)
 
-    def _grid(self, pk: _Picks, sxyz: FloatArray, xs: FloatArray, ys: FloatArray, ds: FloatArray) -> FloatArray:
+    def _grid(self, pk: PickTable, sxyz: FloatArray, xs: FloatArray, ys: FloatArray, ds: FloatArray) -> FloatArray:
         gx, gy, gd = (a.ravel() for a in np.meshgrid(xs, ys, ds, indexing="ij"))
         rcv = sxyz[pk.station]
         tt = np.empty((gx.size, pk.station.size))
@@ -369,24 +371,24 @@ class RegionalLocator:
                 tt[:, sel] = self.grid_travel_time(phase, dist, gd[:, None], rcv[sel, 2][None, :])
         w = 1.0 / pk.sigma_s
         d = pk.time_s[None, :] - tt
-        t0 = _weighted_median_rows(d, w)
+        t0 = weighted_median_rows(d, w)
         misfit = np.sum(w * np.abs(d - t0[:, None]), axis=1)
         b = int(np.argmin(misfit))
         return np.array([gx[b], gy[b], -gd[b], t0[b]])
 
-    def _residuals(self, pk: _Picks, sxyz: FloatArray, m: FloatArray) -> tuple[FloatArray, FloatArray]:
+    def _residuals(self, pk: PickTable, sxyz: FloatArray, m: FloatArray) -> tuple[FloatArray, FloatArray]:
         rcv = sxyz[pk.station]
         t = np.empty(pk.station.size)
         jac = np.empty((pk.station.size, 4))
         for phase, sel in ((Phase.P, ~pk.is_s), (Phase.S, pk.is_s)):
             if sel.any():
                 src = np.broadcast_to(m[:3], (int(sel.sum()), 3))
-                t[sel], jac[sel, :3] = _tt_grad(self.model, phase, src, rcv[sel])
+                t[sel], jac[sel, :3] = first_arrival_arrays(self.model, phase, src, rcv[sel])
         jac[:, :3] *= -1.0
         jac[:, 3] = -1.0
         return pk.time_s - m[3] - t, jac
 
-    def _fit(self, pk: _Picks, sxyz: FloatArray, keep: BoolArray, m0: FloatArray, loss: str,
+    def _fit(self, pk: PickTable, sxyz: FloatArray, keep: BoolArray, m0: FloatArray, loss: str,
              fixed: bool) -> tuple[FloatArray, bool]:
         sig = pk.sigma_s[keep]
         free = np.array([0, 1, 3]) if fixed else np.arange(4)
@@ -423,7 +425,7 @@ class RegionalLocator:
                                      x_scale="jac", xtol=1e-8, ftol=1e-10, gtol=1e-10, max_nfev=50)
         return full(sol.x), bool(sol.success)
 
-    def _solve(self, pk: _Picks, sxyz: FloatArray, m0: FloatArray, fixed: bool,
+    def _solve(self, pk: PickTable, sxyz: FloatArray, m0: FloatArray, fixed: bool,
                thr: float) -> tuple[FloatArray, BoolArray, bool]:
         n = pk.station.size
         keep = np.ones(n, dtype=bool)
@@ -442,7 +444,7 @@ class RegionalLocator:
             break
         return m, keep, ok
 
-    def _grid_search(self, pk: _Picks, sxyz: FloatArray) -> FloatArray:
+    def _grid_search(self, pk: PickTable, sxyz: FloatArray) -> FloatArray:
         """Coarse, then fine grid search: the best ``(x, y, z, t0)``."""
         used_st = sxyz[np.unique(pk.station)]
         lo, hi = used_st[:, :2].min(axis=0), used_st[:, :2].max(axis=0)
@@ -460,7 +462,7 @@ class RegionalLocator:
         ds = np.clip(-m[2] + np.arange(-4, 5) * 1000.0, self.min_depth_km * 1000.0, self.max_depth_km * 1000.0)
         return self._grid(pk, sxyz, xs, ys, np.unique(ds))
 
-    def _locate(self, pk: _Picks, sxyz: FloatArray, names: list[str], lon0: float, lat0: float, thr: float,
+    def _locate(self, pk: PickTable, sxyz: FloatArray, names: list[str], lon0: float, lat0: float, thr: float,
                 conf: float, start: FloatArray | None) -> RegionalLocation:
         m = self._grid_search(pk, sxyz) if start is None else start.copy()
         n_picks = pk.station.size
@@ -480,7 +482,7 @@ class RegionalLocator:
                 cov, k = self._covariance(pk, sxyz, sol, keep, True)
         return self._result(pk, sxyz, names, lon0, lat0, sol, keep, cov, fixed, ok, conf)
 
-    def _covariance(self, pk: _Picks, sxyz: FloatArray, m: FloatArray, keep: BoolArray,
+    def _covariance(self, pk: PickTable, sxyz: FloatArray, m: FloatArray, keep: BoolArray,
                     fixed: bool) -> tuple[FloatArray, float]:
         res, jac = self._residuals(pk, sxyz, m)
         free = np.array([0, 1, 3]) if fixed else np.arange(4)
@@ -499,7 +501,7 @@ class RegionalLocator:
         cov[np.ix_(free, free)] = np.inf
         return cov, k
 
-    def _result(self, pk: _Picks, sxyz: FloatArray, names: list[str], lon0: float, lat0: float, m: FloatArray,
+    def _result(self, pk: PickTable, sxyz: FloatArray, names: list[str], lon0: float, lat0: float, m: FloatArray,
                 keep: BoolArray, cov: FloatArray, fixed: bool, ok: bool, conf: float) -> RegionalLocation:
         res = self._residuals(pk, sxyz, m)[0]
         cxy = cov[:2, :2]
@@ -526,7 +528,7 @@ class RegionalLocator:
             depth_std_km=math.nan if fixed else math.sqrt(cov[2, 2]) / 1000.0,
             origin_time_std_s=math.sqrt(cov[3, 3]) if np.isfinite(cov[3, 3]) else math.inf,
             rms_s=float(np.sqrt(np.mean(res[keep] ** 2))),
-            gap_deg=_gap_deg(m[:2], sxyz[sta]),
+            gap_deg=azimuthal_gap_deg(m[:2], sxyz[sta]),
             n_phases=int(keep.sum()), n_stations=int(sta.size), station_ids=tuple(names[i] for i in sta),
             residuals_s=res, used=used, depth_fixed=fixed, converged=ok,
         )

@@ -4,8 +4,8 @@ Issue "[8] Regional association, rapid parameters and earthquake early warning".
 A model is a stack of flat layers of constant speed read from
 ``data/velocity_models/<name>.csv`` (columns ``model, depth_top_km, vp_kmps,
 vs_kmps, source``; ``#`` lines are the file's header with the citation) and
-returned as the :class:`~quakewatch.ext.mine_traveltime.LayeredVelocity` that
-:mod:`quakewatch.ext.mine_traveltime` computes first arrivals (direct ray and
+returned as the :class:`~quakewatch.ext.layered_traveltime.LayeredVelocity` that
+:mod:`quakewatch.ext.layered_traveltime` computes first arrivals (direct ray and
 head waves, exact gradients) for.  Depths are below sea level
 (``reference_elevation_m = 0``): a station at elevation ``e`` metres sits ``e``
 above the top of the first layer, which extends upwards to it.
@@ -47,7 +47,7 @@ from dataclasses import dataclass
 from importlib import resources
 from typing import Final
 
-from .mine_traveltime import LayeredVelocity
+from .layered_traveltime import LayeredVelocity
 
 __all__ = [
     "DEFAULT_VELOCITY_MODEL",
@@ -112,7 +112,7 @@ def velocity_model_info(name: str = DEFAULT_VELOCITY_MODEL) -> VelocityModelInfo
 
 
 def load_velocity_model(name: str = DEFAULT_VELOCITY_MODEL) -> LayeredVelocity:
-    """The flat-layered model ``name`` in metres and m/s for :mod:`~quakewatch.ext.mine_traveltime`.
+    """The flat-layered model ``name`` in metres and m/s for :mod:`~quakewatch.ext.layered_traveltime`.
 
     Parameters
     ----------

@@ -42,7 +42,7 @@ import functools
 from dataclasses import dataclass
 
 import numpy as np
-from quakewatch.ext.mine_traveltime import travel_time
+from quakewatch.ext.layered_traveltime import travel_time
 from quakewatch.ext.regional_location import StationPick, project, unproject
 from quakewatch.ext.regional_velocity import load_velocity_model
 from quakewatch.ext.stochastic import stochastic_ground_motion

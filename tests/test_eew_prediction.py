@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 from quakewatch.ext.eew_prediction import alert_decision, predict_sites
 from quakewatch.ext.intensity_attenuation import INTENSITY_MODELS, ms_from_mw
-from quakewatch.ext.mine_traveltime import ConstantVelocity
+from quakewatch.ext.layered_traveltime import ConstantVelocity
 from quakewatch.ext.regional_location import RegionalLocation, RegionalLocator, StationPick, project, unproject
 
 V = ConstantVelocity(6000.0, 3500.0)

@@ -20,7 +20,7 @@ import eew_synthetics as syn
 import numpy as np
 import pytest
 from quakewatch.ext.geodesy import EARTH_RADIUS_KM, haversine
-from quakewatch.ext.mine_traveltime import ConstantVelocity, travel_time
+from quakewatch.ext.layered_traveltime import ConstantVelocity, travel_time
 from quakewatch.ext.regional_location import RegionalLocator, StationPick, project, unproject
 from quakewatch.ext.regional_velocity import available_velocity_models, load_velocity_model, velocity_model_info
 

@@ -47,7 +47,7 @@ from quakewatch.ext.blast_discrimination import (BlastDiscrimination, BlastingWi
                                                  StationRecord, discriminate)
 from quakewatch.ext.mine_location import MineLocation, MineLocator, Pick
 from quakewatch.ext.mine_source import EventSource, StationSource, combine, source_parameters
-from quakewatch.ext.mine_traveltime import ConstantVelocity, LayeredVelocity, Model, travel_time
+from quakewatch.ext.layered_traveltime import ConstantVelocity, LayeredVelocity, Model, travel_time
 from quakewatch.ext.onset_picker import pick_onset
 
 from .detector import ChannelMeta, Window

@@ -1,4 +1,4 @@
-"""First-arrival travel times in constant and flat-layered velocity models (mine arrays).
+"""First-arrival travel times in constant and flat-layered velocity models (mine arrays, regional networks).
 
 Issue "[7] Mine seismic monitoring", part of :mod:`quakewatch.ext.mine_location`
 (whose docstring gives the ray theory and references): the direct ray and every
@@ -18,7 +18,8 @@ from typing import Final
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["ConstantVelocity", "LayeredVelocity", "Model", "Phase", "travel_time", "travel_time_gradient"]
+__all__ = ["ConstantVelocity", "LayeredVelocity", "Model", "Phase", "as_points", "first_arrival_arrays", "layer_speeds",
+           "parse_phase", "positive", "travel_time", "travel_time_gradient"]
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -31,7 +32,8 @@ class Phase(str, Enum):
     S = "S"
 
 
-def _positive(name: str, value: float) -> float:
+def positive(name: str, value: float) -> float:
+    """``value`` as a finite float > 0, else ``ValueError`` naming ``name``."""
     v = float(value)
     if not math.isfinite(v) or v <= 0.0:
         raise ValueError(f"{name} must be finite and > 0, got {value!r}")
@@ -41,7 +43,7 @@ def _positive(name: str, value: float) -> float:
 def _speeds(name: str, values: Sequence[float] | None, n: int | None = None) -> tuple[float, ...] | None:
     if values is None:
         return None
-    out = tuple(_positive(f"{name}[{i}]", v) for i, v in enumerate(values))
+    out = tuple(positive(f"{name}[{i}]", v) for i, v in enumerate(values))
     if n is not None and len(out) != n:
         raise ValueError(f"{name} must have {n} values (one per layer), got {len(out)}")
     return out
@@ -55,9 +57,9 @@ class ConstantVelocity:
     vs_mps: float | None = None
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "vp_mps", _positive("vp_mps", self.vp_mps))
+        object.__setattr__(self, "vp_mps", positive("vp_mps", self.vp_mps))
         if self.vs_mps is not None:
-            object.__setattr__(self, "vs_mps", _positive("vs_mps", self.vs_mps))
+            object.__setattr__(self, "vs_mps", positive("vs_mps", self.vs_mps))
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,7 +94,7 @@ class LayeredVelocity:
 Model = ConstantVelocity | LayeredVelocity
 
 
-def _layers(model: Model, phase: Phase) -> tuple[FloatArray, FloatArray]:
+def layer_speeds(model: Model, phase: Phase) -> tuple[FloatArray, FloatArray]:
     """Interface depths (L-1,) and speeds (L,) of ``phase``."""
     if isinstance(model, ConstantVelocity):
         v = model.vp_mps if phase is Phase.P else model.vs_mps
@@ -195,9 +197,11 @@ def _first_arrival(
     return t, p, g_d
 
 
-def _tt_grad(model: Model, phase: Phase, src: FloatArray, rcv: FloatArray) -> tuple[FloatArray, FloatArray]:
-    """Travel time (N,) and its gradient w.r.t. the source position (N, 3)."""
-    interfaces, v = _layers(model, phase)
+def first_arrival_arrays(model: Model, phase: Phase, src: FloatArray, rcv: FloatArray) -> tuple[FloatArray, FloatArray]:
+    """Travel time (N,) and its gradient w.r.t. the source position (N, 3), for
+    already validated float64 arrays ``src`` and ``rcv`` of shape (N, 3) (the
+    locators' inner loop; :func:`travel_time` is the checked entry point)."""
+    interfaces, v = layer_speeds(model, phase)
     diff = src - rcv
     if v.size == 1:
         dist = np.sqrt(np.sum(diff * diff, axis=-1))
@@ -217,7 +221,8 @@ def _tt_grad(model: Model, phase: Phase, src: FloatArray, rcv: FloatArray) -> tu
     return t, np.stack([p * ux, p * uy, -g_d], axis=-1)
 
 
-def _points(name: str, xyz: npt.ArrayLike) -> FloatArray:
+def as_points(name: str, xyz: npt.ArrayLike) -> FloatArray:
+    """A float64 copy of points of shape (..., 3), finite, else ``ValueError`` naming ``name``."""
     a = np.array(xyz, dtype=np.float64)  # a copy: callers' arrays are never touched
     if a.ndim == 0 or a.shape[-1] != 3:
         raise ValueError(f"{name} must have shape (..., 3) (east, north, up in m), got {a.shape}")
@@ -230,19 +235,20 @@ def travel_time(
     model: Model, source_xyz_m: npt.ArrayLike, receiver_xyz_m: npt.ArrayLike, phase: Phase | str = Phase.P
 ) -> FloatArray:
     """First-arrival time (s) from sources to receivers, shapes (..., 3) broadcast."""
-    src, rcv = np.broadcast_arrays(_points("source_xyz_m", source_xyz_m), _points("receiver_xyz_m", receiver_xyz_m))
-    return _tt_grad(model, _phase("phase", phase), src, rcv)[0]
+    src, rcv = np.broadcast_arrays(as_points("source_xyz_m", source_xyz_m), as_points("receiver_xyz_m", receiver_xyz_m))
+    return first_arrival_arrays(model, parse_phase("phase", phase), src, rcv)[0]
 
 
 def travel_time_gradient(
     model: Model, source_xyz_m: npt.ArrayLike, receiver_xyz_m: npt.ArrayLike, phase: Phase | str = Phase.P
 ) -> FloatArray:
     """``dT/d(source x, y, z)`` (s/m), shape (..., 3)."""
-    src, rcv = np.broadcast_arrays(_points("source_xyz_m", source_xyz_m), _points("receiver_xyz_m", receiver_xyz_m))
-    return _tt_grad(model, _phase("phase", phase), src, rcv)[1]
+    src, rcv = np.broadcast_arrays(as_points("source_xyz_m", source_xyz_m), as_points("receiver_xyz_m", receiver_xyz_m))
+    return first_arrival_arrays(model, parse_phase("phase", phase), src, rcv)[1]
 
 
-def _phase(name: str, value: object) -> Phase:
+def parse_phase(name: str, value: object) -> Phase:
+    """``value`` as a :class:`Phase`, else ``ValueError`` naming ``name``."""
     try:
         return Phase(value)
     except ValueError:
