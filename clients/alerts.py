@@ -1,4 +1,4 @@
-"""``quakewatch alerts``: follow the alerts the server raises (mine warning grades, ...)."""
+"""``quakewatch alerts``: follow the alerts the server raises (early warnings, mine warning grades)."""
 
 from __future__ import annotations
 
@@ -18,10 +18,11 @@ NS = 1_000_000_000
 
 
 def add_parser(sub: Any, client_args: Any) -> None:
-    al = sub.add_parser("alerts", help="follow alerts live: mine warning-grade changes (one line or JSON object each)")
+    al = sub.add_parser("alerts", help="follow alerts live: earthquake early warnings, mine warning-grade changes")
     client_args(al)
     al.add_argument("--structure-id", default="", help="only this structure")
-    al.add_argument("--kind", action="append", default=[], metavar="KIND", help="only this kind (repeatable): mine.grade")
+    al.add_argument("--kind", action="append", default=[], metavar="KIND", help="only this kind (repeatable): eew, mine.grade")
+    al.add_argument("--cap", action="store_true", help="print each alert as its CAP 1.2 XML document")
     al.add_argument("--count", type=int, default=0, help="stop after this many alerts (0 = never)")
     al.add_argument("--timeout", type=float, default=0.0, help="stop after this many seconds (0 = never)")
 
@@ -29,6 +30,10 @@ def add_parser(sub: Any, client_args: Any) -> None:
 def alert_line(a: alerts_pb2.Alert) -> str:
     t = time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(a.time.ToNanoseconds() / NS))
     parts = [f"{t}Z", f"{a.severity:<8}", a.headline]
+    if a.HasField("eew"):
+        e = a.eew
+        parts.append(f"{e.magnitude_type} {e.magnitude:.1f} at {e.latitude_deg:.3f}N {e.longitude_deg:.3f}E, {e.epicentral_km:.0f} km away; "
+                     f"intensity {e.predicted_intensity:.1f}; update {e.update}")
     if a.HasField("mine_grade"):
         e = a.mine_grade.event
         parts.append(f"event {e.event_id[:12]} {e.type} {e.magnitude_type} {e.magnitude:.1f} at ({e.x_m:.0f}, {e.y_m:.0f}, "
@@ -45,7 +50,7 @@ def alerts_command(a: argparse.Namespace, o: ClientOptions) -> int:
 
     def handle(msg: alerts_pb2.Alert) -> bool:
         nonlocal seen
-        sys.stdout.write((json.dumps(to_dict(msg)) if a.json else alert_line(msg)) + "\n")
+        sys.stdout.write(msg.cap_xml if a.cap and msg.cap_xml else (json.dumps(to_dict(msg)) if a.json else alert_line(msg)) + "\n")
         sys.stdout.flush()
         seen += 1
         return bool(a.count and seen >= a.count)

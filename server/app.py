@@ -29,6 +29,7 @@ from quakewatch.v1 import health_pb2_grpc as shm_pb2_grpc
 from quakewatch.v1 import audit_pb2, audit_pb2_grpc, events_pb2, events_pb2_grpc, ingest_pb2, ingest_pb2_grpc, monitor_pb2, monitor_pb2_grpc, registry_pb2, registry_pb2_grpc
 
 from .analysis.events import EventEngine
+from .analysis.eew import EewEngine, Site
 from .analysis.health import HealthEngine
 from .analysis.mine_monitor import AlertHub, MineMonitor
 from .analysis.mine_warning import load_table
@@ -120,6 +121,10 @@ class QuakeWatchServer:
             if settings.mine.live:
                 self.events.on_mine_event = self.mines.event_ready
                 self.events.mine_delay_s = settings.mine.analysis_delay_s
+            self.eew: EewEngine | None = EewEngine(settings.eew, self.alerts) if settings.eew.enabled else None
+            if self.eew is not None:
+                self.events.on_opened = self.eew.opened
+                self.events.on_updated = self.eew.updated
             self.ingest.on_block = self._on_block
             self.ingest.on_structure = self._on_structure
             self.health = health_aio.HealthServicer()
@@ -161,6 +166,9 @@ class QuakeWatchServer:
     def _on_structure(self, structure_id: str, loaded: tuple[Structure, list[Channel]] | None) -> None:
         self.events.structure_loaded(structure_id, loaded)
         self.shm.structure_loaded(structure_id, loaded)
+        if self.eew is not None:
+            st = loaded[0] if loaded is not None else None
+            self.eew.site_changed(structure_id, None if st is None else Site(structure_id, st.tenant, st.longitude_deg, st.latitude_deg, st.elevation_m))
 
     def _bind(self) -> int:
         s = self.settings
@@ -193,6 +201,8 @@ class QuakeWatchServer:
         await self.health.enter_graceful_shutdown()
         self.events.hub.close_all()  # Watch streams end; ingest streams drain
         self.alerts.close_all()
+        if self.eew is not None:
+            self.eew.shutdown()
         await self.grpc.stop(self.settings.grace_s if grace is None else grace)
         await asyncio.to_thread(self.events.shutdown)
         await asyncio.to_thread(self.shm.shutdown)

@@ -178,6 +178,26 @@ class MineSettings(BaseModel):
         return self
 
 
+class EewSettings(BaseModel):
+    """Earthquake early warning across the structures (``analysis/eew.py``)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    enabled: bool = True
+    velocity_model: str = Field("iasp91", description="1-D model of ext/data/velocity_models")
+    min_stations: int = Field(4, ge=3, description="structures whose P picks must fit one hypocentre")
+    radius_km: float = Field(150.0, gt=0, description="half-width of the association grid around the structures' centre")
+    min_magnitude: float = Field(3.0, description="no warning below this magnitude")
+    target_min_intensity: float = Field(4.0, description="structures predicted below this intensity get no message")
+    min_magnitude_std: float = Field(0.3, ge=0, description="floor of the magnitude sigma used in predictions")
+    update_magnitude_step: float = Field(0.2, gt=0, description="a new solution is sent when the magnitude moves this much")
+    update_station_step: int = Field(2, ge=1, description="... or this many more structures joined")
+    refresh_updates: bool = Field(True, description="re-evaluate every second while P data accrue")
+    pick_before_s: float = Field(3.0, gt=0, description="AIC pick window before the STA/LTA trigger")
+    min_snr: float = Field(3.0, gt=1)
+    trigger_sigma_s: float = Field(0.3, gt=0, description="1-sigma of a pick that fell back on the trigger time")
+
+
 class Settings(BaseModel):
     """Everything a server needs. ``data_dir`` holds the SQLite database (unless ``db_url``
     is given), the miniSEED archive (``archive/``, SDS layout) and the ingest journal."""
@@ -206,6 +226,7 @@ class Settings(BaseModel):
     events: EventSettings = EventSettings()
     health: HealthSettings = HealthSettings()
     decision: DecisionSettings = DecisionSettings()
+    eew: EewSettings = EewSettings()
     mine: MineSettings = MineSettings()
 
     @model_validator(mode="after")

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import json
 import sys
+import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import grpc
@@ -27,7 +28,7 @@ from quakewatch.server.analysis.mine_live import MineArrayOptions, analyse, sens
 from quakewatch.server.settings import MineSettings
 from quakewatch.server.storage.audit import list_entries
 from quakewatch.server.storage.tokens import create_token
-from quakewatch.v1 import alerts_pb2, events_pb2, ingest_pb2, mine_pb2, registry_pb2
+from quakewatch.v1 import alerts_pb2, common_pb2, events_pb2, ingest_pb2, mine_pb2, registry_pb2
 
 NS = 1_000_000_000
 OPTS = MineArrayOptions(q_p=ms.Q_P, q_s=ms.Q_S, vp_mps=ms.VP, vs_mps=ms.VS)
@@ -137,7 +138,8 @@ def test_live_tremor_raises_a_grade_alert(tmp_path: Path, db_url: str | None) ->
             owner, _ = create_token(srv.engine, "owner", "coal-co")
             async with AsyncClient(srv.address, owner) as c:
                 await c.registry.PutStructure(registry_pb2.PutStructureRequest(structure=registry_pb2.Structure(
-                    structure_id="mine-7", kind=registry_pb2.STRUCTURE_KIND_MINE)))
+                    structure_id="mine-7", kind=registry_pb2.STRUCTURE_KIND_MINE,
+                    location=common_pb2.GeoPoint(longitude_deg=112.55, latitude_deg=37.87))))
                 r = await c.registry.PutChannels(registry_pb2.PutChannelsRequest(structure_id="mine-7", channels=_channels()))
                 ids = [ch.channel_id for ch in r.channels]
                 lines = sched.splitlines(keepends=True)
@@ -175,6 +177,9 @@ def test_live_tremor_raises_a_grade_alert(tmp_path: Path, db_url: str | None) ->
                 assert alert.kind == "mine.grade" and g.previous == "none" and g.grade in ("medium", "strong")
                 assert alert.severity in ("moderate", "severe") and any("max_magnitude" in x for x in alert.reasons)
                 e = g.event
+                cap = ET.fromstring(alert.cap_xml)  # the CAP 1.2 twin of the alert
+                ns = "{urn:oasis:names:tc:emergency:cap:1.2}"
+                assert cap.findtext(f"{ns}msgType") == "Alert" and cap.find(f"{ns}info").findtext(f"{ns}severity") in ("Moderate", "Severe")
                 assert e.type == "tremor" and e.magnitude_type == "Mw" and abs(e.magnitude - mw) < 0.4
                 err = float(np.linalg.norm([e.x_m - xyz[0], e.y_m - xyz[1], e.z_m - xyz[2]]))
                 assert err <= max(2.0 * e.sigma_m, 10.0), (err, e.sigma_m)

@@ -72,3 +72,13 @@ def test_kind_without_limit_table_is_unknown_with_a_reason():
     a = post_event_assessment("dam-1", "e3", onset, {"windows": windows, "kind": "dam", "system": "", "code": "GB50011"}, None, "")
     assert a.status == health_pb2.HEALTH_STATUS_UNKNOWN
     assert "no drift limit table for a structure of kind 'dam'" in a.reasons[0]
+
+
+def test_free_field_only_structure_is_unknown_not_an_error():
+    """A building with only a ground sensor has no storey drift: the tag waits for the
+    frequency shift (it used to raise inside the health worker)."""
+    windows, _, onset = _windows(3.0)
+    ground = [Window(tuple(ChannelMeta(m.channel_id, orientation=m.orientation, azimuth_deg=m.azimuth_deg, floor=0, height_m=0.0)
+                           for m in w.channels), w.rate_hz, w.start_ns, w.data) for w in windows]
+    a = post_event_assessment("b-1", "e4", onset, {"windows": ground, "kind": "building", "system": "rc_frame", "code": "GB50011"}, None, "")
+    assert a.status == health_pb2.HEALTH_STATUS_UNKNOWN and "no drift" in a.reasons[0]

@@ -86,6 +86,10 @@ class EventEngine:
         # ``mine_delay_s`` past the first trigger (or one of them ``mine_grace_s`` more),
         # or when the event closes first (the mine live path, ``mine_monitor.py``)
         self.on_mine_event: Callable[[MineEventData], None] | None = None
+        # early warning: called on the event loop when an event opens (structure, trigger,
+        # windows so far) and on the worker with every update of an open event
+        self.on_opened: Callable[[str, int, list[Window]], None] | None = None
+        self.on_updated: Callable[[str, int, list[Window]], None] | None = None
         self.mine_delay_s = 1.0
         self.mine_grace_s = 1.0
 
@@ -156,6 +160,8 @@ class EventEngine:
         if change.kind == "opened":
             msg = event_message(ev, events_pb2.EVENT_STATE_OPEN)
             self.hub.publish(rt.tenant, events_pb2.WatchResponse(change=events_pb2.EVENT_CHANGE_OPENED, event=msg))
+            if self.on_opened is not None:
+                self.on_opened(ev.structure_id, ev.trigger_time_ns, rt.detector.windows())
             self._work(store.save, self.engine, rt.tenant, msg)
         elif change.kind == "updated":
             if self.submitted - self.processed >= self.cfg.max_backlog_blocks:
@@ -169,6 +175,8 @@ class EventEngine:
 
     # -- worker thread ----------------------------------------------------------------
     def _update(self, tenant: str, msg: events_pb2.Event, windows: list[Window], onset_ns: int) -> None:
+        if self.on_updated is not None:
+            self.on_updated(msg.structure_id, onset_ns, windows)
         summary_fields(msg, stations=station_intensities(windows, onset_ns))
         self.hub.publish(tenant, events_pb2.WatchResponse(change=events_pb2.EVENT_CHANGE_UPDATED, event=msg))
 

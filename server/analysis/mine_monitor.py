@@ -27,7 +27,8 @@ from sqlmodel import Session
 from quakewatch.v1 import alerts_pb2
 
 from ..settings import MineSettings
-from ..storage.models import MineGradeChangeRecord
+from ..storage.models import MineGradeChangeRecord, Structure
+from .cap import CapArea, CapMessage, render
 from .events import MineEventData
 from .fanout import Hub
 from .mine_catalog import MineCatalog
@@ -41,6 +42,7 @@ __all__ = ["AlertHub", "MineMonitor", "options"]
 log = logging.getLogger(__name__)
 NS = 1_000_000_000
 SEVERITY = {"strong": "severe", "medium": "moderate", "weak": "minor", "none": "info"}
+CAP_SEVERITY = {"strong": "Severe", "medium": "Moderate", "weak": "Minor", "none": "Minor"}
 
 
 class AlertHub(Hub[alerts_pb2.Alert]):
@@ -87,6 +89,8 @@ class MineMonitor:
         found = sensors(data.windows, data.first_trigger_ns)
         with Session(self.engine) as s:
             sched = schedule_for(s, data.structure_id, datetime.fromtimestamp(data.trigger_time_ns / NS, tz=UTC))
+            row = s.get(Structure, data.structure_id)
+            where = (row.latitude_deg, row.longitude_deg) if row is not None else (math.nan, math.nan)
         res = analyse(found, self.opts, sched)
         if not res.located or res.location is None or not math.isfinite(res.magnitude):
             log.info("mine event not catalogued mine=%s event=%s reasons=%s", data.structure_id, data.event_id, "; ".join(res.reasons))
@@ -100,11 +104,13 @@ class MineMonitor:
         log.info("mine event mine=%s event=%s type=%s Mw=%.2f sigma_m=%.0f changes=%d", data.structure_id, data.event_id,
                  res.event_type, res.magnitude, loc.sigma_radius_m, len(changes))
         for c in changes:
-            self.alerts.publish(data.tenant, grade_alert(data.structure_id, c, res))
+            self.alerts.publish(data.tenant, grade_alert(data.structure_id, c, res, where))
 
 
-def grade_alert(mine_id: str, c: MineGradeChangeRecord, res: LiveMineEvent) -> alerts_pb2.Alert:
-    """The alert of one stored grade change caused by a live event."""
+def grade_alert(mine_id: str, c: MineGradeChangeRecord, res: LiveMineEvent,
+                where: tuple[float, float] = (math.nan, math.nan)) -> alerts_pb2.Alert:
+    """The alert of one stored grade change caused by a live event (``where``: the
+    mine's latitude and longitude, for the CAP area)."""
     loc, src = res.location, res.source
     assert loc is not None
     ev = alerts_pb2.MineEventSummary(event_id=c.event_id, x_m=loc.x_m, y_m=loc.y_m, z_m=loc.z_m, sigma_m=loc.sigma_radius_m,
@@ -118,5 +124,12 @@ def grade_alert(mine_id: str, c: MineGradeChangeRecord, res: LiveMineEvent) -> a
         reasons=json.loads(c.reasons_json), latency_s=now - loc.origin_time_s,
         mine_grade=alerts_pb2.MineGradeAlert(previous=c.previous, grade=c.grade, rule_table=c.rule_table, event=ev))
     alert.time.FromNanoseconds(round(now * NS))
+    lat, lon = where
+    if math.isfinite(lat) and math.isfinite(lon) and (lat, lon) != (0.0, 0.0):  # (0, 0): no location registered
+        alert.cap_xml = render(CapMessage(
+            identifier=alert.alert_id, sent=datetime.fromtimestamp(now, tz=UTC), event="Mine seismic risk (rockburst)",
+            severity=CAP_SEVERITY.get(c.grade, "Minor"), urgency="Expected", certainty="Possible", headline=alert.headline,
+            description="; ".join(alert.reasons), area=CapArea(mine_id, lat, lon, 2.0), category="Geo",
+            parameters={"grade": c.grade, "previousGrade": c.previous, "ruleTable": c.rule_table, "eventId": c.event_id}))
     alert.event_time.FromNanoseconds(round(loc.origin_time_s * NS))
     return alert

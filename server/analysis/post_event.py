@@ -65,7 +65,10 @@ def post_event_assessment(structure_id: str, event_id: str, onset_ns: int, input
     status = health_pb2.HEALTH_STATUS_UNKNOWN
     prov: dict[str, Any] = {"drift_notes": notes, "code": code, "system": system,
                             "drift_highpass_hz": inputs.get("highpass_hz") or DEFAULT_HIGHPASS_HZ}
-    if system:
+    if system and drifts is None and frequency_shift is None:
+        reasons.append("no drift: the structure has no sensors at two or more heights in one direction "
+                       "(a free-field station only); the tag waits for the frequency shift")
+    elif system:
         tag = tag_after_event(drift_ratios=drifts, system=system, code=code, frequency_shift=frequency_shift)
         status = _STATUS[str(tag.status.value if hasattr(tag.status, "value") else tag.status).upper()]
         reasons = list(tag.reasons)

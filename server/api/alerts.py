@@ -16,7 +16,7 @@ from ..analysis.mine_monitor import AlertHub
 from ..errors import InvalidInput
 from .context import current_principal
 
-KINDS = ("mine.grade",)
+KINDS = ("mine.grade", "eew")
 
 
 class AlertServicer(alerts_pb2_grpc.AlertServiceServicer):

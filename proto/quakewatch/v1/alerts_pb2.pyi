@@ -53,8 +53,48 @@ class MineGradeAlert(_message.Message):
     event: MineEventSummary
     def __init__(self, previous: _Optional[str] = ..., grade: _Optional[str] = ..., rule_table: _Optional[str] = ..., event: _Optional[_Union[MineEventSummary, _Mapping]] = ...) -> None: ...
 
+class EewAlert(_message.Message):
+    __slots__ = ("network_event_id", "update", "origin_time", "longitude_deg", "latitude_deg", "depth_km", "epicentre_std_km", "depth_fixed", "magnitude", "magnitude_type", "magnitude_std", "n_stations", "epicentral_km", "predicted_intensity", "intensity_std", "s_arrival_time", "warning_time_s", "intensity_model")
+    NETWORK_EVENT_ID_FIELD_NUMBER: _ClassVar[int]
+    UPDATE_FIELD_NUMBER: _ClassVar[int]
+    ORIGIN_TIME_FIELD_NUMBER: _ClassVar[int]
+    LONGITUDE_DEG_FIELD_NUMBER: _ClassVar[int]
+    LATITUDE_DEG_FIELD_NUMBER: _ClassVar[int]
+    DEPTH_KM_FIELD_NUMBER: _ClassVar[int]
+    EPICENTRE_STD_KM_FIELD_NUMBER: _ClassVar[int]
+    DEPTH_FIXED_FIELD_NUMBER: _ClassVar[int]
+    MAGNITUDE_FIELD_NUMBER: _ClassVar[int]
+    MAGNITUDE_TYPE_FIELD_NUMBER: _ClassVar[int]
+    MAGNITUDE_STD_FIELD_NUMBER: _ClassVar[int]
+    N_STATIONS_FIELD_NUMBER: _ClassVar[int]
+    EPICENTRAL_KM_FIELD_NUMBER: _ClassVar[int]
+    PREDICTED_INTENSITY_FIELD_NUMBER: _ClassVar[int]
+    INTENSITY_STD_FIELD_NUMBER: _ClassVar[int]
+    S_ARRIVAL_TIME_FIELD_NUMBER: _ClassVar[int]
+    WARNING_TIME_S_FIELD_NUMBER: _ClassVar[int]
+    INTENSITY_MODEL_FIELD_NUMBER: _ClassVar[int]
+    network_event_id: str
+    update: int
+    origin_time: _timestamp_pb2.Timestamp
+    longitude_deg: float
+    latitude_deg: float
+    depth_km: float
+    epicentre_std_km: float
+    depth_fixed: bool
+    magnitude: float
+    magnitude_type: str
+    magnitude_std: float
+    n_stations: int
+    epicentral_km: float
+    predicted_intensity: float
+    intensity_std: float
+    s_arrival_time: _timestamp_pb2.Timestamp
+    warning_time_s: float
+    intensity_model: str
+    def __init__(self, network_event_id: _Optional[str] = ..., update: _Optional[int] = ..., origin_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., longitude_deg: _Optional[float] = ..., latitude_deg: _Optional[float] = ..., depth_km: _Optional[float] = ..., epicentre_std_km: _Optional[float] = ..., depth_fixed: _Optional[bool] = ..., magnitude: _Optional[float] = ..., magnitude_type: _Optional[str] = ..., magnitude_std: _Optional[float] = ..., n_stations: _Optional[int] = ..., epicentral_km: _Optional[float] = ..., predicted_intensity: _Optional[float] = ..., intensity_std: _Optional[float] = ..., s_arrival_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., warning_time_s: _Optional[float] = ..., intensity_model: _Optional[str] = ...) -> None: ...
+
 class Alert(_message.Message):
-    __slots__ = ("alert_id", "kind", "structure_id", "time", "event_id", "event_time", "severity", "headline", "reasons", "latency_s", "mine_grade")
+    __slots__ = ("alert_id", "kind", "structure_id", "time", "event_id", "event_time", "severity", "headline", "reasons", "latency_s", "cap_xml", "mine_grade", "eew")
     ALERT_ID_FIELD_NUMBER: _ClassVar[int]
     KIND_FIELD_NUMBER: _ClassVar[int]
     STRUCTURE_ID_FIELD_NUMBER: _ClassVar[int]
@@ -65,7 +105,9 @@ class Alert(_message.Message):
     HEADLINE_FIELD_NUMBER: _ClassVar[int]
     REASONS_FIELD_NUMBER: _ClassVar[int]
     LATENCY_S_FIELD_NUMBER: _ClassVar[int]
+    CAP_XML_FIELD_NUMBER: _ClassVar[int]
     MINE_GRADE_FIELD_NUMBER: _ClassVar[int]
+    EEW_FIELD_NUMBER: _ClassVar[int]
     alert_id: str
     kind: str
     structure_id: str
@@ -76,5 +118,7 @@ class Alert(_message.Message):
     headline: str
     reasons: _containers.RepeatedScalarFieldContainer[str]
     latency_s: float
+    cap_xml: str
     mine_grade: MineGradeAlert
-    def __init__(self, alert_id: _Optional[str] = ..., kind: _Optional[str] = ..., structure_id: _Optional[str] = ..., time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., event_id: _Optional[str] = ..., event_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., severity: _Optional[str] = ..., headline: _Optional[str] = ..., reasons: _Optional[_Iterable[str]] = ..., latency_s: _Optional[float] = ..., mine_grade: _Optional[_Union[MineGradeAlert, _Mapping]] = ...) -> None: ...
+    eew: EewAlert
+    def __init__(self, alert_id: _Optional[str] = ..., kind: _Optional[str] = ..., structure_id: _Optional[str] = ..., time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., event_id: _Optional[str] = ..., event_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., severity: _Optional[str] = ..., headline: _Optional[str] = ..., reasons: _Optional[_Iterable[str]] = ..., latency_s: _Optional[float] = ..., cap_xml: _Optional[str] = ..., mine_grade: _Optional[_Union[MineGradeAlert, _Mapping]] = ..., eew: _Optional[_Union[EewAlert, _Mapping]] = ...) -> None: ...

@@ -1,0 +1,321 @@
+"""Earthquake early warning across the monitored structures (issue "[8] Regional
+association, rapid parameters and earthquake early warning").
+
+The structures' sensors form a network.  Each structure is a station at its registered
+longitude, latitude and elevation:
+
+1. **Pick.**  When a structure's detector opens an event (array coincidence, on the
+   event loop), its onset is refined by a three-component AIC pick
+   (:func:`quakewatch.ext.onset_picker.pick_onset`) on the structure's free-field
+   sensor (or its first three-component sensor) in ``[trigger - pick_before_s, now]``;
+   the STA/LTA trigger itself is the fallback.
+2. **Associate and locate** (:class:`quakewatch.ext.pick_association.PickAssociator`):
+   picks of at least ``min_stations`` structures that fit one hypocentre in the 1-D
+   model form a network event; spikes, a burst on one structure and teleseisms never do.
+3. **Magnitude** (:mod:`quakewatch.ext.early_magnitude`): Pd of the vertical
+   displacement in the first ``min(3 s, available)`` of P at every associated
+   structure, refreshed every second while its event is open; network value and
+   spread, type ``Mpd`` (Wu & Zhao 2006).
+4. **Warn** (:mod:`quakewatch.ext.eew_prediction`): when the solution passes the alert
+   filter (stations, RMS, magnitude), every registered structure whose predicted
+   intensity reaches ``target_min_intensity`` gets an :class:`Alert` of kind ``eew``:
+   predicted intensity, S-wave arrival time and warning time at that structure, with
+   the network solution; later solutions are sent as updates (``update`` counts, CAP
+   ``msgType`` Update) when the magnitude moves by ``update_magnitude_step`` or more
+   stations join.
+
+All of it runs on one worker thread, in pick order; the event loop only copies the
+windows it hands over.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import threading
+import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+import numpy as np
+from quakewatch.ext.early_magnitude import (
+    magnitude_from_pd,
+    network_magnitude,
+    p_wave_parameters,
+)
+from quakewatch.ext.eew_prediction import SitePrediction, alert_decision, predict_sites
+from quakewatch.ext.layered_traveltime import travel_time
+from quakewatch.ext.onset_picker import pick_onset
+from quakewatch.ext.pick_association import CandidateEvent, PickAssociator
+from quakewatch.ext.regional_location import (
+    RegionalLocation,
+    RegionalLocator,
+    StationPick,
+    project,
+)
+from quakewatch.ext.regional_velocity import load_velocity_model
+from quakewatch.v1 import alerts_pb2
+
+from ..settings import EewSettings
+from .cap import SENDER, CapArea, CapMessage, cap_time, render
+from .characterize import stations as three_component
+from .detector import Window
+from .fanout import Hub
+
+__all__ = ["EewEngine", "Site"]
+
+log = logging.getLogger(__name__)
+NS = 1_000_000_000
+RELATION = "WuZhao2006"
+P_WINDOW_S = 3.0  # Wu & Zhao (2006): the first 3 s of P
+P_MIN_WINDOW_S = 0.5
+
+
+@dataclass(frozen=True)
+class Site:
+    structure_id: str
+    tenant: str
+    lon_deg: float
+    lat_deg: float
+    elevation_m: float
+
+
+@dataclass
+class _NetEvent:
+    uid: str
+    stations: dict[str, float] = field(default_factory=dict)  # structure -> P pick time (s)
+    pd_m: dict[str, float] = field(default_factory=dict)  # structure -> Pd
+    candidate: CandidateEvent | None = None
+    update: int = 0
+    sent_magnitude: float = math.nan
+    sent_stations: int = 0
+    first_sent: datetime | None = None
+
+
+def _severity(intensity: float) -> tuple[str, str]:
+    """(our severity, CAP severity) from a predicted intensity (GB/T 17742 degrees)."""
+    if intensity >= 8.5:
+        return "extreme", "Extreme"
+    if intensity >= 6.5:
+        return "severe", "Severe"
+    if intensity >= 4.5:
+        return "moderate", "Moderate"
+    return "minor", "Minor"
+
+
+class EewEngine:
+    """Network picks -> events -> magnitude -> per-structure warnings."""
+
+    def __init__(self, cfg: EewSettings, alerts: Hub[alerts_pb2.Alert]) -> None:
+        self.cfg = cfg
+        self.alerts = alerts
+        self.sites: dict[str, Site] = {}
+        self._lock = threading.Lock()
+        self._assoc: PickAssociator | None = None
+        self._events: dict[int, _NetEvent] = {}
+        self._station_event: dict[str, int] = {}
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="qw-eew")
+        self._model = load_velocity_model(cfg.velocity_model)
+        self.picks = 0
+        self.alerts_sent = 0
+
+    # -- inventory (event loop) ---------------------------------------------------
+    def site_changed(self, structure_id: str, site: Site | None) -> None:
+        with self._lock:
+            if site is None or not (math.isfinite(site.lon_deg) and math.isfinite(site.lat_deg)) or (site.lon_deg == 0 and site.lat_deg == 0):
+                changed = self.sites.pop(structure_id, None) is not None
+            else:
+                changed = self.sites.get(structure_id) != site
+                self.sites[structure_id] = site
+            if changed:
+                self._assoc = None  # rebuilt on the next pick with the new inventory
+
+    def shutdown(self) -> None:
+        self._pool.shutdown(wait=True)
+
+    # -- input (event loop) ----------------------------------------------------------
+    def opened(self, structure_id: str, trigger_ns: int, windows: list[Window]) -> None:
+        if structure_id in self.sites:
+            self._pool.submit(self._guard, self._pick, structure_id, trigger_ns, windows)
+
+    def updated(self, structure_id: str, trigger_ns: int, windows: list[Window]) -> None:
+        if structure_id in self._station_event:
+            self._pool.submit(self._guard, self._refresh, structure_id, windows)
+
+    @staticmethod
+    def _guard(fn: object, *args: object) -> None:
+        try:
+            fn(*args)  # type: ignore[operator]
+        except Exception:  # one bad structure must not stop the warning for the others
+            log.exception("early-warning task failed")
+
+    # -- worker ----------------------------------------------------------------------
+    def _associator(self) -> PickAssociator:
+        if self._assoc is None:
+            with self._lock:
+                sites = list(self.sites.values())
+            lon = float(np.mean([s.lon_deg for s in sites]))
+            lat = float(np.mean([s.lat_deg for s in sites]))
+            self._assoc = PickAssociator(lon, lat, radius_km=self.cfg.radius_km, min_stations=self.cfg.min_stations,
+                                         locator=RegionalLocator(self._model),
+                                         stations=[(s.structure_id, s.lon_deg, s.lat_deg, s.elevation_m) for s in sites])
+            self._events.clear()
+            self._station_event.clear()
+        return self._assoc
+
+    def _vertical(self, windows: list[Window]) -> tuple[np.ndarray, np.ndarray, float, int] | None:
+        """(3-C rows, vertical acceleration, rate, start ns) of the free-field sensor, else the first one."""
+        found = three_component(windows)
+        if not found:
+            return None
+        st = next((s for s in found if s.free_field), found[0])
+        w = st.window
+        rows = w.data[list(st.rows)]
+        return rows, w.data[st.rows[2]], w.rate_hz, w.start_ns
+
+    def _pick(self, structure_id: str, trigger_ns: int, windows: list[Window]) -> None:
+        site = self.sites.get(structure_id)
+        if site is None:
+            return
+        t_pick, sigma = trigger_ns / NS, self.cfg.trigger_sigma_s
+        got = self._vertical(windows)
+        if got is not None:
+            rows, _, fs, start_ns = got
+            i0 = max(0, round((trigger_ns / NS - self.cfg.pick_before_s - start_ns / NS) * fs))
+            seg = rows[:, i0:]
+            if seg.shape[1] >= 16:
+                try:
+                    on = pick_onset(seg, fs)
+                    if not on.at_edge and on.snr >= self.cfg.min_snr:
+                        t_pick, sigma = start_ns / NS + (i0 + on.index) / fs, max(on.sigma_s, 1.0 / fs)
+                except ValueError:
+                    pass
+        self.picks += 1
+        log.debug("eew pick structure=%s trigger=%.2f pick=%.2f sigma=%.3f lag_s=%.2f", structure_id, trigger_ns / NS, t_pick, sigma,
+                  time.time() - t_pick)
+        pick = StationPick(structure_id, site.lon_deg, site.lat_deg, site.elevation_m, t_pick, "P", sigma)
+        for cand in self._associator().add(pick):
+            ev = self._events.setdefault(cand.event_id, _NetEvent(uuid.uuid4().hex))
+            ev.candidate = cand
+            for pk in cand.picks:
+                ev.stations[pk.station_id] = pk.time_s
+                self._station_event[pk.station_id] = cand.event_id
+            if structure_id in ev.stations and got is not None:
+                self._pd(ev, structure_id, windows)
+            self._evaluate(ev)
+
+    def _refresh(self, structure_id: str, windows: list[Window]) -> None:
+        ev = self._events.get(self._station_event.get(structure_id, -1))
+        if ev is None or ev.candidate is None:
+            return
+        before = len(ev.pd_m)
+        self._pd(ev, structure_id, windows)
+        if len(ev.pd_m) != before or ev.update == 0 or self.cfg.refresh_updates:
+            self._evaluate(ev)
+
+    def _pd(self, ev: _NetEvent, structure_id: str, windows: list[Window]) -> None:
+        got = self._vertical(windows)
+        t_p = ev.stations.get(structure_id)
+        if got is None or t_p is None:
+            return
+        _, acc_z, fs, start_ns = got
+        p_index = round((t_p - start_ns / NS) * fs)
+        if not 0 < p_index < acc_z.size:
+            return
+        # only P: the window ends before the S wave predicted from the current solution
+        window = P_WINDOW_S
+        site, cand = self.sites.get(structure_id), ev.candidate
+        if site is not None and cand is not None:
+            loc = cand.location
+            x, y = project(loc.lon_deg, loc.lat_deg, np.array([site.lon_deg]), np.array([site.lat_deg]))
+            src = np.array([[0.0, 0.0, -loc.depth_km * 1000.0]])
+            rcv = np.array([[float(x[0]), float(y[0]), site.elevation_m]])
+            ts = loc.origin_time_s + float(travel_time(self._model, src, rcv, "S")[0])
+            window = min(window, ts - t_p)
+        if window < P_MIN_WINDOW_S:
+            return
+        try:
+            par = p_wave_parameters(acc_z, fs, p_index, window_s=window, min_window_s=P_MIN_WINDOW_S)
+        except ValueError:
+            return  # less than the minimum window of P so far
+        ev.pd_m[structure_id] = par.pd_m
+
+    def _evaluate(self, ev: _NetEvent) -> None:
+        cand = ev.candidate
+        if cand is None or not ev.pd_m:
+            return
+        loc = cand.location
+        ids = [s for s in ev.pd_m if s in self.sites]
+        if not ids:
+            return
+        x, y = project(loc.lon_deg, loc.lat_deg, np.array([self.sites[s].lon_deg for s in ids]),
+                       np.array([self.sites[s].lat_deg for s in ids]))
+        hyp_km = np.hypot(np.hypot(x, y) / 1000.0, loc.depth_km)
+        mags = magnitude_from_pd(np.array([ev.pd_m[s] for s in ids]), hyp_km, RELATION)
+        net = network_magnitude(mags, RELATION)
+        now = time.time()
+        with self._lock:
+            sites = list(self.sites.values())
+        pred = predict_sites(loc, net.value, np.array([s.lon_deg for s in sites]), np.array([s.lat_deg for s in sites]),
+                             site_elevation_m=np.array([s.elevation_m for s in sites]), now_s=now,
+                             magnitude_std=max(net.std, self.cfg.min_magnitude_std), magnitude_type=net.magnitude_type,
+                             model=self._model)
+        decision = alert_decision(loc, net.value, pred, min_stations=self.cfg.min_stations,
+                                  min_magnitude=self.cfg.min_magnitude, min_intensity=self.cfg.target_min_intensity)
+        if not decision.alert:
+            log.debug("eew event=%s no alert: %s", ev.uid, "; ".join(decision.reasons))
+            return
+        moved = not math.isfinite(ev.sent_magnitude) or abs(net.value - ev.sent_magnitude) >= self.cfg.update_magnitude_step
+        if ev.update and not (moved or loc.n_stations >= ev.sent_stations + self.cfg.update_station_step):
+            return
+        ev.update += 1
+        ev.sent_magnitude, ev.sent_stations = net.value, loc.n_stations
+        sent = datetime.fromtimestamp(now, tz=UTC)
+        if ev.update == 1:
+            ev.first_sent = sent
+        for k, s in enumerate(sites):
+            if not pred.intensity[k] >= self.cfg.target_min_intensity:
+                continue
+            self.alerts.publish(s.tenant, self._alert(ev, s, k, pred, net.value, net.std, loc, sent))
+            self.alerts_sent += 1
+        log.info("eew event=%s update=%d M%s %.1f stations=%d lon=%.3f lat=%.3f depth=%.1f", ev.uid, ev.update,
+                 net.magnitude_type, net.value, loc.n_stations, loc.lon_deg, loc.lat_deg, loc.depth_km)
+
+    def _alert(self, ev: _NetEvent, s: Site, k: int, pred: SitePrediction, mag: float, mag_std: float,
+               loc: RegionalLocation, sent: datetime) -> alerts_pb2.Alert:
+        """The message for one structure (and its CAP 1.2 twin)."""
+        inten, warn = float(pred.intensity[k]), float(pred.warning_s[k])
+        sev, cap_sev = _severity(inten)
+        ident = f"eew-{ev.uid}-{ev.update}-{s.structure_id}"
+        e = alerts_pb2.EewAlert(
+            network_event_id=ev.uid, update=ev.update, longitude_deg=loc.lon_deg, latitude_deg=loc.lat_deg,
+            depth_km=loc.depth_km, epicentre_std_km=loc.epicentre_std_km, depth_fixed=loc.depth_fixed, magnitude=mag,
+            magnitude_type=pred.magnitude_type, magnitude_std=mag_std, n_stations=loc.n_stations,
+            epicentral_km=float(pred.epicentral_km[k]), predicted_intensity=inten, intensity_std=float(pred.intensity_std[k]),
+            warning_time_s=warn, intensity_model=pred.intensity_model)
+        e.origin_time.FromNanoseconds(round(loc.origin_time_s * NS))
+        e.s_arrival_time.FromNanoseconds(round(float(pred.s_arrival_s[k]) * NS))
+        when = f"S waves in {warn:.0f} s" if warn > 0 else "S waves arriving now"
+        headline = f"Earthquake early warning: {pred.magnitude_type} {mag:.1f}, intensity {inten:.1f} expected at {s.structure_id}; {when}"
+        reasons = [f"{loc.n_stations} structures located the event {pred.epicentral_km[k]:.0f} km away "
+                   f"(depth {loc.depth_km:.0f} km{' fixed' if loc.depth_fixed else ''}, rms {loc.rms_s:.2f} s)",
+                   f"{pred.magnitude_type} {mag:.1f} +/- {mag_std:.1f} from the first seconds of P ({RELATION})",
+                   f"intensity {inten:.1f} +/- {float(pred.intensity_std[k]):.1f} predicted ({pred.intensity_model})"]
+        first = ev.first_sent or sent
+        cap = render(CapMessage(
+            identifier=ident, sent=sent, event="Earthquake", severity=cap_sev, urgency="Immediate", certainty="Likely",
+            headline=headline, description="; ".join(reasons),
+            instruction="Drop, cover and hold on; stop trains and lifts; close valves.",
+            msg_type="Update" if ev.update > 1 else "Alert",
+            references=f"{SENDER},eew-{ev.uid}-1-{s.structure_id},{cap_time(first)}" if ev.update > 1 else "",
+            area=CapArea(s.structure_id, s.lat_deg, s.lon_deg, 0.5), onset=datetime.fromtimestamp(float(pred.s_arrival_s[k]), tz=UTC),
+            parameters={"magnitude": f"{mag:.1f}", "magnitudeType": pred.magnitude_type,
+                        "originTime": cap_time(datetime.fromtimestamp(loc.origin_time_s, tz=UTC)),
+                        "predictedIntensity": f"{inten:.1f}", "warningTimeSeconds": f"{warn:.1f}"}))
+        out = alerts_pb2.Alert(alert_id=ident, kind="eew", structure_id=s.structure_id, event_id=ev.uid, severity=sev,
+                               headline=headline, reasons=reasons, latency_s=sent.timestamp() - loc.origin_time_s, cap_xml=cap, eew=e)
+        out.time.FromDatetime(sent)
+        out.event_time.FromNanoseconds(round(loc.origin_time_s * NS))
+        return out
