@@ -125,7 +125,7 @@ import numpy as np
 import numpy.typing as npt
 from scipy import optimize, stats
 
-from .pick_table import Pick, PickTable, azimuthal_gap_deg, parse_picks, weighted_median_rows
+from .pick_table import Pick, PickTable, azimuthal_gap_deg, parse_picks, residuals_and_jacobian, weighted_median_rows
 from .layered_traveltime import (
     ConstantVelocity,
     LayeredVelocity,
@@ -367,16 +367,7 @@ class MineLocator:
 
     def _residuals(self, pk: PickTable, m: FloatArray) -> tuple[FloatArray, FloatArray]:
         """Residuals (s) of all picks at ``m = (x, y, z, t0)`` and d(residual)/dm (n, 4)."""
-        rcv = self.stations_xyz_m[pk.station]
-        t = np.empty(pk.station.size)
-        jac = np.empty((pk.station.size, 4))
-        for phase, sel in ((Phase.P, ~pk.is_s), (Phase.S, pk.is_s)):
-            if sel.any():
-                src = np.broadcast_to(m[:3], (int(sel.sum()), 3))
-                t[sel], jac[sel, :3] = first_arrival_arrays(self.model, phase, src, rcv[sel])
-        jac[:, :3] *= -1.0
-        jac[:, 3] = -1.0
-        return pk.time_s - m[3] - t, jac
+        return residuals_and_jacobian(self.model, pk, self.stations_xyz_m, m)
 
     def _fit(self, pk: PickTable, keep: BoolArray, m0: FloatArray, loss: str) -> optimize.OptimizeResult:
         sig = pk.sigma_s[keep]

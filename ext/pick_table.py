@@ -16,9 +16,9 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from .layered_traveltime import Phase, parse_phase, positive
+from .layered_traveltime import Model, Phase, first_arrival_arrays, parse_phase, positive
 
-__all__ = ["Pick", "PickTable", "azimuthal_gap_deg", "parse_picks", "weighted_median_rows"]
+__all__ = ["Pick", "PickTable", "azimuthal_gap_deg", "parse_picks", "residuals_and_jacobian", "weighted_median_rows"]
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.intp]
@@ -100,3 +100,19 @@ def azimuthal_gap_deg(epi: FloatArray, stations: FloatArray) -> float:
         return 360.0
     gaps = np.diff(np.concatenate((az, [az[0] + 360.0])))
     return float(gaps.max())
+
+
+def residuals_and_jacobian(model: Model, pk: PickTable, stations_xyz_m: FloatArray,
+                           m: FloatArray) -> tuple[FloatArray, FloatArray]:
+    """Residuals (s) of all picks at ``m = (x, y, z, t0)`` (m, m, m, s on the picks' axis)
+    and d(residual)/dm, shape (n, 4): the Gauss-Newton step of both locators."""
+    rcv = stations_xyz_m[pk.station]
+    t = np.empty(pk.station.size)
+    jac = np.empty((pk.station.size, 4))
+    for phase, sel in ((Phase.P, ~pk.is_s), (Phase.S, pk.is_s)):
+        if sel.any():
+            src = np.broadcast_to(m[:3], (int(sel.sum()), 3))
+            t[sel], jac[sel, :3] = first_arrival_arrays(model, phase, src, rcv[sel])
+    jac[:, :3] *= -1.0
+    jac[:, 3] = -1.0
+    return pk.time_s - m[3] - t, jac

@@ -81,7 +81,7 @@ import numpy.typing as npt
 from scipy import optimize, stats
 
 from .geodesy import EARTH_RADIUS_KM
-from .pick_table import Pick, PickTable, azimuthal_gap_deg, parse_picks, weighted_median_rows
+from .pick_table import Pick, PickTable, azimuthal_gap_deg, parse_picks, residuals_and_jacobian, weighted_median_rows
 from .layered_traveltime import ConstantVelocity, LayeredVelocity, Model, Phase, layer_speeds, parse_phase, positive, first_arrival_arrays
 from .regional_velocity import load_velocity_model
 from .rupture import local_xy
@@ -377,16 +377,7 @@ class RegionalLocator:
         return np.array([gx[b], gy[b], -gd[b], t0[b]])
 
     def _residuals(self, pk: PickTable, sxyz: FloatArray, m: FloatArray) -> tuple[FloatArray, FloatArray]:
-        rcv = sxyz[pk.station]
-        t = np.empty(pk.station.size)
-        jac = np.empty((pk.station.size, 4))
-        for phase, sel in ((Phase.P, ~pk.is_s), (Phase.S, pk.is_s)):
-            if sel.any():
-                src = np.broadcast_to(m[:3], (int(sel.sum()), 3))
-                t[sel], jac[sel, :3] = first_arrival_arrays(self.model, phase, src, rcv[sel])
-        jac[:, :3] *= -1.0
-        jac[:, 3] = -1.0
-        return pk.time_s - m[3] - t, jac
+        return residuals_and_jacobian(self.model, pk, sxyz, m)
 
     def _fit(self, pk: PickTable, sxyz: FloatArray, keep: BoolArray, m0: FloatArray, loss: str,
              fixed: bool) -> tuple[FloatArray, bool]:

@@ -170,28 +170,29 @@ def mine_status(engine: Engine, p: Principal, mine_id: str, table: WarningTable,
     return status(_catalog(rows), table, at.timestamp(), coverage_start_s=cov), int(n), changes
 
 
+def _events(mine_id: str, start: datetime | None, end: datetime | None) -> Any:
+    """The query of a mine's events in [start, end)."""
+    q = select(MineEventRecord).where(MineEventRecord.mine_id == mine_id)
+    if start is not None:
+        q = q.where(col(MineEventRecord.time) >= start)
+    if end is not None:
+        q = q.where(col(MineEventRecord.time) < end)
+    return q
+
+
 def list_events(engine: Engine, p: Principal, mine_id: str, start: datetime | None, end: datetime | None,
                 limit: int) -> list[MineEventRecord]:
     """Stored events, newest first."""
     with Session(engine) as s:
         mine_row(s, p, mine_id, Access.READ)
-        q = select(MineEventRecord).where(MineEventRecord.mine_id == mine_id)
-        if start is not None:
-            q = q.where(col(MineEventRecord.time) >= start)
-        if end is not None:
-            q = q.where(col(MineEventRecord.time) < end)
+        q = _events(mine_id, start, end)
         return list(s.exec(q.order_by(col(MineEventRecord.time).desc(), col(MineEventRecord.event_id)).limit(limit)).all())
 
 
 def export_catalog(engine: Engine, p: Principal, mine_id: str, start: datetime | None, end: datetime | None) -> MineCatalog:
     with Session(engine) as s:
         mine_row(s, p, mine_id, Access.READ)
-        q = select(MineEventRecord).where(MineEventRecord.mine_id == mine_id)
-        if start is not None:
-            q = q.where(col(MineEventRecord.time) >= start)
-        if end is not None:
-            q = q.where(col(MineEventRecord.time) < end)
-        return _catalog(list(s.exec(q).all()))
+        return _catalog(list(s.exec(_events(mine_id, start, end)).all()))
 
 
 def change_dict(row: MineGradeChangeRecord) -> dict[str, Any]:
