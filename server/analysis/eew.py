@@ -35,11 +35,13 @@ import math
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 import numpy as np
+
 from quakewatch.ext.early_magnitude import (
     magnitude_from_pd,
     network_magnitude,
@@ -145,9 +147,9 @@ class EewEngine:
             self._pool.submit(self._guard, self._refresh, structure_id, windows)
 
     @staticmethod
-    def _guard(fn: object, *args: object) -> None:
+    def _guard(fn: Callable[..., None], *args: object) -> None:
         try:
-            fn(*args)  # type: ignore[operator]
+            fn(*args)
         except Exception:  # one bad structure must not stop the warning for the others
             log.exception("early-warning task failed")
 
