@@ -138,9 +138,9 @@ class EewEngine:
         self._pool.shutdown(wait=True)
 
     # -- input (event loop) ----------------------------------------------------------
-    def opened(self, structure_id: str, trigger_ns: int, windows: list[Window]) -> None:
-        if structure_id in self.sites:
-            self._pool.submit(self._guard, self._pick, structure_id, trigger_ns, windows)
+    def opened(self, structure_id: str, trigger_ns: int, windows: Callable[[], list[Window]]) -> None:
+        if structure_id in self.sites:  # the windows are copied only for a structure that is a station
+            self._pool.submit(self._guard, self._pick, structure_id, trigger_ns, windows())
 
     def updated(self, structure_id: str, trigger_ns: int, windows: list[Window]) -> None:
         if structure_id in self._station_event:

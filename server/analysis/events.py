@@ -87,8 +87,9 @@ class EventEngine:
         # or when the event closes first (the mine live path, ``mine_monitor.py``)
         self.on_mine_event: Callable[[MineEventData], None] | None = None
         # early warning: called on the event loop when an event opens (structure, trigger,
-        # windows so far) and on the worker with every update of an open event
-        self.on_opened: Callable[[str, int, list[Window]], None] | None = None
+        # and a function that returns the windows so far: call it on the loop, or not at
+        # all) and on the worker with every update of an open event
+        self.on_opened: Callable[[str, int, Callable[[], list[Window]]], None] | None = None
         self.on_updated: Callable[[str, int, list[Window]], None] | None = None
         self.mine_delay_s = 1.0
         self.mine_grace_s = 1.0
@@ -161,7 +162,7 @@ class EventEngine:
             msg = event_message(ev, events_pb2.EVENT_STATE_OPEN)
             self.hub.publish(rt.tenant, events_pb2.WatchResponse(change=events_pb2.EVENT_CHANGE_OPENED, event=msg))
             if self.on_opened is not None:
-                self.on_opened(ev.structure_id, ev.trigger_time_ns, rt.detector.windows())
+                self.on_opened(ev.structure_id, ev.trigger_time_ns, rt.detector.windows)
             self._work(store.save, self.engine, rt.tenant, msg)
         elif change.kind == "updated":
             if self.submitted - self.processed >= self.cfg.max_backlog_blocks:
