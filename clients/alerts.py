@@ -18,10 +18,10 @@ NS = 1_000_000_000
 
 
 def add_parser(sub: Any, client_args: Any) -> None:
-    al = sub.add_parser("alerts", help="follow alerts live: earthquake early warnings, mine warning-grade changes")
+    al = sub.add_parser("alerts", help="follow alerts live: earthquake early warnings and reports, mine warning-grade changes")
     client_args(al)
     al.add_argument("--structure-id", default="", help="only this structure")
-    al.add_argument("--kind", action="append", default=[], metavar="KIND", help="only this kind (repeatable): eew, mine.grade")
+    al.add_argument("--kind", action="append", default=[], metavar="KIND", help="only this kind (repeatable): eew, report, mine.grade")
     al.add_argument("--cap", action="store_true", help="print each alert as its CAP 1.2 XML document")
     al.add_argument("--count", type=int, default=0, help="stop after this many alerts (0 = never)")
     al.add_argument("--timeout", type=float, default=0.0, help="stop after this many seconds (0 = never)")
@@ -34,6 +34,10 @@ def alert_line(a: alerts_pb2.Alert) -> str:
         e = a.eew
         parts.append(f"{e.magnitude_type} {e.magnitude:.1f} at {e.latitude_deg:.3f}N {e.longitude_deg:.3f}E, {e.epicentral_km:.0f} km away; "
                      f"intensity {e.predicted_intensity:.1f}; update {e.update}")
+    if a.HasField("report"):
+        r = a.report
+        parts.append(f"{r.magnitude_type} {r.magnitude:.1f} +/- {r.magnitude_std:.1f}; depth {r.depth_km:.0f} km; "
+                     f"{r.n_stations} structures; epicentre +/- {r.epicentre_std_km:.1f} km")
     if a.HasField("mine_grade"):
         e = a.mine_grade.event
         parts.append(f"event {e.event_id[:12]} {e.type} {e.magnitude_type} {e.magnitude:.1f} at ({e.x_m:.0f}, {e.y_m:.0f}, "

@@ -29,6 +29,7 @@ from quakewatch.v1 import health_pb2_grpc as shm_pb2_grpc
 from quakewatch.v1 import audit_pb2, audit_pb2_grpc, events_pb2, events_pb2_grpc, ingest_pb2, ingest_pb2_grpc, monitor_pb2, monitor_pb2_grpc, registry_pb2, registry_pb2_grpc
 
 from .analysis.events import EventEngine
+from .analysis.detector import Window
 from .analysis.eew import EewEngine, Site
 from .analysis.health import HealthEngine
 from .analysis.mine_monitor import AlertHub, MineMonitor
@@ -114,7 +115,7 @@ class QuakeWatchServer:
             if stale:
                 log.warning("closed %d event(s) left open by the previous run", stale)
             self.shm = HealthEngine(self.engine, settings.health)
-            self.events.on_closed = self.shm.event_closed
+            self.events.on_closed = self._event_closed
             self.alerts = AlertHub()
             mine_table = load_table(settings.mine.rules)  # validated at start-up: a bad table stops the server
             self.mines = MineMonitor(self.engine, settings.mine, mine_table, self.alerts)
@@ -125,6 +126,7 @@ class QuakeWatchServer:
             if self.eew is not None:
                 self.events.on_opened = self.eew.opened
                 self.events.on_updated = self.eew.updated
+                self.events.on_data = self.eew.data
             self.ingest.on_block = self._on_block
             self.ingest.on_structure = self._on_structure
             self.health = health_aio.HealthServicer()
@@ -162,6 +164,11 @@ class QuakeWatchServer:
     def _on_block(self, structure_id: str, channel_ids: tuple[str, ...], start_ns: int, rate_hz: float, samples: np.ndarray) -> None:
         self.events.submit(structure_id, channel_ids, start_ns, rate_hz, samples)
         self.shm.submit(structure_id, channel_ids, start_ns, rate_hz, samples)
+
+    def _event_closed(self, structure_id: str, event: events_pb2.Event, windows: list[Window]) -> None:
+        self.shm.event_closed(structure_id, event, windows)
+        if self.eew is not None:
+            self.eew.closed(structure_id, windows)
 
     def _on_structure(self, structure_id: str, loaded: tuple[Structure, list[Channel]] | None) -> None:
         self.events.structure_loaded(structure_id, loaded)

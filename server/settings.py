@@ -196,6 +196,10 @@ class EewSettings(BaseModel):
     pick_before_s: float = Field(3.0, gt=0, description="AIC pick window before the STA/LTA trigger")
     min_snr: float = Field(3.0, gt=1)
     trigger_sigma_s: float = Field(0.3, gt=0, description="1-sigma of a pick that fell back on the trigger time")
+    report_delay_s: float = Field(20.0, ge=0, le=55, description="the automatic report goes out this long after the origin")
+    report_min_magnitude: float = Field(2.5, description="no automatic report below this magnitude")
+    report_min_ml_stations: int = Field(3, ge=1, description="structures with an ML needed to report ML (else Mpd)")
+    ml_after_s_s: float = Field(5.0, gt=0, description="seconds past the S wave a structure records before its ML")
 
 
 class Settings(BaseModel):

@@ -1,7 +1,8 @@
 """Early warning end to end over a real socket: structures on a 12 km grid stream a
 synthetic M5 through ingest; their picks are associated into one network event, located,
 sized, and every structure expecting shaking receives an ``eew`` alert (with its CAP 1.2
-twin) on ``AlertService.Watch``.  A burst on one structure never alerts.
+twin) on ``AlertService.Watch``, then the automatic basic-parameter report (``report``,
+ML).  A burst on one structure never alerts.
 
 Truth: the synthetic event (``tests/eew_synthetics.py``: TauP IASP91 P times, Boore
 stochastic waveforms), never our own output.
@@ -45,8 +46,9 @@ async def _network(c: Any, net: es.Network) -> None:
         await c.registry.PutChannels(registry_pb2.PutChannelsRequest(structure_id=sid, channels=_channels()))
 
 
-async def _stream(c: Any, records: dict[str, tuple[np.ndarray, float]]) -> None:
-    """Every structure on its own gateway stream, 1-s blocks interleaved in time order."""
+async def _stream(c: Any, records: dict[str, tuple[np.ndarray, float]], speed: float = 5.0) -> None:
+    """Every structure on its own gateway stream, 1-s blocks interleaved in time order,
+    ``speed`` times faster than real time (the server keeps up, as it would live)."""
     ids = [f"ff-{x}" for x in "ENZ"]
     n_blk = int(FS)
 
@@ -57,7 +59,7 @@ async def _stream(c: Any, records: dict[str, tuple[np.ndarray, float]]) -> None:
                 yield ingest_pb2.SampleBlock(structure_id=sid, stream_id="default", sequence=b + 1, start_time_ns=round((t_first + b) * NS),
                                              sample_rate_hz=FS, channel_ids=ids, encoding=ingest_pb2.ENCODING_FLOAT32_LE,
                                              n_samples=n_blk, data=d.tobytes())
-                await asyncio.sleep(0)
+                await asyncio.sleep(1.0 / speed)
         acks = [a async for a in c.ingest.Stream(gen())]
         assert all(a.status == ingest_pb2.INGEST_STATUS_ACCEPTED for a in acks)
 
@@ -85,11 +87,20 @@ def test_network_event_warns_every_structure_expecting_shaking(tmp_path: Path, d
             owner, _ = create_token(srv.engine, "owner", "city")
             async with AsyncClient(srv.address, owner) as c:
                 await _network(c, net)
-                watch = c.alerts.Watch(alerts_pb2.WatchAlertsRequest(kinds=["eew"]))
+                watch = c.alerts.Watch(alerts_pb2.WatchAlertsRequest(kinds=["eew", "report"]))
                 await asyncio.sleep(0.2)
                 await _stream(c, records)
-                alerts = await _collect(watch, 8.0)
+                got = await _collect(watch, 8.0)
+        alerts = [a for a in got if a.kind == "eew"]
+        reports = [a for a in got if a.kind == "report"]
         assert alerts, "no early-warning alert"
+        # the automatic basic-parameter report: once, ML from the structures' S waves
+        assert len(reports) == 1, [a.headline for a in reports]
+        r = reports[0].report
+        x, y = project(ev.lon, ev.lat, np.array([r.longitude_deg]), np.array([r.latitude_deg]))
+        assert float(np.hypot(x, y)[0]) / 1000.0 <= 10.0 and r.magnitude_type == "ML" and r.magnitude_stations >= 3
+        assert abs(r.magnitude - ev.mw) <= 0.5, r.magnitude
+        assert reports[0].structure_id == "" and reports[0].cap_xml
         first = min(alerts, key=lambda a: (a.eew.update, a.time.ToNanoseconds()))
         e = first.eew
         x, y = project(ev.lon, ev.lat, np.array([e.longitude_deg]), np.array([e.latitude_deg]))
@@ -97,8 +108,9 @@ def test_network_event_warns_every_structure_expecting_shaking(tmp_path: Path, d
         assert err_km <= 10.0 and e.n_stations >= 4 and e.magnitude_type == "Mpd"
         assert abs(e.origin_time.ToNanoseconds() / NS - ev.t0) < 2.0
         # the stochastic P of the synthetics reads about 0.5 high on Wu & Zhao's relation
-        # (benchmarks/eew_accuracy.py); the network value must still be near the event
-        assert abs(e.magnitude - ev.mw) <= 0.9
+        # (benchmarks/eew_accuracy.py), and in a replay faster than real time the first
+        # solution may use any length of P: a loose bound here, the report checks ML
+        assert -0.5 <= e.magnitude - ev.mw <= 1.2
         by_structure = {a.structure_id for a in alerts}
         assert by_structure <= set(net.ids) and len(by_structure) >= 5
         for a in alerts:

@@ -16,7 +16,13 @@ longitude, latitude and elevation:
    displacement in the first ``min(3 s, available)`` of P at every associated
    structure, refreshed every second while its event is open; network value and
    spread, type ``Mpd`` (Wu & Zhao 2006).
-4. **Warn** (:mod:`quakewatch.ext.eew_prediction`): when the solution passes the alert
+4. **Report.**  ``report_delay_s`` after the origin, the automatic basic-parameter report
+   (kind ``report``) goes to every tenant with structures: the located hypocentre with
+   its uncertainties and ML (Hutton & Boore 1987 calibration, single-station values
+   from the simulated Wood-Anderson peaks of structures at 10 km or more once they have
+   recorded ``ml_after_s_s`` past the S wave; at least ``report_min_ml_stations``), or
+   Mpd when too few; only for magnitudes of ``report_min_magnitude`` and more.
+5. **Warn** (:mod:`quakewatch.ext.eew_prediction`): when the solution passes the alert
    filter (stations, RMS, magnitude), every registered structure whose predicted
    intensity reaches ``target_min_intensity`` gets an :class:`Alert` of kind ``eew``:
    predicted intensity, S-wave arrival time and warning time at that structure, with
@@ -43,6 +49,7 @@ from datetime import UTC, datetime
 import numpy as np
 
 from quakewatch.ext.early_magnitude import (
+    local_magnitude,
     magnitude_from_pd,
     network_magnitude,
     p_wave_parameters,
@@ -73,6 +80,9 @@ NS = 1_000_000_000
 RELATION = "WuZhao2006"
 P_WINDOW_S = 3.0  # Wu & Zhao (2006): the first 3 s of P
 P_MIN_WINDOW_S = 0.5
+REPORT_GIVE_UP_S = 40  # a late magnitude (more stations, the S waves) may still reach the threshold
+FORGET_S = 600.0  # network events older than this (origin, data time) are dropped
+ML_MIN_KM = 10.0  # the Hutton & Boore (1987) calibration starts here
 
 
 @dataclass(frozen=True)
@@ -89,6 +99,10 @@ class _NetEvent:
     uid: str
     stations: dict[str, float] = field(default_factory=dict)  # structure -> P pick time (s)
     pd_m: dict[str, float] = field(default_factory=dict)  # structure -> Pd
+    ml: dict[str, float] = field(default_factory=dict)  # structure -> single-station ML
+    mpd: tuple[float, float] = (math.nan, math.nan)  # latest network Mpd and its sd
+    report_timer: threading.Timer | None = None
+    reported: bool = False
     candidate: CandidateEvent | None = None
     update: int = 0
     sent_magnitude: float = math.nan
@@ -122,6 +136,8 @@ class EewEngine:
         self._model = load_velocity_model(cfg.velocity_model)
         self.picks = 0
         self.alerts_sent = 0
+        self._next_report_ns = 2**62  # data time at which the next report is due
+        self._latest_ns = 0  # the latest data time seen (a replay may run ahead of the worker)
 
     # -- inventory (event loop) ---------------------------------------------------
     def site_changed(self, structure_id: str, site: Site | None) -> None:
@@ -135,6 +151,9 @@ class EewEngine:
                 self._assoc = None  # rebuilt on the next pick with the new inventory
 
     def shutdown(self) -> None:
+        for ev in list(self._events.values()):
+            if ev.report_timer is not None:
+                ev.report_timer.cancel()
         self._pool.shutdown(wait=True)
 
     # -- input (event loop) ----------------------------------------------------------
@@ -142,9 +161,24 @@ class EewEngine:
         if structure_id in self.sites:  # the windows are copied only for a structure that is a station
             self._pool.submit(self._guard, self._pick, structure_id, trigger_ns, windows())
 
+    def data(self, end_ns: int) -> None:
+        """A block ending at ``end_ns`` arrived (event loop): reports that are due go out."""
+        if end_ns > self._latest_ns:
+            self._latest_ns = end_ns
+        if end_ns >= self._next_report_ns:
+            self._next_report_ns = 2**62
+            self._pool.submit(self._guard, self._due_reports, end_ns)
+
     def updated(self, structure_id: str, trigger_ns: int, windows: list[Window]) -> None:
-        if structure_id in self._station_event:
+        # queued behind the structure's pick (one worker, in order): whether the pick joined
+        # a network event is decided there, not here
+        if structure_id in self.sites:
             self._pool.submit(self._guard, self._refresh, structure_id, windows)
+
+    def closed(self, structure_id: str, windows: list[Window]) -> None:
+        """A structure's event closed (its whole record, post-event time included): the
+        last chance for its Pd and ML."""
+        self.updated(structure_id, 0, windows)
 
     @staticmethod
     def _guard(fn: Callable[..., None], *args: object) -> None:
@@ -195,12 +229,30 @@ class EewEngine:
                 except ValueError:
                     pass
         self.picks += 1
+        for key in [k for k, e in self._events.items()
+                    if e.candidate is not None and e.candidate.location.origin_time_s < t_pick - FORGET_S]:
+            old = self._events.pop(key)
+            if old.report_timer is not None:
+                old.report_timer.cancel()
+            self._station_event = {sid: k for sid, k in self._station_event.items() if k != key}
         log.debug("eew pick structure=%s trigger=%.2f pick=%.2f sigma=%.3f lag_s=%.2f", structure_id, trigger_ns / NS, t_pick, sigma,
                   time.time() - t_pick)
         pick = StationPick(structure_id, site.lon_deg, site.lat_deg, site.elevation_m, t_pick, "P", sigma)
         for cand in self._associator().add(pick):
             ev = self._events.setdefault(cand.event_id, _NetEvent(uuid.uuid4().hex))
             ev.candidate = cand
+            if ev.report_timer is None:
+                # the report goes out when any structure's data reach origin + report_delay_s
+                # (data()); the timer only covers data that stop before (in real time: the
+                # same moment)
+                due_s = cand.location.origin_time_s + self.cfg.report_delay_s
+                self._next_report_ns = min(self._next_report_ns, round(due_s * NS))
+                if self._latest_ns >= round(due_s * NS):  # the data are already past it: after the queued work
+                    self._pool.submit(self._guard, self._due_reports, self._latest_ns)
+                delay = max(self.cfg.report_delay_s, due_s - time.time())
+                ev.report_timer = threading.Timer(delay, self._pool.submit, args=(self._guard, self._report, ev))
+                ev.report_timer.daemon = True
+                ev.report_timer.start()
             for pk in cand.picks:
                 ev.stations[pk.station_id] = pk.time_s
                 self._station_event[pk.station_id] = cand.event_id
@@ -214,6 +266,8 @@ class EewEngine:
             return
         before = len(ev.pd_m)
         self._pd(ev, structure_id, windows)
+        self._ml(ev, structure_id, windows)
+
         if len(ev.pd_m) != before or ev.update == 0 or self.cfg.refresh_updates:
             self._evaluate(ev)
 
@@ -230,12 +284,7 @@ class EewEngine:
         window = P_WINDOW_S
         site, cand = self.sites.get(structure_id), ev.candidate
         if site is not None and cand is not None:
-            loc = cand.location
-            x, y = project(loc.lon_deg, loc.lat_deg, np.array([site.lon_deg]), np.array([site.lat_deg]))
-            src = np.array([[0.0, 0.0, -loc.depth_km * 1000.0]])
-            rcv = np.array([[float(x[0]), float(y[0]), site.elevation_m]])
-            ts = loc.origin_time_s + float(travel_time(self._model, src, rcv, "S")[0])
-            window = min(window, ts - t_p)
+            window = min(window, self._s_time(cand.location, site)[0] - t_p)
         if window < P_MIN_WINDOW_S:
             return
         try:
@@ -257,6 +306,7 @@ class EewEngine:
         hyp_km = np.hypot(np.hypot(x, y) / 1000.0, loc.depth_km)
         mags = magnitude_from_pd(np.array([ev.pd_m[s] for s in ids]), hyp_km, RELATION)
         net = network_magnitude(mags, RELATION)
+        ev.mpd = (net.value, net.std)
         now = time.time()
         with self._lock:
             sites = list(self.sites.values())
@@ -284,6 +334,95 @@ class EewEngine:
             self.alerts_sent += 1
         log.info("eew event=%s update=%d M%s %.1f stations=%d lon=%.3f lat=%.3f depth=%.1f", ev.uid, ev.update,
                  net.magnitude_type, net.value, loc.n_stations, loc.lon_deg, loc.lat_deg, loc.depth_km)
+
+    def _s_time(self, loc: RegionalLocation, site: Site) -> tuple[float, float]:
+        """Predicted S arrival (s) and hypocentral distance (km) at a structure."""
+        x, y = project(loc.lon_deg, loc.lat_deg, np.array([site.lon_deg]), np.array([site.lat_deg]))
+        src = np.array([[0.0, 0.0, -loc.depth_km * 1000.0]])
+        rcv = np.array([[float(x[0]), float(y[0]), site.elevation_m]])
+        hyp_km = float(np.linalg.norm(rcv - src)) / 1000.0
+        return loc.origin_time_s + float(travel_time(self._model, src, rcv, "S")[0]), hyp_km
+
+    def _ml(self, ev: _NetEvent, structure_id: str, windows: list[Window]) -> None:
+        """Single-station ML once the structure has recorded ``ml_after_s_s`` past the S wave."""
+        site, cand = self.sites.get(structure_id), ev.candidate
+        found = three_component(windows)
+        if site is None or cand is None or not found or structure_id in ev.ml:
+            return
+        st = next((x for x in found if x.free_field), found[0])
+        w = st.window
+        ts, hyp_km = self._s_time(cand.location, site)
+        if w.end_ns / NS < ts + self.cfg.ml_after_s_s or not ML_MIN_KM <= hyp_km:
+            log.debug("eew no ML yet structure=%s data_end-ts=%.1f hyp_km=%.1f", structure_id, w.end_ns / NS - ts, hyp_km)
+            return
+        t_p = ev.stations.get(structure_id, cand.location.origin_time_s)
+        pre = (t_p - w.start_ns / NS)
+        try:
+            got = local_magnitude(w.data[st.rows[0]], w.data[st.rows[1]], w.rate_hz, hyp_km,
+                                  pre_event_s=pre if pre > 2.0 / w.rate_hz else None)
+        except ValueError:
+            return
+        if math.isfinite(got.value):
+            ev.ml[structure_id] = got.value
+
+    def _due_reports(self, end_ns: int) -> None:
+        """Send the reports due by data time ``end_ns``; re-arm :meth:`data` for the next one."""
+        pending = []
+        for ev in self._events.values():
+            if ev.reported or ev.candidate is None:
+                continue
+            due_ns = round((ev.candidate.location.origin_time_s + self.cfg.report_delay_s) * NS)
+            if due_ns <= end_ns:
+                self._report(ev)
+                if not ev.reported and end_ns > due_ns + REPORT_GIVE_UP_S * NS:
+                    ev.reported = True  # never reached the report magnitude
+            if not ev.reported:
+                pending.append(due_ns if due_ns > end_ns else end_ns + NS)  # below the threshold: look again a second later
+        self._next_report_ns = min(pending, default=2**62)
+
+    def _report(self, ev: _NetEvent) -> None:
+        """The automatic basic-parameter report (once per event), to every tenant with structures."""
+        cand = ev.candidate
+        if ev.reported or cand is None:
+            return
+        loc = cand.location
+        ml = np.array(list(ev.ml.values()))
+        if ml.size >= self.cfg.report_min_ml_stations:
+            med = float(np.median(ml))
+            mag, mag_std, mtype, n_mag = med, max(1.4826 * float(np.median(np.abs(ml - med))), 0.1), "ML", int(ml.size)
+        else:
+            (mag, mag_std), mtype, n_mag = ev.mpd, "Mpd", len(ev.pd_m)
+        if not (math.isfinite(mag) and mag >= self.cfg.report_min_magnitude):
+            return
+        ev.reported = True
+        if ev.report_timer is not None:
+            ev.report_timer.cancel()
+        now = time.time()
+        sent = datetime.fromtimestamp(now, tz=UTC)
+        r = alerts_pb2.QuakeReport(
+            network_event_id=ev.uid, origin_time_std_s=loc.origin_time_std_s, longitude_deg=loc.lon_deg, latitude_deg=loc.lat_deg,
+            depth_km=loc.depth_km, depth_std_km=loc.depth_std_km, depth_fixed=loc.depth_fixed, epicentre_std_km=loc.epicentre_std_km,
+            magnitude=mag, magnitude_type=mtype, magnitude_std=mag_std, magnitude_stations=n_mag, n_stations=loc.n_stations,
+            n_phases=loc.n_phases, rms_s=loc.rms_s, gap_deg=loc.gap_deg, after_origin_s=now - loc.origin_time_s)
+        r.origin_time.FromNanoseconds(round(loc.origin_time_s * NS))
+        headline = (f"Automatic report: {mtype} {mag:.1f} earthquake at {loc.lat_deg:.3f}N {loc.lon_deg:.3f}E, "
+                    f"depth {loc.depth_km:.0f} km{' (fixed)' if loc.depth_fixed else ''}")
+        reasons = [f"located by {loc.n_stations} structures ({loc.n_phases} phases, rms {loc.rms_s:.2f} s, gap {loc.gap_deg:.0f} deg); "
+                   f"epicentre +/- {loc.epicentre_std_km:.1f} km",
+                   f"{mtype} from {n_mag} structures" + (" (Hutton & Boore 1987 calibration)" if mtype == "ML" else f" ({RELATION})")]
+        cap = render(CapMessage(
+            identifier=f"report-{ev.uid}", sent=sent, event="Earthquake", severity="Unknown", urgency="Past", certainty="Observed",
+            headline=headline, description="; ".join(reasons), area=CapArea("epicentral area", loc.lat_deg, loc.lon_deg, 50.0),
+            parameters={"magnitude": f"{mag:.1f}", "magnitudeType": mtype, "depthKm": f"{loc.depth_km:.1f}",
+                        "originTime": cap_time(datetime.fromtimestamp(loc.origin_time_s, tz=UTC))}))
+        with self._lock:
+            tenants = frozenset(x.tenant for x in self.sites.values())
+        out = alerts_pb2.Alert(alert_id=f"report-{ev.uid}", kind="report", structure_id="", event_id=ev.uid, severity="info",
+                               headline=headline, reasons=reasons, latency_s=now - loc.origin_time_s, cap_xml=cap, report=r)
+        out.time.FromDatetime(sent)
+        out.event_time.FromNanoseconds(round(loc.origin_time_s * NS))
+        self.alerts.publish(tenants, out)
+        log.info("eew report event=%s %s %.1f after_origin_s=%.1f", ev.uid, mtype, mag, now - loc.origin_time_s)
 
     def _alert(self, ev: _NetEvent, s: Site, k: int, pred: SitePrediction, mag: float, mag_std: float,
                loc: RegionalLocation, sent: datetime) -> alerts_pb2.Alert:

@@ -91,6 +91,8 @@ class EventEngine:
         # all) and on the worker with every update of an open event
         self.on_opened: Callable[[str, int, Callable[[], list[Window]]], None] | None = None
         self.on_updated: Callable[[str, int, list[Window]], None] | None = None
+        # ... and with the end time (ns) of every block, on the event loop (keep it cheap)
+        self.on_data: Callable[[int], None] | None = None
         self.mine_delay_s = 1.0
         self.mine_grace_s = 1.0
 
@@ -125,6 +127,8 @@ class EventEngine:
                 self._emit(rt, change)
             if rt.kind == "mine" and self.on_mine_event is not None:
                 self._mine_ready(rt)
+        if self.on_data is not None:
+            self.on_data(start_ns + round(samples.shape[1] * NS / rate_hz))
 
     def _mine_ready(self, rt: _Runtime) -> None:
         ev = rt.detector.event

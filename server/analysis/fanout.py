@@ -53,7 +53,10 @@ class Hub(Generic[M]):
             if sub in self._subs:
                 self._subs.remove(sub)
 
-    def publish(self, tenant: str, msg: M) -> None:
+    def publish(self, tenant: str | frozenset[str], msg: M) -> None:
+        """Hand ``msg`` to the subscribers allowed to see it: all-tenant principals and
+        those of ``tenant`` (or of any tenant in the set: one message, never duplicated)."""
+        tenants = tenant if isinstance(tenant, frozenset) else frozenset((tenant,))
         with self._lock:
             subs = list(self._subs)
         try:
@@ -63,7 +66,7 @@ class Hub(Generic[M]):
         structure = self._structure_of(msg)
         for sub in subs:
             p = sub.principal
-            if p.tenant is not None and p.tenant != tenant:
+            if p.tenant is not None and p.tenant not in tenants:
                 continue
             if sub.structure_id and sub.structure_id != structure:
                 continue

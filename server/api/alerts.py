@@ -16,7 +16,7 @@ from ..analysis.mine_monitor import AlertHub
 from ..errors import InvalidInput
 from .context import current_principal
 
-KINDS = ("mine.grade", "eew")
+KINDS = ("mine.grade", "eew", "report")
 
 
 class AlertServicer(alerts_pb2_grpc.AlertServiceServicer):

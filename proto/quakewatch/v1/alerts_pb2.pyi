@@ -93,8 +93,48 @@ class EewAlert(_message.Message):
     intensity_model: str
     def __init__(self, network_event_id: _Optional[str] = ..., update: _Optional[int] = ..., origin_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., longitude_deg: _Optional[float] = ..., latitude_deg: _Optional[float] = ..., depth_km: _Optional[float] = ..., epicentre_std_km: _Optional[float] = ..., depth_fixed: _Optional[bool] = ..., magnitude: _Optional[float] = ..., magnitude_type: _Optional[str] = ..., magnitude_std: _Optional[float] = ..., n_stations: _Optional[int] = ..., epicentral_km: _Optional[float] = ..., predicted_intensity: _Optional[float] = ..., intensity_std: _Optional[float] = ..., s_arrival_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., warning_time_s: _Optional[float] = ..., intensity_model: _Optional[str] = ...) -> None: ...
 
+class QuakeReport(_message.Message):
+    __slots__ = ("network_event_id", "origin_time", "origin_time_std_s", "longitude_deg", "latitude_deg", "depth_km", "depth_std_km", "depth_fixed", "epicentre_std_km", "magnitude", "magnitude_type", "magnitude_std", "magnitude_stations", "n_stations", "n_phases", "rms_s", "gap_deg", "after_origin_s")
+    NETWORK_EVENT_ID_FIELD_NUMBER: _ClassVar[int]
+    ORIGIN_TIME_FIELD_NUMBER: _ClassVar[int]
+    ORIGIN_TIME_STD_S_FIELD_NUMBER: _ClassVar[int]
+    LONGITUDE_DEG_FIELD_NUMBER: _ClassVar[int]
+    LATITUDE_DEG_FIELD_NUMBER: _ClassVar[int]
+    DEPTH_KM_FIELD_NUMBER: _ClassVar[int]
+    DEPTH_STD_KM_FIELD_NUMBER: _ClassVar[int]
+    DEPTH_FIXED_FIELD_NUMBER: _ClassVar[int]
+    EPICENTRE_STD_KM_FIELD_NUMBER: _ClassVar[int]
+    MAGNITUDE_FIELD_NUMBER: _ClassVar[int]
+    MAGNITUDE_TYPE_FIELD_NUMBER: _ClassVar[int]
+    MAGNITUDE_STD_FIELD_NUMBER: _ClassVar[int]
+    MAGNITUDE_STATIONS_FIELD_NUMBER: _ClassVar[int]
+    N_STATIONS_FIELD_NUMBER: _ClassVar[int]
+    N_PHASES_FIELD_NUMBER: _ClassVar[int]
+    RMS_S_FIELD_NUMBER: _ClassVar[int]
+    GAP_DEG_FIELD_NUMBER: _ClassVar[int]
+    AFTER_ORIGIN_S_FIELD_NUMBER: _ClassVar[int]
+    network_event_id: str
+    origin_time: _timestamp_pb2.Timestamp
+    origin_time_std_s: float
+    longitude_deg: float
+    latitude_deg: float
+    depth_km: float
+    depth_std_km: float
+    depth_fixed: bool
+    epicentre_std_km: float
+    magnitude: float
+    magnitude_type: str
+    magnitude_std: float
+    magnitude_stations: int
+    n_stations: int
+    n_phases: int
+    rms_s: float
+    gap_deg: float
+    after_origin_s: float
+    def __init__(self, network_event_id: _Optional[str] = ..., origin_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., origin_time_std_s: _Optional[float] = ..., longitude_deg: _Optional[float] = ..., latitude_deg: _Optional[float] = ..., depth_km: _Optional[float] = ..., depth_std_km: _Optional[float] = ..., depth_fixed: _Optional[bool] = ..., epicentre_std_km: _Optional[float] = ..., magnitude: _Optional[float] = ..., magnitude_type: _Optional[str] = ..., magnitude_std: _Optional[float] = ..., magnitude_stations: _Optional[int] = ..., n_stations: _Optional[int] = ..., n_phases: _Optional[int] = ..., rms_s: _Optional[float] = ..., gap_deg: _Optional[float] = ..., after_origin_s: _Optional[float] = ...) -> None: ...
+
 class Alert(_message.Message):
-    __slots__ = ("alert_id", "kind", "structure_id", "time", "event_id", "event_time", "severity", "headline", "reasons", "latency_s", "cap_xml", "mine_grade", "eew")
+    __slots__ = ("alert_id", "kind", "structure_id", "time", "event_id", "event_time", "severity", "headline", "reasons", "latency_s", "cap_xml", "mine_grade", "eew", "report")
     ALERT_ID_FIELD_NUMBER: _ClassVar[int]
     KIND_FIELD_NUMBER: _ClassVar[int]
     STRUCTURE_ID_FIELD_NUMBER: _ClassVar[int]
@@ -108,6 +148,7 @@ class Alert(_message.Message):
     CAP_XML_FIELD_NUMBER: _ClassVar[int]
     MINE_GRADE_FIELD_NUMBER: _ClassVar[int]
     EEW_FIELD_NUMBER: _ClassVar[int]
+    REPORT_FIELD_NUMBER: _ClassVar[int]
     alert_id: str
     kind: str
     structure_id: str
@@ -121,4 +162,5 @@ class Alert(_message.Message):
     cap_xml: str
     mine_grade: MineGradeAlert
     eew: EewAlert
-    def __init__(self, alert_id: _Optional[str] = ..., kind: _Optional[str] = ..., structure_id: _Optional[str] = ..., time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., event_id: _Optional[str] = ..., event_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., severity: _Optional[str] = ..., headline: _Optional[str] = ..., reasons: _Optional[_Iterable[str]] = ..., latency_s: _Optional[float] = ..., cap_xml: _Optional[str] = ..., mine_grade: _Optional[_Union[MineGradeAlert, _Mapping]] = ..., eew: _Optional[_Union[EewAlert, _Mapping]] = ...) -> None: ...
+    report: QuakeReport
+    def __init__(self, alert_id: _Optional[str] = ..., kind: _Optional[str] = ..., structure_id: _Optional[str] = ..., time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., event_id: _Optional[str] = ..., event_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., severity: _Optional[str] = ..., headline: _Optional[str] = ..., reasons: _Optional[_Iterable[str]] = ..., latency_s: _Optional[float] = ..., cap_xml: _Optional[str] = ..., mine_grade: _Optional[_Union[MineGradeAlert, _Mapping]] = ..., eew: _Optional[_Union[EewAlert, _Mapping]] = ..., report: _Optional[_Union[QuakeReport, _Mapping]] = ...) -> None: ...
