@@ -379,6 +379,9 @@ def _sums(data: Any, fs: float, ref_channels: Any, block_rows: int | None, max_o
     if x.ndim != 2:
         raise ValueError(f"data must have shape (n_samples, n_channels), got {x.shape}")
     n, m = x.shape
+    if m > n:  # (n_channels, n_samples) given: refuse before sizing anything by n_channels
+        raise ValueError(f"data must have shape (n_samples, n_channels); got {x.shape}: more channels than samples "
+                         "(transpose it)")
     if ref_channels is None and m > MAX_AUTO_REFS:
         ref_channels = choose_references(x[: min(n, max(4096, int(60 * fs)))])
     refs = m if ref_channels is None else len(np.atleast_1d(ref_channels))
