@@ -165,8 +165,11 @@ class EewEngine:
         """A block ending at ``end_ns`` arrived (event loop): reports that are due go out."""
         if end_ns > self._latest_ns:
             self._latest_ns = end_ns
-        if end_ns >= self._next_report_ns:
-            self._next_report_ns = 2**62
+        if end_ns >= self._next_report_ns:  # unlocked read: the common case is "not yet"
+            with self._lock:
+                if end_ns < self._next_report_ns:
+                    return
+                self._next_report_ns = 2**62
             self._pool.submit(self._guard, self._due_reports, end_ns)
 
     def updated(self, structure_id: str, trigger_ns: int, windows: list[Window]) -> None:
@@ -246,7 +249,8 @@ class EewEngine:
                 # (data()); the timer only covers data that stop before (in real time: the
                 # same moment)
                 due_s = cand.location.origin_time_s + self.cfg.report_delay_s
-                self._next_report_ns = min(self._next_report_ns, round(due_s * NS))
+                with self._lock:
+                    self._next_report_ns = min(self._next_report_ns, round(due_s * NS))
                 if self._latest_ns >= round(due_s * NS):  # the data are already past it: after the queued work
                     self._pool.submit(self._guard, self._due_reports, self._latest_ns)
                 delay = max(self.cfg.report_delay_s, due_s - time.time())
@@ -378,7 +382,8 @@ class EewEngine:
                     ev.reported = True  # never reached the report magnitude
             if not ev.reported:
                 pending.append(due_ns if due_ns > end_ns else end_ns + NS)  # below the threshold: look again a second later
-        self._next_report_ns = min(pending, default=2**62)
+        with self._lock:
+            self._next_report_ns = min([self._next_report_ns, *pending])
 
     def _report(self, ev: _NetEvent) -> None:
         """The automatic basic-parameter report (once per event), to every tenant with structures."""
