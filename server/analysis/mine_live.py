@@ -291,6 +291,7 @@ def analyse(found: Sequence[Sensor], opts: MineArrayOptions, schedule: Sequence[
         except ValueError:
             s_t = {}
     used = {(pk.station, str(pk.phase)) for pk, u in zip(picks, loc.used, strict=False) if u}
+    p_t = {i: t for i, t in p_t.items() if (i, "P") in used}  # outliers feed neither the spectra nor the class
     s_t = {i: t for i, t in s_t.items() if (i, "S") in used}
     reasons = [f"located from {len(p_t)} P and {len(s_t)} S picks; rms {loc.rms_s * 1e3:.1f} ms; "
                f"1-sigma radius {loc.sigma_radius_m:.0f} m; {len(loc.outliers)} outlier picks"]
