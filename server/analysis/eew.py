@@ -69,6 +69,7 @@ from quakewatch.v1 import alerts_pb2
 
 from ..settings import EewSettings
 from .cap import SENDER, CapArea, CapMessage, cap_time, render
+from .characterize import Station
 from .characterize import stations as three_component
 from .detector import Window
 from .fanout import Hub
@@ -141,8 +142,9 @@ class EewEngine:
 
     # -- inventory (event loop) ---------------------------------------------------
     def site_changed(self, structure_id: str, site: Site | None) -> None:
+        """A structure was (re)loaded; None: it is gone or has no location (not a station)."""
         with self._lock:
-            if site is None or not (math.isfinite(site.lon_deg) and math.isfinite(site.lat_deg)) or (site.lon_deg == 0 and site.lat_deg == 0):
+            if site is None:
                 changed = self.sites.pop(structure_id, None) is not None
             else:
                 changed = self.sites.get(structure_id) != site
@@ -204,26 +206,22 @@ class EewEngine:
             self._station_event.clear()
         return self._assoc
 
-    def _vertical(self, windows: list[Window]) -> tuple[np.ndarray, np.ndarray, float, int] | None:
-        """(3-C rows, vertical acceleration, rate, start ns) of the free-field sensor, else the first one."""
+    @staticmethod
+    def _sensor(windows: list[Window]) -> Station | None:
+        """The structure's free-field three-component sensor, else its first one."""
         found = three_component(windows)
-        if not found:
-            return None
-        st = next((s for s in found if s.free_field), found[0])
-        w = st.window
-        rows = w.data[list(st.rows)]
-        return rows, w.data[st.rows[2]], w.rate_hz, w.start_ns
+        return next((s for s in found if s.free_field), found[0]) if found else None
 
     def _pick(self, structure_id: str, trigger_ns: int, windows: list[Window]) -> None:
         site = self.sites.get(structure_id)
         if site is None:
             return
         t_pick, sigma = trigger_ns / NS, self.cfg.trigger_sigma_s
-        got = self._vertical(windows)
-        if got is not None:
-            rows, _, fs, start_ns = got
+        st = self._sensor(windows)
+        if st is not None:
+            fs, start_ns = st.window.rate_hz, st.window.start_ns
             i0 = max(0, round((trigger_ns / NS - self.cfg.pick_before_s - start_ns / NS) * fs))
-            seg = rows[:, i0:]
+            seg = st.window.data[list(st.rows), i0:]
             if seg.shape[1] >= 16:
                 try:
                     on = pick_onset(seg, fs)
@@ -260,27 +258,29 @@ class EewEngine:
             for pk in cand.picks:
                 ev.stations[pk.station_id] = pk.time_s
                 self._station_event[pk.station_id] = cand.event_id
-            if structure_id in ev.stations and got is not None:
-                self._pd(ev, structure_id, windows)
+            if structure_id in ev.stations and st is not None:
+                self._pd(ev, structure_id, st)
             self._evaluate(ev)
 
     def _refresh(self, structure_id: str, windows: list[Window]) -> None:
         ev = self._events.get(self._station_event.get(structure_id, -1))
         if ev is None or ev.candidate is None:
             return
+        st = self._sensor(windows)
+        if st is None:
+            return
         before = len(ev.pd_m)
-        self._pd(ev, structure_id, windows)
-        self._ml(ev, structure_id, windows)
+        self._pd(ev, structure_id, st)
+        self._ml(ev, structure_id, st)
 
         if len(ev.pd_m) != before or ev.update == 0 or self.cfg.refresh_updates:
             self._evaluate(ev)
 
-    def _pd(self, ev: _NetEvent, structure_id: str, windows: list[Window]) -> None:
-        got = self._vertical(windows)
+    def _pd(self, ev: _NetEvent, structure_id: str, st: Station) -> None:
         t_p = ev.stations.get(structure_id)
-        if got is None or t_p is None:
+        if t_p is None:
             return
-        _, acc_z, fs, start_ns = got
+        acc_z, fs, start_ns = st.window.data[st.rows[2]], st.window.rate_hz, st.window.start_ns
         p_index = round((t_p - start_ns / NS) * fs)
         if not 0 < p_index < acc_z.size:
             return
@@ -347,13 +347,11 @@ class EewEngine:
         hyp_km = float(np.linalg.norm(rcv - src)) / 1000.0
         return loc.origin_time_s + float(travel_time(self._model, src, rcv, "S")[0]), hyp_km
 
-    def _ml(self, ev: _NetEvent, structure_id: str, windows: list[Window]) -> None:
+    def _ml(self, ev: _NetEvent, structure_id: str, st: Station) -> None:
         """Single-station ML once the structure has recorded ``ml_after_s_s`` past the S wave."""
         site, cand = self.sites.get(structure_id), ev.candidate
-        found = three_component(windows)
-        if site is None or cand is None or not found or structure_id in ev.ml:
+        if site is None or cand is None or structure_id in ev.ml:
             return
-        st = next((x for x in found if x.free_field), found[0])
         w = st.window
         ts, hyp_km = self._s_time(cand.location, site)
         if w.end_ns / NS < ts + self.cfg.ml_after_s_s or not ML_MIN_KM <= hyp_km:
