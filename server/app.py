@@ -175,7 +175,8 @@ class QuakeWatchServer:
         self.shm.structure_loaded(structure_id, loaded)
         if self.eew is not None:
             st = loaded[0] if loaded is not None else None
-            self.eew.site_changed(structure_id, None if st is None else Site(structure_id, st.tenant, st.longitude_deg, st.latitude_deg, st.elevation_m))
+            self.eew.site_changed(structure_id, Site(structure_id, st.tenant, st.longitude_deg, st.latitude_deg, st.elevation_m)
+                                  if st is not None and st.has_location else None)
 
     def _bind(self) -> int:
         s = self.settings

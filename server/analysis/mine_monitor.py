@@ -90,7 +90,7 @@ class MineMonitor:
         with Session(self.engine) as s:
             sched = schedule_for(s, data.structure_id, datetime.fromtimestamp(data.trigger_time_ns / NS, tz=UTC))
             row = s.get(Structure, data.structure_id)
-            where = (row.latitude_deg, row.longitude_deg) if row is not None else (math.nan, math.nan)
+            where = (row.latitude_deg, row.longitude_deg) if row is not None and row.has_location else (math.nan, math.nan)
         res = analyse(found, self.opts, sched)
         if not res.located or res.location is None or not math.isfinite(res.magnitude):
             log.info("mine event not catalogued mine=%s event=%s reasons=%s", data.structure_id, data.event_id, "; ".join(res.reasons))
@@ -125,7 +125,7 @@ def grade_alert(mine_id: str, c: MineGradeChangeRecord, res: LiveMineEvent,
         mine_grade=alerts_pb2.MineGradeAlert(previous=c.previous, grade=c.grade, rule_table=c.rule_table, event=ev))
     alert.time.FromNanoseconds(round(now * NS))
     lat, lon = where
-    if math.isfinite(lat) and math.isfinite(lon) and (lat, lon) != (0.0, 0.0):  # (0, 0): no location registered
+    if math.isfinite(lat) and math.isfinite(lon):
         alert.cap_xml = render(CapMessage(
             identifier=alert.alert_id, sent=datetime.fromtimestamp(now, tz=UTC), event="Mine seismic risk (rockburst)",
             severity=CAP_SEVERITY.get(c.grade, "Minor"), urgency="Expected", certainty="Possible", headline=alert.headline,

@@ -6,6 +6,7 @@ Every schema change comes with an Alembic migration in ``migrations/versions``;
 
 from __future__ import annotations
 
+import math
 from datetime import UTC, datetime
 from typing import Any
 
@@ -31,6 +32,11 @@ class StructureBase(SQLModel):
     network_code: str = Field(default="QW", max_length=2)
     station_code: str = Field(max_length=5)
     description: str = ""
+
+    @property
+    def has_location(self) -> bool:
+        """A location was registered ((0, 0), the proto default, means none)."""
+        return math.isfinite(self.longitude_deg) and math.isfinite(self.latitude_deg) and (self.longitude_deg, self.latitude_deg) != (0.0, 0.0)
 
 
 class Structure(StructureBase, table=True):
