@@ -47,6 +47,14 @@ def _quake_arg(text: str) -> tuple[float, float]:
     return m, d
 
 
+def _event_arg(text: str) -> tuple[float, float, float, float]:
+    try:
+        lon, lat, depth, mag = (float(v) for v in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected LON,LAT,DEPTH_KM,MW such as 113.1,37.2,10,5.5; got {text!r}") from None
+    return lon, lat, depth, mag
+
+
 def build_parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(prog="quakewatch", description="Structural-health monitoring and earthquake emergency decision support.")
     ap.add_argument("-v", "--verbose", action="count", default=0)
@@ -81,10 +89,11 @@ def build_parser() -> argparse.ArgumentParser:
     tr.add_argument("--db")
     tr.add_argument("token_id")
 
-    m = sub.add_parser("simulate", help="stream synthetic structural vibration like a field gateway")
+    m = sub.add_parser("simulate", help="stream synthetic structural vibration like a field gateway, or replay an earthquake across the network")
     _client_args(m)
     m.add_argument("--kind", choices=["bridge", "dam", "mine", "building"], default="bridge")
-    m.add_argument("--structure-id", required=True)
+    m.add_argument("--structure-id", action="append", default=[],
+                   help="the structure to stream (required without --event); with --event repeat it to choose structures (default: every located one)")
     m.add_argument("--channels", type=int, default=3)
     m.add_argument("--rate", type=float, default=200.0, help="sample rate, Hz")
     m.add_argument("--duration", type=float, default=60.0, help="seconds of data")
@@ -95,8 +104,11 @@ def build_parser() -> argparse.ArgumentParser:
     m.add_argument("--stream-id", default="default")
     m.add_argument("--retry-timeout", type=float, default=120.0, help="give up after this long without a connection, s")
     m.add_argument("--quake", type=_quake_arg, metavar="M,DIST_KM", help="add an earthquake: moment magnitude and epicentral distance, e.g. 6.0,30")
-    m.add_argument("--quake-at", type=float, metavar="S", help="P arrival, seconds into the record (default: the middle)")
+    m.add_argument("--quake-at", type=float, metavar="S", help="P arrival (--quake) or origin time (--event), seconds into the record (default: the middle)")
     m.add_argument("--quake-depth", type=float, default=10.0, metavar="KM", help="hypocentre depth, km")
+    m.add_argument("--event", type=_event_arg, metavar="LON,LAT,DEPTH_KM,MW",
+                   help="replay a network earthquake: every located structure streams its registered channels with P and S at the 1-D model's times")
+    m.add_argument("--velocity-model", default="iasp91", help="1-D model of the --event travel times")
 
     r = sub.add_parser("replay", help="stream miniSEED files through the ingest path")
     _client_args(r)
@@ -341,7 +353,11 @@ def _simulate(a: argparse.Namespace) -> int:
 
     if a.channels < 1 or a.rate <= 0 or a.duration <= 0 or a.block <= 0:
         raise SystemExit("--channels, --rate, --duration and --block must be positive")
-    o = SimulateOptions(a.structure_id, a.kind, a.channels, a.rate, a.duration, a.block, a.register, a.speed, a.seed, a.stream_id, a.retry_timeout,
+    if a.event is not None:
+        return _simulate_event(a)
+    if len(a.structure_id) != 1:
+        raise SystemExit("--structure-id: give exactly one (several only with --event)")
+    o = SimulateOptions(a.structure_id[0], a.kind, a.channels, a.rate, a.duration, a.block, a.register, a.speed, a.seed, a.stream_id, a.retry_timeout,
                         quake=a.quake, quake_at_s=a.quake_at, quake_depth_km=a.quake_depth)
 
     async def run() -> dict[str, Any]:
@@ -355,6 +371,38 @@ def _simulate(a: argparse.Namespace) -> int:
         print(f"{summary['structure_id']}: {summary['blocks_acked']} blocks / {summary['samples_acked']} samples acknowledged "
               f"({summary['blocks_rejected']} rejected, {summary['reconnects']} reconnects), last sequence {summary['last_acked_sequence']}")
     return 0 if summary["samples_acked"] == summary["samples_expected"] else 1
+
+
+def _simulate_event(a: argparse.Namespace) -> int:
+    from .client import AsyncClient
+    from .network_event import NetworkEvent, NetworkOptions, replay_event
+    from .output import print_json
+
+    if a.quake is not None or a.register:
+        raise SystemExit("--event replays on registered structures: it does not take --quake or --register")
+    try:
+        ev = NetworkEvent(*a.event)
+    except ValueError as exc:
+        raise SystemExit(str(exc)) from None
+    o = NetworkOptions(ev, tuple(a.structure_id), a.rate, a.duration, a.block, a.speed, a.seed, a.stream_id,
+                       a.quake_at, a.velocity_model, a.retry_timeout)
+
+    async def run() -> dict[str, Any]:
+        async with AsyncClient(_options(a)) as c:
+            return await replay_event(c, o)
+
+    summary = asyncio.run(run())
+    if a.json:
+        print_json(summary)
+    else:
+        e = summary["event"]
+        print(f"Mw {e['magnitude']:.1f} at {e['longitude_deg']:.3f}, {e['latitude_deg']:.3f}, {e['depth_km']:.1f} km, "
+              f"origin {e['origin_time_ns'] / 1e9:.2f}")
+        for r in summary["structures"]:
+            print(f"  {r['structure_id']}: {r['distance_km']:.1f} km, P {(r['p_arrival_time_ns'] - e['origin_time_ns']) / 1e9:.2f} s, "
+                  f"S {(r['s_arrival_time_ns'] - e['origin_time_ns']) / 1e9:.2f} s, PGA {r['pga_mps2']:.3g} m/s2, "
+                  f"{r['samples_acked']}/{r['samples_expected']} samples acknowledged")
+    return 0 if all(r["samples_acked"] == r["samples_expected"] for r in summary["structures"]) else 1
 
 
 def _layout(a: argparse.Namespace) -> int:

@@ -358,6 +358,7 @@ def stochastic_ground_motion(magnitude: float, distance_km: float, fs_hz: float,
                              stress_bar: float | None = None, kappa0_s: float | None = None,
                              site: Literal["generic-rock", "none"] = "generic-rock",
                              backazimuth_deg: float | None = None, include_p: bool = True,
+                             s_minus_p_s: float | None = None,
                              params: StochasticParameters = WNA_ROCK) -> QuakeMotion:
     """Three-component stochastic point-source acceleration record [Boore2003].
 
@@ -387,6 +388,10 @@ def stochastic_ground_motion(magnitude: float, distance_km: float, fs_hz: float,
         uniformly from the seed.
     include_p : bool, default True
         Whether to add the P phase.
+    s_minus_p_s : float, optional
+        S onset this many seconds after the P onset, > 0 (e.g. from a layered velocity
+        model's travel times); default ``R_hyp (1/beta - 1/alpha)`` of the constant
+        velocities in ``params``.
     params : StochasticParameters
         Model coefficients.
 
@@ -423,7 +428,12 @@ def stochastic_ground_motion(magnitude: float, distance_km: float, fs_hz: float,
     t_gm = 1.0 / fc + p.path_duration_s_per_km * r_hyp
     t_eta = 2.0 * t_gm
     t_p = pre_event_s
-    t_s = t_p + r_hyp * 1000.0 * (1.0 / p.vs_mps - 1.0 / p.vp_mps)
+    if s_minus_p_s is None:
+        t_s = t_p + r_hyp * 1000.0 * (1.0 / p.vs_mps - 1.0 / p.vp_mps)
+    elif math.isfinite(s_minus_p_s) and s_minus_p_s > 0:
+        t_s = t_p + float(s_minus_p_s)
+    else:
+        raise ValueError(f"s_minus_p_s must be finite and > 0 s, got {s_minus_p_s}")
     # The synthesis never depends on duration_s (which only truncates or pads with zeros),
     # so a shorter record is a prefix of the longer one.
     n_full = int(round((t_s + t_eta + 2.0) * fs_hz))

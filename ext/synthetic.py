@@ -43,6 +43,7 @@ SEED : SEED Reference Manual v2.4 (azimuth from north, dip -90 = up).
 from __future__ import annotations
 
 import operator
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
@@ -50,7 +51,7 @@ import numpy as np
 from scipy.linalg import eigh, solve_discrete_lyapunov
 from scipy.signal import cont2discrete, lfilter, ss2tf
 
-__all__ = ["KINDS", "AmbientVibration", "ChannelLayout", "ModalModel", "structure_model"]
+__all__ = ["KINDS", "AmbientVibration", "ChannelLayout", "ModalModel", "layout_model", "structure_model"]
 
 StructureKind = Literal["bridge", "dam", "mine", "building", "tunnel", "other"]
 KINDS: tuple[str, ...] = ("bridge", "dam", "mine", "building", "tunnel", "other")
@@ -321,6 +322,59 @@ def structure_model(kind: str, n_channels: int, seed: int = 0, *,
     freqs, zeta, shapes = freqs[keep][order], zeta[keep][order], shapes[:, keep][:, order]
     peak = shapes[np.abs(shapes).argmax(axis=0), np.arange(shapes.shape[1])]
     return ModalModel(freqs, zeta, shapes / peak), layout
+
+
+def layout_model(layout: Sequence[ChannelLayout], *, fs_hz: float | None = None,
+                 n_modes: int = 3, damping: float = 0.05) -> ModalModel | None:
+    """A generic modal model for a sensor layout registered by an owner (not one of
+    :func:`structure_model`'s own layouts), for synthetic records only.
+
+    Channels above the base (``height_m > 0`` or ``floor > 0``) see the first ``n_modes``
+    modes of a uniform shear cantilever of the tallest sensor's height ``H`` in each of
+    two horizontal directions (north and east): ``f_k = (2k - 1) f_1``, shape
+    ``sin((2k - 1) pi h / (2 H))`` [Chopra], times the cosine between the channel and the
+    mode direction (vertical channels see none); the east direction is 10 % stiffer so
+    that no two modes coincide. ``f_1 = 1 / T_a`` with the approximate fundamental period
+    ``T_a = 0.0488 H^0.75`` s (H in m; ASCE 7-16 eq. 12.8-7, "all other structural
+    systems"). Every mode has damping ``damping``. Channels at the base (ground, free
+    field) and below it have no modal content.
+
+    Returns
+    -------
+    ModalModel or None
+        None when no channel is above the base (or every mode is at or above
+        ``0.4 fs_hz``).
+    """
+    n_modes = operator.index(n_modes)
+    if n_modes < 1 or not 0 < damping < 1:
+        raise ValueError(f"n_modes must be >= 1 and damping in (0, 1); got {n_modes}, {damping}")
+    height = np.array([max(c.height_m, 0.0) if c.z_m >= 0 else 0.0 for c in layout], dtype=np.float64)
+    above = (height > 0) | np.array([c.floor > 0 and c.z_m >= 0 for c in layout])
+    if not above.any():
+        return None
+    h_top = float(height.max()) if height.max() > 0 else 3.5 * max(c.floor for c in layout)
+    h = np.where(height > 0, height, 3.5 * np.array([max(c.floor, 0) for c in layout]))
+    f1 = 1.0 / (0.0488 * h_top**0.75)
+    k = 2 * np.arange(1, n_modes + 1) - 1
+    az = np.radians([c.azimuth_deg for c in layout])
+    horiz = np.cos(np.radians([c.dip_deg for c in layout]))
+    freqs, shapes = [], []
+    for direction_az, stiffer in ((0.0, 1.0), (np.pi / 2, 1.1)):
+        cosine = horiz * np.cos(az - direction_az)
+        cosine[np.abs(cosine) < 1e-9] = 0.0  # exactly orthogonal (or vertical): no content
+        for kk in k:
+            freqs.append(kk * f1 * stiffer)
+            shapes.append(np.where(above, np.sin(kk * np.pi * np.minimum(h / h_top, 1.0) / 2.0) * cosine, 0.0))
+    f, phi = np.array(freqs), np.column_stack(shapes)
+    keep = np.abs(phi).max(axis=0) > 1e-6
+    if fs_hz is not None:
+        keep &= f < MODEL_FS_FRACTION * fs_hz
+    if not keep.any():
+        return None
+    order = np.argsort(f[keep], kind="stable")
+    f, phi = f[keep][order], phi[:, keep][:, order]
+    peak = phi[np.abs(phi).argmax(axis=0), np.arange(phi.shape[1])]
+    return ModalModel(f, np.full(f.size, damping), phi / peak)
 
 
 def _mode_filter(f_hz: float, zeta: float, fs_hz: float, sigma: float):

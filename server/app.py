@@ -69,6 +69,11 @@ SERVICE_NAMES = (
 )
 
 
+
+def _site(st: Structure) -> Site | None:
+    """An early-warning site of a structure, None when it has no registered location."""
+    return Site(st.structure_id, st.tenant, st.longitude_deg, st.latitude_deg, st.elevation_m) if st.has_location else None
+
 class DataDirLock:
     """One server per data directory: the archive and its journal have one writer."""
 
@@ -127,6 +132,9 @@ class QuakeWatchServer:
                 self.events.on_opened = self.eew.opened
                 self.events.on_updated = self.eew.updated
                 self.events.on_data = self.eew.data
+                with Session(self.engine) as db:
+                    for st in db.exec(select(Structure)):
+                        self.eew.target_changed(st.structure_id, _site(st))
             self.ingest.on_block = self._on_block
             self.ingest.on_structure = self._on_structure
             self.health = health_aio.HealthServicer()
@@ -139,7 +147,7 @@ class QuakeWatchServer:
                 ],
             )
             ingest_pb2_grpc.add_IngestServiceServicer_to_server(IngestServicer(self.ingest, settings.limits.max_inflight_blocks, self.engine), self.grpc)
-            registry_pb2_grpc.add_RegistryServiceServicer_to_server(RegistryServicer(self.engine, settings.network_code, self.ingest.registry_changed), self.grpc)
+            registry_pb2_grpc.add_RegistryServiceServicer_to_server(RegistryServicer(self.engine, settings.network_code, self._registry_changed), self.grpc)
             monitor_pb2_grpc.add_MonitorServiceServicer_to_server(MonitorServicer(self.engine, self.ingest, settings.quality), self.grpc)
             audit_pb2_grpc.add_AuditServiceServicer_to_server(AuditServicer(self.engine), self.grpc)
             events_pb2_grpc.add_EventServiceServicer_to_server(EventServicer(self.engine, self.events.hub), self.grpc)
@@ -174,9 +182,17 @@ class QuakeWatchServer:
         self.events.structure_loaded(structure_id, loaded)
         self.shm.structure_loaded(structure_id, loaded)
         if self.eew is not None:
-            st = loaded[0] if loaded is not None else None
-            self.eew.site_changed(structure_id, Site(structure_id, st.tenant, st.longitude_deg, st.latitude_deg, st.elevation_m)
-                                  if st is not None and st.has_location else None)
+            self.eew.site_changed(structure_id, _site(loaded[0]) if loaded is not None else None)
+
+    async def _registry_changed(self, structure_id: str, deleted: bool) -> None:
+        await self.ingest.registry_changed(structure_id, deleted)
+        if self.eew is not None:  # also structures that never streamed: they are warned too
+            st = None if deleted else await asyncio.to_thread(self._read_structure, structure_id)
+            self.eew.target_changed(structure_id, _site(st) if st is not None else None)
+
+    def _read_structure(self, structure_id: str) -> Structure | None:
+        with Session(self.engine) as db:
+            return db.get(Structure, structure_id)
 
     def _bind(self) -> int:
         s = self.settings

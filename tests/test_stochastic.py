@@ -154,6 +154,21 @@ def test_p_then_s_at_the_travel_times_and_silence_before_p() -> None:
     assert np.abs(acc[:2, i_s:]).max() > 2 * np.abs(acc[2, i_p:i_s]).max()
 
 
+def test_s_onset_follows_a_given_s_minus_p_time() -> None:
+    """A layered model's S - P time replaces the constant-velocity one; nothing else moves."""
+    fs = 100.0
+    base = stochastic_ground_motion(5.0, 30.0, fs, depth_km=10.0, seed=3, pre_event_s=5.0)
+    q = stochastic_ground_motion(5.0, 30.0, fs, depth_km=10.0, seed=3, pre_event_s=5.0, s_minus_p_s=2.5)
+    assert q.s_arrival_s - q.p_arrival_s == pytest.approx(2.5, abs=0.5 / fs)
+    i_p, i_s = round(q.p_arrival_s * fs), round(q.s_arrival_s * fs)
+    # the S energy moved with it: horizontals in the second before the given S onset are P only
+    assert np.abs(q.acc_mps2[:2, i_s - 100:i_s - 20]).max() < 0.5 * np.abs(q.acc_mps2[:2, i_s:i_s + 100]).max()
+    assert q.p_arrival_s == base.p_arrival_s and np.abs(q.acc_mps2[2, i_p:i_p + 50]).max() > 0
+    for bad in (0.0, -1.0, math.nan):
+        with pytest.raises(ValueError, match="s_minus_p_s must be finite and > 0 s"):
+            stochastic_ground_motion(5.0, 30.0, fs, s_minus_p_s=bad)
+
+
 @pytest.mark.reference
 def test_sta_lta_sees_the_p_onset() -> None:
     """ObsPy's recursive STA/LTA on Z (with weak noise added) triggers within 0.3 s of P."""

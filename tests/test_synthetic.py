@@ -20,6 +20,7 @@ from quakewatch.ext.synthetic import (
     AmbientVibration,
     ChannelLayout,
     ModalModel,
+    layout_model,
     structure_model,
 )
 
@@ -248,3 +249,31 @@ def test_sensor_noise_alone_has_the_requested_rms() -> None:
 def test_invalid_input_is_rejected(call, message: str) -> None:
     with pytest.raises(ValueError, match=message):
         call()
+
+
+# ------------------------------------------------------------------ registered layouts
+
+
+def _chan(cid: str, az: float, dip: float = 0.0, floor: int = 0, height: float = 0.0, z: float = 0.0) -> ChannelLayout:
+    return ChannelLayout(cid, "X", az, dip, floor, height, 0.0, 0.0, z, "a")
+
+
+def test_layout_model_is_a_shear_cantilever_with_the_code_period() -> None:
+    """ASCE 7-16 eq. 12.8-7 (T = 0.0488 H^0.75, SI) and the shear-beam modes
+    f_k = (2k - 1) f_1, sin((2k - 1) pi h / 2H) [Chopra]; the ground sees no mode."""
+    h_top = 40.0
+    layout = [_chan("ff-n", 0.0), _chan("ff-z", 0.0, dip=-90.0), _chan("top-n", 0.0, floor=12, height=h_top),
+              _chan("mid-n", 0.0, floor=6, height=h_top / 2), _chan("top-e", 90.0, floor=12, height=h_top),
+              _chan("top-z", 0.0, dip=-90.0, floor=12, height=h_top)]
+    m = layout_model(layout, fs_hz=100.0)
+    assert m is not None
+    f1 = 1.0 / (0.0488 * h_top**0.75)
+    north = [j for j in range(m.n_modes) if abs(m.mode_shapes[2, j]) > 0.5]
+    assert np.allclose(m.frequencies_hz[north], f1 * np.array([1.0, 3.0, 5.0]))
+    for k, j in enumerate(north):
+        assert m.mode_shapes[3, j] / m.mode_shapes[2, j] == pytest.approx(np.sin((2 * k + 1) * np.pi / 4) / np.sin((2 * k + 1) * np.pi / 2))
+    assert not m.mode_shapes[[0, 1, 5]].any()  # ground and vertical channels
+    assert np.allclose(m.damping_ratios, 0.05)
+    # nothing above the base, or every mode above 0.4 fs: no model
+    assert layout_model(layout[:2]) is None
+    assert layout_model([_chan("top", 0.0, floor=1, height=0.5)], fs_hz=10.0) is None

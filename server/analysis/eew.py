@@ -128,7 +128,8 @@ class EewEngine:
     def __init__(self, cfg: EewSettings, alerts: Hub[alerts_pb2.Alert]) -> None:
         self.cfg = cfg
         self.alerts = alerts
-        self.sites: dict[str, Site] = {}
+        self.sites: dict[str, Site] = {}  # stations: located structures that stream
+        self.targets: dict[str, Site] = {}  # warned: every located structure, streaming or not
         self._lock = threading.Lock()
         self._assoc: PickAssociator | None = None
         self._events: dict[int, _NetEvent] = {}
@@ -151,6 +152,17 @@ class EewEngine:
                 self.sites[structure_id] = site
             if changed:
                 self._assoc = None  # rebuilt on the next pick with the new inventory
+        self.target_changed(structure_id, site)
+
+    def target_changed(self, structure_id: str, site: Site | None) -> None:
+        """A registered structure's location (None: gone or no location): warning targets
+        include structures whose sensors do not stream (an owner without a data link is
+        warned all the same)."""
+        with self._lock:
+            if site is None:
+                self.targets.pop(structure_id, None)
+            else:
+                self.targets[structure_id] = site
 
     def shutdown(self) -> None:
         for ev in list(self._events.values()):
@@ -313,7 +325,7 @@ class EewEngine:
         ev.mpd = (net.value, net.std)
         now = time.time()
         with self._lock:
-            sites = list(self.sites.values())
+            sites = list(self.targets.values())
         pred = predict_sites(loc, net.value, np.array([s.lon_deg for s in sites]), np.array([s.lat_deg for s in sites]),
                              site_elevation_m=np.array([s.elevation_m for s in sites]), now_s=now,
                              magnitude_std=max(net.std, self.cfg.min_magnitude_std), magnitude_type=net.magnitude_type,
@@ -419,7 +431,7 @@ class EewEngine:
             parameters={"magnitude": f"{mag:.1f}", "magnitudeType": mtype, "depthKm": f"{loc.depth_km:.1f}",
                         "originTime": cap_time(datetime.fromtimestamp(loc.origin_time_s, tz=UTC))}))
         with self._lock:
-            tenants = frozenset(x.tenant for x in self.sites.values())
+            tenants = frozenset(x.tenant for x in self.targets.values())
         out = alerts_pb2.Alert(alert_id=f"report-{ev.uid}", kind="report", structure_id="", event_id=ev.uid, severity="info",
                                headline=headline, reasons=reasons, latency_s=now - loc.origin_time_s, cap_xml=cap, report=r)
         out.time.FromDatetime(sent)
