@@ -150,6 +150,14 @@ def build_parser() -> argparse.ArgumentParser:
     au = sub.add_parser("audit", help="verify the audit trail's hash chain (admin)")
     _client_args(au)
 
+    dr = sub.add_parser("drill", help="drills: run a scenario and time every product against the plan's clocks")
+    drsub = dr.add_subparsers(dest="drill_command", required=True)
+    drr = drsub.add_parser("run", help="run a drill in this process (its own drill server: nothing reaches a live one)")
+    drr.add_argument("scenario", help="a drill scenario file, or the id of a shipped one (plans/scenarios/)")
+    drr.add_argument("--json", action="store_true", help="print the report as JSON")
+    drr.add_argument("--report", type=Path, metavar="FILE.md", help="also write the report as Markdown")
+    drr.add_argument("--data-dir", type=Path, help="keep the drill server's database and archive here (default: a temporary directory)")
+
     d = sub.add_parser("demo", help="run a server in-process, stream a demo bridge, dam and mine, show the results")
     d.add_argument("--data-dir", type=Path, help="keep the demo's data here (default: a temporary directory)")
     d.add_argument("--json", action="store_true")
@@ -235,6 +243,10 @@ def _dispatch(a: argparse.Namespace) -> int | None:
         from .events import watch_command
 
         return watch_command(a, _options(a))
+    if a.command == "drill":
+        from .drill import run_drill
+
+        return run_drill(a.scenario, a.data_dir, a.json, a.report)
     if a.command == "demo":
         from .demo import run_demo
 

@@ -35,6 +35,7 @@ from __future__ import annotations
 import asyncio
 import math
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -213,8 +214,10 @@ def _project(layout: list[Any], ground: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(channel_directions(layout) @ ground)
 
 
-async def replay_event(client: AsyncClient, o: NetworkOptions) -> dict[str, Any]:
-    """Stream the event to every structure; returns the JSON summary (times in ns)."""
+async def replay_event(client: AsyncClient, o: NetworkOptions,
+                       on_origin: Callable[[int], None] | None = None) -> dict[str, Any]:
+    """Stream the event to every structure; returns the JSON summary (times in ns).
+    ``on_origin`` is told the origin time (ns) once it is fixed, before streaming starts."""
     stations = await _stations(client, o)
     _travel_times(o, stations)
     gateways = [Gateway(client, s.structure.structure_id, o.stream_id, window=o.window, retry_timeout_s=o.retry_timeout_s)
@@ -229,6 +232,8 @@ async def replay_event(client: AsyncClient, o: NetworkOptions) -> dict[str, Any]
     if not 0 <= at_s < o.duration_s:
         raise SystemExit(f"--quake-at: the origin must be within [0, {o.duration_s:g}) s of the record, got {at_s:g}")
     origin_ns = start_ns + round(at_s * NS)
+    if on_origin is not None:
+        on_origin(origin_ns)
     records = []
     for k, s in enumerate(stations):
         n_total = int(round(o.duration_s * s.rate_hz))

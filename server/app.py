@@ -32,7 +32,8 @@ from .analysis.events import EventEngine
 from .analysis.detector import Window
 from .analysis.eew import EewEngine, Site
 from .analysis.health import HealthEngine
-from .analysis.mine_monitor import AlertHub, MineMonitor
+from .analysis.fanout import AlertHub
+from .analysis.mine_monitor import MineMonitor
 from .analysis.mine_warning import load_table
 from .api.alerts import AlertServicer
 from .api.audit import AuditServicer
@@ -121,7 +122,7 @@ class QuakeWatchServer:
                 log.warning("closed %d event(s) left open by the previous run", stale)
             self.shm = HealthEngine(self.engine, settings.health)
             self.events.on_closed = self._event_closed
-            self.alerts = AlertHub()
+            self.alerts = AlertHub(exercise=settings.exercise)
             mine_table = load_table(settings.mine.rules)  # validated at start-up: a bad table stops the server
             self.mines = MineMonitor(self.engine, settings.mine, mine_table, self.alerts)
             if settings.mine.live:

@@ -225,6 +225,8 @@ class Settings(BaseModel):
     status_flush_s: float = Field(10.0, gt=0, description="period of the channel-status snapshot job")
     scheduler: bool = True
     grace_s: float = Field(10.0, ge=0, description="drain time on SIGTERM")
+    exercise: bool = Field(False, description="a drill server (`quakewatch drill run`): every alert is marked exercise, "
+                           "its headline starts with 'EXERCISE:' and its CAP status is Exercise")
     limits: IngestLimits = IngestLimits()
     quality: QualitySettings = QualitySettings()
     events: EventSettings = EventSettings()

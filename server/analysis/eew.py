@@ -72,7 +72,7 @@ from .cap import SENDER, CapArea, CapMessage, cap_time, render
 from .characterize import Station
 from .characterize import stations as three_component
 from .detector import Window
-from .fanout import Hub
+from .fanout import AlertHub
 
 __all__ = ["EewEngine", "Site"]
 
@@ -125,7 +125,7 @@ def _severity(intensity: float) -> tuple[str, str]:
 class EewEngine:
     """Network picks -> events -> magnitude -> per-structure warnings."""
 
-    def __init__(self, cfg: EewSettings, alerts: Hub[alerts_pb2.Alert]) -> None:
+    def __init__(self, cfg: EewSettings, alerts: AlertHub) -> None:
         self.cfg = cfg
         self.alerts = alerts
         self.sites: dict[str, Site] = {}  # stations: located structures that stream
@@ -429,7 +429,8 @@ class EewEngine:
             identifier=f"report-{ev.uid}", sent=sent, event="Earthquake", severity="Unknown", urgency="Past", certainty="Observed",
             headline=headline, description="; ".join(reasons), area=CapArea("epicentral area", loc.lat_deg, loc.lon_deg, 50.0),
             parameters={"magnitude": f"{mag:.1f}", "magnitudeType": mtype, "depthKm": f"{loc.depth_km:.1f}",
-                        "originTime": cap_time(datetime.fromtimestamp(loc.origin_time_s, tz=UTC))}))
+                        "originTime": cap_time(datetime.fromtimestamp(loc.origin_time_s, tz=UTC))},
+            exercise=self.alerts.exercise))
         with self._lock:
             tenants = frozenset(x.tenant for x in self.targets.values())
         out = alerts_pb2.Alert(alert_id=f"report-{ev.uid}", kind="report", structure_id="", event_id=ev.uid, severity="info",
@@ -469,7 +470,8 @@ class EewEngine:
             area=CapArea(s.structure_id, s.lat_deg, s.lon_deg, 0.5), onset=datetime.fromtimestamp(float(pred.s_arrival_s[k]), tz=UTC),
             parameters={"magnitude": f"{mag:.1f}", "magnitudeType": pred.magnitude_type,
                         "originTime": cap_time(datetime.fromtimestamp(loc.origin_time_s, tz=UTC)),
-                        "predictedIntensity": f"{inten:.1f}", "warningTimeSeconds": f"{warn:.1f}"}))
+                        "predictedIntensity": f"{inten:.1f}", "warningTimeSeconds": f"{warn:.1f}"},
+            exercise=self.alerts.exercise))
         out = alerts_pb2.Alert(alert_id=ident, kind="eew", structure_id=s.structure_id, event_id=ev.uid, severity=sev,
                                headline=headline, reasons=reasons, latency_s=sent.timestamp() - loc.origin_time_s, cap_xml=cap, eew=e)
         out.time.FromDatetime(sent)

@@ -15,10 +15,12 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
+from quakewatch.v1 import alerts_pb2
+
 from ..errors import ResourceExhausted
 from ..storage.tokens import Principal
 
-__all__ = ["QUEUE_LIMIT", "Hub", "Subscriber", "drain"]
+__all__ = ["EXERCISE_PREFIX", "QUEUE_LIMIT", "AlertHub", "Hub", "Subscriber", "drain"]
 
 QUEUE_LIMIT = 1000  # messages buffered per watcher before it is dropped
 M = TypeVar("M")
@@ -107,3 +109,26 @@ async def drain(hub: Hub[M], sub: Subscriber[M], what: str) -> AsyncIterator[M]:
             yield msg
     finally:
         hub.unsubscribe(sub)
+
+
+EXERCISE_PREFIX = "EXERCISE: "
+
+
+class AlertHub(Hub[alerts_pb2.Alert]):
+    """Fan-out of alerts to ``AlertService.Watch`` streams.
+
+    ``exercise``: the server runs a drill; producers render CAP documents with status
+    Exercise (they read this flag), and every alert is marked ``exercise`` with its
+    headline prefixed ``EXERCISE:`` here, where all of them pass.
+    """
+
+    def __init__(self, exercise: bool = False) -> None:
+        super().__init__(lambda a: a.structure_id)
+        self.exercise = exercise
+
+    def publish(self, tenant: str | frozenset[str], msg: alerts_pb2.Alert) -> None:
+        if self.exercise:
+            msg.exercise = True
+            if not msg.headline.startswith(EXERCISE_PREFIX):
+                msg.headline = EXERCISE_PREFIX + msg.headline
+        super().publish(tenant, msg)

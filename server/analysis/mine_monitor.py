@@ -30,26 +30,19 @@ from ..settings import MineSettings
 from ..storage.models import MineGradeChangeRecord, Structure
 from .cap import CapArea, CapMessage, render
 from .events import MineEventData
-from .fanout import Hub
+from .fanout import AlertHub
 from .mine_catalog import MineCatalog
 from .mine_live import ALGORITHM, LiveMineEvent, MineArrayOptions, analyse, sensors
 from .mine_schedule import schedule_for
 from .mine_store import record_live_event
 from .mine_warning import WarningTable
 
-__all__ = ["AlertHub", "MineMonitor", "options"]
+__all__ = ["MineMonitor", "options"]
 
 log = logging.getLogger(__name__)
 NS = 1_000_000_000
 SEVERITY = {"strong": "severe", "medium": "moderate", "weak": "minor", "none": "info"}
 CAP_SEVERITY = {"strong": "Severe", "medium": "Moderate", "weak": "Minor", "none": "Minor"}
-
-
-class AlertHub(Hub[alerts_pb2.Alert]):
-    """Fan-out of alerts to ``AlertService.Watch`` streams."""
-
-    def __init__(self) -> None:
-        super().__init__(lambda a: a.structure_id)
 
 
 def options(cfg: MineSettings) -> MineArrayOptions:
@@ -104,11 +97,11 @@ class MineMonitor:
         log.info("mine event mine=%s event=%s type=%s Mw=%.2f sigma_m=%.0f changes=%d", data.structure_id, data.event_id,
                  res.event_type, res.magnitude, loc.sigma_radius_m, len(changes))
         for c in changes:
-            self.alerts.publish(data.tenant, grade_alert(data.structure_id, c, res, where))
+            self.alerts.publish(data.tenant, grade_alert(data.structure_id, c, res, where, exercise=self.alerts.exercise))
 
 
 def grade_alert(mine_id: str, c: MineGradeChangeRecord, res: LiveMineEvent,
-                where: tuple[float, float] = (math.nan, math.nan)) -> alerts_pb2.Alert:
+                where: tuple[float, float] = (math.nan, math.nan), *, exercise: bool = False) -> alerts_pb2.Alert:
     """The alert of one stored grade change caused by a live event (``where``: the
     mine's latitude and longitude, for the CAP area)."""
     loc, src = res.location, res.source
@@ -130,6 +123,7 @@ def grade_alert(mine_id: str, c: MineGradeChangeRecord, res: LiveMineEvent,
             identifier=alert.alert_id, sent=datetime.fromtimestamp(now, tz=UTC), event="Mine seismic risk (rockburst)",
             severity=CAP_SEVERITY.get(c.grade, "Minor"), urgency="Expected", certainty="Possible", headline=alert.headline,
             description="; ".join(alert.reasons), area=CapArea(mine_id, lat, lon, 2.0), category="Geo",
-            parameters={"grade": c.grade, "previousGrade": c.previous, "ruleTable": c.rule_table, "eventId": c.event_id}))
+            parameters={"grade": c.grade, "previousGrade": c.previous, "ruleTable": c.rule_table, "eventId": c.event_id},
+            exercise=exercise))
     alert.event_time.FromNanoseconds(round(loc.origin_time_s * NS))
     return alert

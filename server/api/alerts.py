@@ -12,7 +12,7 @@ from quakewatch.v1 import alerts_pb2, alerts_pb2_grpc
 
 from .. import registry
 from ..analysis.fanout import drain
-from ..analysis.mine_monitor import AlertHub
+from ..analysis.fanout import AlertHub
 from ..errors import InvalidInput
 from .context import current_principal
 

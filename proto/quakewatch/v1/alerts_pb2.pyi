@@ -134,7 +134,7 @@ class QuakeReport(_message.Message):
     def __init__(self, network_event_id: _Optional[str] = ..., origin_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., origin_time_std_s: _Optional[float] = ..., longitude_deg: _Optional[float] = ..., latitude_deg: _Optional[float] = ..., depth_km: _Optional[float] = ..., depth_std_km: _Optional[float] = ..., depth_fixed: _Optional[bool] = ..., epicentre_std_km: _Optional[float] = ..., magnitude: _Optional[float] = ..., magnitude_type: _Optional[str] = ..., magnitude_std: _Optional[float] = ..., magnitude_stations: _Optional[int] = ..., n_stations: _Optional[int] = ..., n_phases: _Optional[int] = ..., rms_s: _Optional[float] = ..., gap_deg: _Optional[float] = ..., after_origin_s: _Optional[float] = ...) -> None: ...
 
 class Alert(_message.Message):
-    __slots__ = ("alert_id", "kind", "structure_id", "time", "event_id", "event_time", "severity", "headline", "reasons", "latency_s", "cap_xml", "mine_grade", "eew", "report")
+    __slots__ = ("alert_id", "kind", "structure_id", "time", "event_id", "event_time", "severity", "headline", "reasons", "latency_s", "cap_xml", "exercise", "mine_grade", "eew", "report")
     ALERT_ID_FIELD_NUMBER: _ClassVar[int]
     KIND_FIELD_NUMBER: _ClassVar[int]
     STRUCTURE_ID_FIELD_NUMBER: _ClassVar[int]
@@ -146,6 +146,7 @@ class Alert(_message.Message):
     REASONS_FIELD_NUMBER: _ClassVar[int]
     LATENCY_S_FIELD_NUMBER: _ClassVar[int]
     CAP_XML_FIELD_NUMBER: _ClassVar[int]
+    EXERCISE_FIELD_NUMBER: _ClassVar[int]
     MINE_GRADE_FIELD_NUMBER: _ClassVar[int]
     EEW_FIELD_NUMBER: _ClassVar[int]
     REPORT_FIELD_NUMBER: _ClassVar[int]
@@ -160,7 +161,8 @@ class Alert(_message.Message):
     reasons: _containers.RepeatedScalarFieldContainer[str]
     latency_s: float
     cap_xml: str
+    exercise: bool
     mine_grade: MineGradeAlert
     eew: EewAlert
     report: QuakeReport
-    def __init__(self, alert_id: _Optional[str] = ..., kind: _Optional[str] = ..., structure_id: _Optional[str] = ..., time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., event_id: _Optional[str] = ..., event_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., severity: _Optional[str] = ..., headline: _Optional[str] = ..., reasons: _Optional[_Iterable[str]] = ..., latency_s: _Optional[float] = ..., cap_xml: _Optional[str] = ..., mine_grade: _Optional[_Union[MineGradeAlert, _Mapping]] = ..., eew: _Optional[_Union[EewAlert, _Mapping]] = ..., report: _Optional[_Union[QuakeReport, _Mapping]] = ...) -> None: ...
+    def __init__(self, alert_id: _Optional[str] = ..., kind: _Optional[str] = ..., structure_id: _Optional[str] = ..., time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., event_id: _Optional[str] = ..., event_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., severity: _Optional[str] = ..., headline: _Optional[str] = ..., reasons: _Optional[_Iterable[str]] = ..., latency_s: _Optional[float] = ..., cap_xml: _Optional[str] = ..., exercise: _Optional[bool] = ..., mine_grade: _Optional[_Union[MineGradeAlert, _Mapping]] = ..., eew: _Optional[_Union[EewAlert, _Mapping]] = ..., report: _Optional[_Union[QuakeReport, _Mapping]] = ...) -> None: ...

@@ -1,0 +1,108 @@
+"""The timeline of a drill: every product time-stamped and judged against its clock.
+
+A milestone is met when its product came at most ``clock_s`` seconds after the origin;
+a product that never came is not met. Plan actions carry their plan deadline as the
+clock and are met when acknowledged or done before it; ones still open when the drill
+ends are reported as open (``met`` None) while their deadline lies ahead.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from .scenario import Clocks
+
+__all__ = ["Milestone", "Timeline", "render_markdown"]
+
+#: milestone -> (product, clock attribute of :class:`Clocks`)
+PRODUCTS: dict[str, tuple[str, str]] = {
+    "event_opened": ("first detection at a monitored structure", "warning_s"),
+    "warning": ("first early-warning alert", "warning_s"),
+    "parameters": ("automatic basic-parameter report", "parameters_s"),
+    "intensity_rapid": ("first intensity measured at a structure (event closed)", "intensity_rapid_s"),
+    "intensity_full": ("intensity measured at every structure that recorded the event", "intensity_full_s"),
+    "loss_estimate": ("loss estimate (conditioned on the structures' records)", "loss_s"),
+    "response_level": ("response level decided and the plan activated", "loss_s"),
+    "dispatch_plan": ("relief dispatch plan", "relief_s"),
+}
+
+
+@dataclass
+class Milestone:
+    name: str
+    product: str
+    clock_s: float | None
+    at_s: float | None = None  # seconds after the origin
+    met: bool | None = None
+    detail: str = ""
+
+
+class Timeline:
+    """Products of one drill, in seconds after the (scenario) origin time."""
+
+    def __init__(self, clocks: Clocks, origin_s: float) -> None:
+        self.clocks, self.origin_s = clocks, origin_s
+        self.milestones: dict[str, Milestone] = {
+            name: Milestone(name, product, float(getattr(clocks, clock))) for name, (product, clock) in PRODUCTS.items()}
+
+    def mark(self, name: str, wall_s: float, detail: str = "") -> None:
+        """The product ``name`` came at wall-clock ``wall_s`` (the first time counts)."""
+        m = self.milestones[name]
+        if m.at_s is None:
+            m.at_s = wall_s - self.origin_s
+            m.met = m.clock_s is None or m.at_s <= m.clock_s
+            m.detail = detail
+
+    def note(self, name: str, detail: str) -> None:
+        """Why a product did not come (kept only while it has not come)."""
+        m = self.milestones[name]
+        if m.at_s is None:
+            m.detail = detail
+
+    def action(self, action_id: str, task: str, deadline_s: float, status: str, done_s: float | None, end_s: float) -> None:
+        """A plan action: deadline and completion in wall-clock seconds; ``end_s`` = end of the drill."""
+        m = Milestone(f"action:{action_id}", task, deadline_s - self.origin_s)
+        if done_s is not None and status in ("acknowledged", "done"):
+            m.at_s, m.met = done_s - self.origin_s, done_s <= deadline_s
+            m.detail = status
+        else:
+            m.met = False if end_s > deadline_s else None
+            m.detail = f"{status}: not acknowledged during the drill" + ("" if m.met is False else " (deadline still ahead)")
+        self.milestones[m.name] = m
+
+    def as_list(self) -> list[dict[str, Any]]:
+        return [asdict(m) for m in self.milestones.values()]
+
+    def summary(self) -> dict[str, int]:
+        ms = list(self.milestones.values())
+        return {"milestones": len(ms), "met": sum(m.met is True for m in ms), "missed": sum(m.met is False for m in ms),
+                "open": sum(m.met is None for m in ms)}
+
+
+def _fmt_s(v: float | None) -> str:
+    if v is None:
+        return "-"
+    return f"{v:.1f} s" if abs(v) < 120 else f"{v / 60:.1f} min" if abs(v) < 7200 else f"{v / 3600:.1f} h"
+
+
+def render_markdown(report: dict[str, Any]) -> str:
+    """The drill report as Markdown: what happened, then every milestone against its clock."""
+    sc, ev = report["scenario"], report["earthquake"]
+    s = report["summary"]
+    lines = [f"# EXERCISE - drill report: {sc['name']}", "",
+             f"Scenario `{sc['id']}` ({sc['file']}); drill {report['drill_id']}; origin {report['origin_time']} "
+             f"(scenario clock {sc['clock_time']}).",
+             f"Earthquake: Mw {ev['mw']:.1f} at {ev['lat']:.3f} N {ev['lon']:.3f} E, depth {ev['depth_km']:.0f} km; "
+             f"{len(report['structures'])} monitored structures streamed through the drill server.", "",
+             f"**{s['met']} of {s['milestones']} milestones met their clock, {s['missed']} missed, {s['open']} open.**", "",
+             "| milestone | product | clock | came after | met | detail |", "| --- | --- | --- | --- | --- | --- |"]
+    for m in report["milestones"]:
+        met = {True: "yes", False: "**no**", None: "open"}[m["met"]]
+        lines.append(f"| {m['name']} | {m['product']} | {_fmt_s(m['clock_s'])} | {_fmt_s(m['at_s'])} | {met} | {m['detail']} |")
+    if report.get("results"):
+        lines += ["", "## Products", ""]
+        lines += [f"- {k}: {v}" for k, v in report["results"].items()]
+    lines += ["", "Every alert of this drill carried `exercise` and the CAP status Exercise; everything lives in the "
+              "drill server's own database and archive, never in a live one."]
+    return "\n".join(lines) + "\n"
