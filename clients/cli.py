@@ -156,6 +156,7 @@ def build_parser() -> argparse.ArgumentParser:
     drr.add_argument("scenario", help="a drill scenario file, or the id of a shipped one (plans/scenarios/)")
     drr.add_argument("--json", action="store_true", help="print the report as JSON")
     drr.add_argument("--report", type=Path, metavar="FILE.md", help="also write the report as Markdown")
+    drr.add_argument("--plot", type=Path, metavar="FILE.png", help="also plot the timeline against the clocks (needs the plot extra)")
     drr.add_argument("--data-dir", type=Path, help="keep the drill server's database and archive here (default: a temporary directory)")
 
     d = sub.add_parser("demo", help="run a server in-process, stream a demo bridge, dam and mine, show the results")
@@ -194,8 +195,11 @@ def build_parser() -> argparse.ArgumentParser:
     from .alerts import add_parser as add_alerts_parser
     from .mine import add_parser as add_mine_parser
 
+    from .activation import add_parser as add_activation_parser
+
     add_mine_parser(sub, _client_args)
     add_alerts_parser(sub, _client_args)
+    add_activation_parser(sub, _client_args)
     return ap
 
 
@@ -246,7 +250,7 @@ def _dispatch(a: argparse.Namespace) -> int | None:
     if a.command == "drill":
         from .drill import run_drill
 
-        return run_drill(a.scenario, a.data_dir, a.json, a.report)
+        return run_drill(a.scenario, a.data_dir, a.json, a.report, a.plot)
     if a.command == "demo":
         from .demo import run_demo
 
@@ -275,6 +279,10 @@ def _dispatch(a: argparse.Namespace) -> int | None:
         from .dispatch import dispatch_command
 
         return dispatch_command(a)
+    if a.command == "activation":
+        from .activation import activation_command
+
+        return activation_command(a, _options(a))
     if a.command == "alerts":
         from .alerts import alerts_command
 

@@ -87,6 +87,7 @@ class _Drill:
         self.report_seen = asyncio.Event()
         self.opened: set[str] = set()
         self.closed: dict[str, events_pb2.Event] = {}
+        self.closed_at: dict[str, float] = {}
         self.alerts: list[alerts_pb2.Alert] = []
         self.results: dict[str, Any] = {}
         self.activation: decision_pb2.Activation | None = None
@@ -100,9 +101,18 @@ class _Drill:
                 await self._mark("event_opened", now, f"at {r.event.structure_id}")
             elif r.change == events_pb2.EVENT_CHANGE_CLOSED and r.event.max_intensity > 0:
                 self.closed[r.event.structure_id] = r.event
+                self.closed_at[r.event.structure_id] = now
                 await self._mark("intensity_rapid", now, f"{r.event.structure_id}: intensity {r.event.max_intensity:.1f}")
-                if set(self.closed) >= self.opened:
-                    await self._mark("intensity_full", now, f"{len(self.closed)} structures")
+
+    def intensity_full(self) -> None:
+        """Intensity at every structure that recorded the event: when the last of them closed
+        (judged at the end, once no more structures can open one)."""
+        assert self.timeline is not None
+        missing = sorted(self.opened - set(self.closed))
+        if self.opened and not missing:
+            self.timeline.mark("intensity_full", max(self.closed_at.values()), f"{len(self.closed)} structures")
+        else:
+            self.timeline.note("intensity_full", f"no intensity from {', '.join(missing)}" if missing else "no event detected")
 
     async def watch_alerts(self, c: AsyncClient) -> None:
         async for a in c.alerts.Watch(alerts_pb2.WatchAlertsRequest(kinds=["eew", "report"])):
@@ -188,7 +198,7 @@ class _Drill:
         assert self.sc.dispatch is not None and self.timeline is not None
         depots = (self.base / self.sc.dispatch.depots).read_text(encoding="utf-8")
         towns = list(csv.DictReader(io.StringIO((self.base / self.sc.dispatch.townships).read_text(encoding="utf-8"))))
-        commodities = [h for h in next(csv.reader(io.StringIO(depots)))[3:]]
+        commodities = next(csv.reader(io.StringIO(depots)))[3:]
         assets = json.loads(est.document_json).get("assets", [])
         t_lon = np.array([float(t["lon"]) for t in towns])
         t_lat = np.array([float(t["lat"]) for t in towns])
@@ -228,8 +238,7 @@ async def _run(scenario: str, data_dir: Path) -> dict[str, Any]:
     addr = f"127.0.0.1:{port}"
     drill_id = uuid.uuid4().hex[:12]
     try:
-        tokens = {"coordinator": create_token(server.engine, "drill", None, description=f"drill {drill_id} coordinator")[0],
-                  "hq": create_token(server.engine, "hq", None, description=f"drill {drill_id} headquarters")[0],
+        tokens = {"hq": create_token(server.engine, "hq", None, description=f"drill {drill_id} headquarters")[0],
                   "admin": create_token(server.engine, "admin", None, description=f"drill {drill_id} set-up")[0]}
         drill = _Drill(sc, base, path, addr, tokens)
         async with AsyncClient(addr, tokens["admin"]) as c:
@@ -265,6 +274,7 @@ async def _run(scenario: str, data_dir: Path) -> dict[str, Any]:
         if drill.activation is not None:
             for a in drill.activation.actions:
                 tl.action(a.action_id, a.task or a.action_id, a.deadline.ToNanoseconds() / NS, a.status, None, end_s)
+        drill.intensity_full()
         for name in ("warning", "parameters"):
             if tl.milestones[name].at_s is None:
                 tl.note(name, "never issued")
@@ -301,8 +311,8 @@ async def _run(scenario: str, data_dir: Path) -> dict[str, Any]:
     return report
 
 
-def run_drill(scenario: str, data_dir: Path | None, as_json: bool, report_file: Path | None) -> int:
-    from quakewatch.server.drills.timeline import render_markdown
+def run_drill(scenario: str, data_dir: Path | None, as_json: bool, report_file: Path | None, plot_file: Path | None = None) -> int:
+    from quakewatch.server.drills.timeline import plot_timeline, render_markdown
 
     from quakewatch.server.errors import QuakeWatchError
 
@@ -316,8 +326,13 @@ def run_drill(scenario: str, data_dir: Path | None, as_json: bool, report_file: 
             out["isolation"]["data_kept"] = True
     except QuakeWatchError as exc:
         raise SystemExit(f"error: {exc.message}") from None
+    if plot_file is not None:
+        plot_timeline(out, plot_file)
     if report_file is not None:
-        report_file.write_text(render_markdown(out), encoding="utf-8")
+        md = render_markdown(out)
+        if plot_file is not None:
+            md += f"\n![timeline]({plot_file.name})\n"
+        report_file.write_text(md, encoding="utf-8")
     if as_json:
         from .output import print_json
 

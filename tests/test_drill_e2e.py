@@ -58,7 +58,7 @@ def test_drill_run_reports_every_milestone_and_reaches_no_live_server(scenario: 
 
                 task = asyncio.create_task(watch())
                 proc = await asyncio.create_subprocess_exec(
-                    *QW, "drill", "run", str(scenario), "--json", "--report", str(tmp_path / "report.md"),
+                    *QW, "drill", "run", str(scenario), "--json", "--report", str(tmp_path / "report.md"), "--plot", str(tmp_path / "timeline.png"),
                     "--data-dir", str(tmp_path / "drill"), stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
                 out, err = await asyncio.wait_for(proc.communicate(), 600)
                 assert proc.returncode == 0, err.decode()[-3000:]
@@ -105,4 +105,5 @@ def test_drill_run_reports_every_milestone_and_reaches_no_live_server(scenario: 
         assert st["p_after_origin_s"] == pytest.approx(float(es.taup_time("P", eq["depth_km"], np.array([d_km]))[0]), abs=0.06)
         assert st["samples_acked"] == st["samples_expected"]
     md = (tmp_path / "report.md").read_text()
-    assert md.startswith("# EXERCISE") and all(f"| {name} |" in md for name in PRODUCTS)
+    assert md.startswith("# EXERCISE") and all(f"| {name} |" in md for name in PRODUCTS) and "![timeline](timeline.png)" in md
+    assert (tmp_path / "timeline.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

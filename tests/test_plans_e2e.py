@@ -215,3 +215,40 @@ def test_plan_dispatch_teams_and_shelters(tmp_path: Path) -> None:
                 assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT and "demands_csv" in err.value.details()
 
     run(scenario())
+
+
+def test_activation_cli_shows_and_acknowledges_the_checklist(tmp_path: Path) -> None:
+    """``quakewatch activation show|ack|done`` against the server (real CLI processes)."""
+    import asyncio
+    import subprocess
+    import sys
+
+    data = _stage(tmp_path)
+    origin = datetime.now(UTC) - timedelta(minutes=5)
+    qw = [sys.executable, "-m", "quakewatch.clients.cli", "activation"]
+
+    async def scenario() -> None:
+        async with running_server(data) as srv:
+            hq, _ = create_token(srv.engine, "hq", None)
+            async with AsyncClient(srv.address, hq) as c:
+                act = await c.decision.Respond(decision_pb2.RespondRequest(
+                    plan="plans/province.yaml", estimate_json=_estimate(300.0, origin)))
+
+            def cli(*args: str) -> subprocess.CompletedProcess[str]:
+                return subprocess.run([*qw, *args, "--server", srv.address, "--token", hq], capture_output=True, text=True, timeout=60)
+
+            shown = await asyncio.to_thread(cli, "show", act.activation_id)
+            assert shown.returncode == 0, shown.stderr
+            assert act.activation_id in shown.stdout and all(a.action_id in shown.stdout for a in act.actions)
+            acked = await asyncio.to_thread(cli, "ack", act.activation_id, "convene", "--json", "--note", "convened in room 3")
+            assert acked.returncode == 0, acked.stderr
+            doc = json.loads(acked.stdout)
+            state = {a["action_id"]: a for a in doc["actions"]}
+            assert state["convene"]["status"] == "acknowledged" and state["convene"]["note"] == "convened in room 3"
+            bad = await asyncio.to_thread(cli, "done", act.activation_id, "no-such-action")
+            assert bad.returncode == 1 and "no-such-action" in bad.stderr
+            async with AsyncClient(srv.address, hq) as c:
+                now = await c.decision.GetActivation(decision_pb2.GetActivationRequest(activation_id=act.activation_id))
+            assert {a.action_id: a.status for a in now.actions}["convene"] == "acknowledged"
+
+    run(scenario())

@@ -37,6 +37,7 @@ from typing import Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from ..decision.scenario_spec import RuptureSpec
 from ..errors import InvalidInput, validation_problems
 
 __all__ = ["Clocks", "DrillScenario", "load_drill_scenario", "resolve_scenario", "shipped_scenarios"]
@@ -46,14 +47,12 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-class Earthquake(_Strict):
-    lon: float = Field(ge=-180, le=180)
-    lat: float = Field(ge=-90, le=90)
+class Earthquake(RuptureSpec):
+    """The rupture of a loss scenario, within what the replay can synthesise
+    (:func:`quakewatch.ext.stochastic.stochastic_ground_motion`: depth 0.5-100 km, Mw <= 8.5)."""
+
     depth_km: float = Field(ge=0.5, le=100)
-    mw: float = Field(ge=2.0, le=8.5)
-    strike_deg: float | None = Field(default=None, ge=0, le=360)
-    dip_deg: float = Field(default=90.0, gt=0, le=90)
-    rake_deg: float = Field(default=0.0, ge=-180, le=180)
+    mw: float = Field(ge=3.0, le=8.5)
 
 
 class DrillStructure(_Strict):

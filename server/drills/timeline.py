@@ -9,11 +9,12 @@ ends are reported as open (``met`` None) while their deadline lies ahead.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
+from pathlib import Path
 from typing import Any
 
 from .scenario import Clocks
 
-__all__ = ["Milestone", "Timeline", "render_markdown"]
+__all__ = ["Milestone", "Timeline", "plot_timeline", "render_markdown"]
 
 #: milestone -> (product, clock attribute of :class:`Clocks`)
 PRODUCTS: dict[str, tuple[str, str]] = {
@@ -106,3 +107,37 @@ def render_markdown(report: dict[str, Any]) -> str:
     lines += ["", "Every alert of this drill carried `exercise` and the CAP status Exercise; everything lives in the "
               "drill server's own database and archive, never in a live one."]
     return "\n".join(lines) + "\n"
+
+
+def plot_timeline(report: dict[str, Any], path: str | Path) -> Path:
+    """The timeline as a PNG (optional extra: matplotlib): every milestone's time after the
+    origin (dot; open ones at the end of the drill, hollow) against its clock (bar), on a
+    logarithmic axis from seconds to hours, so that drills can be compared at a glance."""
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError as exc:  # pragma: no cover - optional extra
+        raise RuntimeError("the timeline plot needs matplotlib: pip install 'quakewatch[plot]'") from exc
+
+    ms = report["milestones"]
+    fig, ax = plt.subplots(figsize=(9, 0.32 * len(ms) + 1.5))
+    y = list(range(len(ms)))[::-1]
+    for yi, m in zip(y, ms, strict=True):
+        if m["clock_s"] is not None and m["clock_s"] > 0:
+            ax.barh(yi, m["clock_s"], left=0.5, height=0.5, color="#dde6f0", edgecolor="#8aa2bd")
+        if m["at_s"] is not None:
+            colour = "#2a7d2a" if m["met"] else "#c0392b"
+            ax.plot(max(m["at_s"], 0.5), yi, "o", color=colour)
+        else:  # never came: missed (red) or still open (grey), drawn at its clock
+            ax.plot(m["clock_s"] if m["clock_s"] else 0.5, yi, "o", mfc="none", color="#c0392b" if m["met"] is False else "#888888")
+    ax.set_xscale("log")
+    ax.set_yticks(y, [m["name"] for m in ms], fontsize=8)
+    ax.set_xlabel("seconds after the origin (bar: the clock; dot: the product, green met, red late; hollow: never came)")
+    ax.set_title(f"EXERCISE - {report['scenario']['name']}", fontsize=10)
+    ax.grid(axis="x", which="both", alpha=0.3)
+    out = Path(path)
+    fig.savefig(out, dpi=110, bbox_inches="tight")
+    plt.close(fig)
+    return out
