@@ -179,7 +179,11 @@ class _Drill:
         self.results["loss"] = {"estimate_id": est.estimate_id, "fatalities": est.fatalities, "displaced": est.displaced,
                                 "economic_loss": est.economic_loss, "pager_alert": est.pager_alert,
                                 "response_level": est.response_level, "observations": est.observations,
-                                "rupture_used": doc["rupture"]}
+                                "rupture_used": doc["rupture"],
+                                "monitored": [{"structure_id": m["structure_id"], "recorded_pga_g": (m["recorded"] or {}).get("PGA_g"),
+                                               "p_extensive_or_complete": sum(v for k, v in m["damage"].get("structural", {}).items()
+                                                                              if k in ("extensive", "complete"))}
+                                              for m in json.loads(est.document_json).get("monitored", [])]}
         return est
 
     async def _respond(self, c: AsyncClient, est: decision_pb2.LossEstimate, origin_s: float) -> None:

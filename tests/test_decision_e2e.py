@@ -146,3 +146,73 @@ def test_observed_records_condition_the_estimate(tmp_path: Path) -> None:
                 deaths[label] = got.fatalities
         run(scenario())
     assert deaths["strong"] > 3 * deaths["weak"]
+
+
+def _with_monitored(decision_dir: Path, text: str, rows: str, with_coords: bool) -> str:
+    header = "structure_id,taxonomy,number,structural,night,day,transit,residents" + (",lon,lat" if with_coords else "")
+    (decision_dir / "monitored.csv").write_text(f"# monitored structures as assets\n{header}\n{rows}")
+    return text + "monitored: monitored.csv\n"
+
+
+def test_monitored_structures_are_assets_at_their_registered_locations(tmp_path: Path) -> None:
+    """A monitored structure placed from the registry gets exactly what the same building
+    gets as a row of the exposure at that place (the oracle: the scenario without the
+    monitored list, the building appended to the exposure CSV, run in-process)."""
+    from loss_cases import LAT0, LON0
+    from quakewatch.v1 import common_pb2, registry_pb2
+
+    decision_dir, text = _stage(tmp_path)
+    lon, lat = round(LON0 + 0.07, 5), round(LAT0 - 0.03, 5)
+    mon_text = _with_monitored(decision_dir, text, "city-hall,C1L,1,8.5e7,120,600,40,0\n", with_coords=False)
+    # the oracle: the same building as the last row of the exposure
+    oracle_dir = tmp_path / "oracle"
+    shutil.copytree(decision_dir, oracle_dir)
+    with (oracle_dir / "exposure.csv").open("a") as f:
+        f.write(f"structure:city-hall,{lon:.5f},{lat:.5f},C1L,1,8.5e7,120,600,40,0\n")
+    oracle, _ = run_scenario_file(oracle_dir / "scenario.yaml")
+
+    async def scenario() -> dict:
+        async with running_server(tmp_path / "data") as srv:
+            owner, _ = create_token(srv.engine, "owner", "city")
+            hq, _ = create_token(srv.engine, "hq", None)
+            async with AsyncClient(srv.address, owner) as o:
+                await o.registry.PutStructure(registry_pb2.PutStructureRequest(structure=registry_pb2.Structure(
+                    structure_id="city-hall", kind=registry_pb2.STRUCTURE_KIND_BUILDING,
+                    location=common_pb2.GeoPoint(longitude_deg=lon, latitude_deg=lat))))
+                await o.registry.PutStructure(registry_pb2.PutStructureRequest(structure=registry_pb2.Structure(
+                    structure_id="no-place", kind=registry_pb2.STRUCTURE_KIND_BRIDGE)))
+            async with AsyncClient(srv.address, hq) as c:
+                got = await c.decision.EstimateLoss(decision_pb2.EstimateLossRequest(scenario=mon_text, include_assets=True))
+                assert got.n_assets == 121
+                # a structure without a registered location cannot be placed: the error names it
+                (decision_dir / "monitored.csv").write_text("structure_id,taxonomy,structural\nno-place,C1L,1e6\n")
+                with pytest.raises(grpc.aio.AioRpcError) as err:
+                    await c.decision.EstimateLoss(decision_pb2.EstimateLossRequest(scenario=mon_text))
+                assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT and "'no-place' is not registered with a location" in err.value.details()
+                return json.loads(got.document_json)
+
+    doc = run(scenario())
+    (entry,) = doc["monitored"]
+    i = list(oracle.asset_ids).index("structure:city-hall")
+    assert entry["structure_id"] == "city-hall" and (entry["lon"], entry["lat"]) == (lon, lat) and entry["recorded"] is None
+    for k, state in enumerate(oracle.damage_states):
+        assert entry["damage"]["structural"][state] == pytest.approx(oracle.damage["structural"][i, k], rel=1e-12, abs=1e-15)
+    assert entry["losses"]["structural"] == pytest.approx(oracle.losses["structural"][i], rel=1e-12)
+    assert entry["casualties"]["severity_4"] == pytest.approx(oracle.casualties["severity_4"][i], rel=1e-12)
+    assert sum(entry["damage"]["structural"].values()) == pytest.approx(1.0)
+    assert any(a["id"] == "structure:city-hall" for a in doc["assets"])
+
+
+@pytest.mark.parametrize(("rows", "coords", "message"), [
+    pytest.param("a,C1L,1,1e6,1,1,1,0\n", False, "needs lon and lat", id="offline-without-place"),
+    pytest.param("a,C1L,1,-5,1,1,1,0,112.5,37.8\n", True, "'structural': must be finite and >= 0", id="negative-value"),
+    pytest.param("a,C1L,1,1e6,1,1,1,0,112.5,37.8\na,W1,1,1e6,1,1,1,0,112.5,37.8\n", True, "listed twice", id="twice"),
+    pytest.param("a,C1L,1,x,1,1,1,0,112.5,37.8\n", True, "'x' is not a number", id="text"),
+])
+def test_bad_monitored_lists_are_errors_naming_the_row(tmp_path: Path, rows: str, coords: bool, message: str) -> None:
+    from quakewatch.server.decision.nrml import InputFileError
+
+    decision_dir, text = _stage(tmp_path)
+    (decision_dir / "scenario.yaml").write_text(_with_monitored(decision_dir, text, rows, coords))
+    with pytest.raises(InputFileError, match=message):
+        run_scenario_file(decision_dir / "scenario.yaml")

@@ -96,6 +96,9 @@ def test_drill_run_reports_every_milestone_and_reaches_no_live_server(scenario: 
     assert r["epicentre_error_km"] <= 10.0 and abs(r["magnitude_error"]) <= 0.5 and abs(r["origin_time_error_s"]) < 1.5
     loss = report["results"]["loss"]
     assert loss["observations"] > 0 and loss["fatalities"] >= 0 and report["results"]["activation"]["actions"] > 0
+    # monitored buildings listed in the loss model are assets, with what their own sensors recorded
+    for m in loss["monitored"]:
+        assert m["recorded_pga_g"] is not None and m["recorded_pga_g"] > 0 and 0.0 <= m["p_extensive_or_complete"] <= 1.0
     # P at each structure at the IASP91 time (TauP)
     for st in report["structures"]:
         spec = next(x for x in truth["structures"] if x["id"] == st["structure_id"])

@@ -19,7 +19,7 @@ from quakewatch.v1 import decision_pb2, decision_pb2_grpc
 
 from ..decision.export import to_document
 from ..decision.nrml import InputFileError
-from ..decision.observations import observed_in_window
+from ..decision.observations import observed_in_window, registered_locations
 from ..decision.scenario import run_scenario
 from ..decision.scenario_spec import parse_scenario, referenced_files
 from ..errors import InvalidInput, NotFound, PermissionDenied
@@ -74,10 +74,11 @@ class DecisionServicer(PlanMethods, decision_pb2_grpc.DecisionServiceServicer):
                 raise InvalidInput("observed_start_time and observed_end_time: both, end after start",
                                    field="observed_end_time")
             observed = await asyncio.to_thread(observed_in_window, self.engine, p, start, end)
+        locations = await asyncio.to_thread(registered_locations, self.engine, p) if spec.monitored else None
         async with self._one_at_a_time:
             try:
-                est, extra = await asyncio.to_thread(run_scenario, spec, self.base,
-                                                     threads=self.settings.decision.threads, observed=observed)
+                est, extra = await asyncio.to_thread(run_scenario, spec, self.base, threads=self.settings.decision.threads,
+                                                     observed=observed, locations=locations)
             except InputFileError as exc:
                 raise InvalidInput(str(exc).replace(str(self.base.resolve()), "<decision data>"),
                                    field="scenario") from None

@@ -24,7 +24,7 @@ from ..analysis import store
 from ..storage.models import Structure
 from ..storage.tokens import Principal
 
-__all__ = ["Observations", "observed_in_window"]
+__all__ = ["Observations", "observed_in_window", "registered_locations"]
 
 G_MPS2 = 9.80665
 FloatArray = npt.NDArray[np.float64]
@@ -74,7 +74,7 @@ def observed_in_window(engine: Engine, p: Principal, start_ns: int, end_ns: int)
     with Session(engine) as session:
         for structure_id, (pga, pgv, event_id) in sorted(best.items()):
             row = session.get(Structure, structure_id)
-            if row is None:
+            if row is None or not row.has_location:  # a record with no place on the map conditions nothing
                 continue
             for name, v in (("PGA", pga), ("PGV", pgv)):
                 lon.append(row.longitude_deg)
@@ -84,3 +84,14 @@ def observed_in_window(engine: Engine, p: Principal, start_ns: int, end_ns: int)
                 source.append(f"{structure_id}/{event_id}")
     return Observations(np.array(lon, dtype=np.float64), np.array(lat, dtype=np.float64), np.array(imt, dtype=str),
                         np.array(value, dtype=np.float64), np.zeros(len(value)), tuple(source))
+
+
+def registered_locations(engine: Engine, p: Principal) -> dict[str, tuple[float, float]]:
+    """(lon, lat) of every structure ``p`` may read that has a registered location."""
+    from sqlmodel import select
+
+    with Session(engine) as session:
+        q = select(Structure)
+        if p.tenant is not None:
+            q = q.where(Structure.tenant == p.tenant)
+        return {s.structure_id: (s.longitude_deg, s.latitude_deg) for s in session.exec(q) if s.has_location}

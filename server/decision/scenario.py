@@ -29,7 +29,7 @@ Every estimate records its provenance: scenario, models, seeds, code version.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -47,6 +47,7 @@ from quakewatch.ext.motion import mmi_worden2012
 from quakewatch.ext.rupture import Rupture, site_distances
 
 from .estimate import LossEstimate, summarise
+from .monitored import merge_exposures, monitored_section, read_monitored
 from .observations import Observations
 from .nrml import (
     Exposure,
@@ -208,16 +209,19 @@ def _occupants(exp: Exposure, time_of_day: str) -> FloatArray:
     raise InputFileError(f"{exp.source}: no occupants for time_of_day {time_of_day!r} and no residents")
 
 
-def run_scenario(spec: ScenarioSpec, base: Path, *, threads: int = 2,
-                 observed: Observations | None = None) -> tuple[LossEstimate, dict[str, Any]]:
+def run_scenario(spec: ScenarioSpec, base: Path, *, threads: int = 2, observed: Observations | None = None,
+                 locations: Mapping[str, tuple[float, float]] | None = None) -> tuple[LossEstimate, dict[str, Any]]:
     """Run a validated scenario; returns the estimate and the decision products.
 
     ``observed`` (e.g. the monitored structures' free-field records,
     :func:`.observations.observed_in_window`) conditions the ground motion
-    together with the scenario's stations file.
+    together with the scenario's stations file. ``locations`` (registered structure id
+    -> lon, lat) places the scenario's monitored structures (:mod:`.monitored`).
     """
     t0 = time.perf_counter()
     exp = read_exposure(base / spec.exposure)
+    if spec.monitored:
+        exp = merge_exposures(exp, read_monitored(base / spec.monitored, exp, locations))
     models = _models(spec, base, exp)
     sites = _sites(exp)
     r = spec.rupture
@@ -296,6 +300,11 @@ def run_scenario(spec: ScenarioSpec, base: Path, *, threads: int = 2,
     median_pgv = conditioned["PGV"].mean if "PGV" in conditioned else predictions["PGV"].ln_mean
     est, extra = _assemble(spec, base, exp, sites, occupants, fragility, mean, event_totals, median_pgv,
                            predictions["PGV"], rupture, n_done, t0)
+    if spec.monitored:
+        # the structures' own records: sources of the observed records are "structure_id/event_id"
+        recorded = ({} if observed is None else {(src.split("/")[0], str(imt)): float(v)
+                                                 for src, imt, v in zip(observed.source, observed.imt, observed.value, strict=True)})
+        extra["monitored"] = monitored_section(est, observed_values=recorded)
     if conditioned:
         assert obs is not None
         est.provenance["stations"] = {"sources": sorted(set(obs.source)), "n_observations": len(obs), **{

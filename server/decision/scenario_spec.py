@@ -13,6 +13,7 @@ Example::
     consequences: [consequences.csv]   # optional: losses, collapsed, fatalities, injured, homeless
     vulnerability: {structural: vulnerability.xml}   # optional
     casualty_model: hazus         # hazus (risk ids are Hazus building types) | consequences | none
+    monitored: monitored.csv      # optional: monitored structures as assets (decision/monitored.py)
     ground_motion:
       model: BSSA14
       vs30_mps: 400               # or site_model: sites.csv with lon, lat, vs30
@@ -102,6 +103,7 @@ class ScenarioSpec(_Strict):
     vulnerability: dict[Literal["structural", "nonstructural", "contents", "occupants"], str] = Field(
         default_factory=dict)
     casualty_model: Literal["hazus", "consequences", "none"] = "hazus"
+    monitored: str | None = None
     ground_motion: GroundMotionSpec = GroundMotionSpec()
     pager: PagerSpec = PagerSpec()
     response: ResponseSpec = ResponseSpec()
@@ -126,7 +128,7 @@ def parse_scenario(text: str, where: str = "scenario") -> ScenarioSpec:
 
 def referenced_files(spec: ScenarioSpec) -> list[str]:
     """Every file name the scenario refers to (to check where they lead)."""
-    names = [spec.exposure, spec.fragility, spec.taxonomy_mapping, *spec.consequences,
+    names = [spec.exposure, spec.fragility, spec.taxonomy_mapping, *spec.consequences, spec.monitored,
              *spec.vulnerability.values(), spec.ground_motion.site_model, spec.ground_motion.stations,
              spec.response.rule_table]
     return [n for n in names if n]
