@@ -150,15 +150,6 @@ def build_parser() -> argparse.ArgumentParser:
     au = sub.add_parser("audit", help="verify the audit trail's hash chain (admin)")
     _client_args(au)
 
-    dr = sub.add_parser("drill", help="drills: run a scenario and time every product against the plan's clocks")
-    drsub = dr.add_subparsers(dest="drill_command", required=True)
-    drr = drsub.add_parser("run", help="run a drill in this process (its own drill server: nothing reaches a live one)")
-    drr.add_argument("scenario", help="a drill scenario file, or the id of a shipped one (plans/scenarios/)")
-    drr.add_argument("--json", action="store_true", help="print the report as JSON")
-    drr.add_argument("--report", type=Path, metavar="FILE.md", help="also write the report as Markdown")
-    drr.add_argument("--plot", type=Path, metavar="FILE.png", help="also plot the timeline against the clocks (needs the plot extra)")
-    drr.add_argument("--data-dir", type=Path, help="keep the drill server's database and archive here (default: a temporary directory)")
-
     d = sub.add_parser("demo", help="run a server in-process, stream a demo bridge, dam and mine, show the results")
     d.add_argument("--data-dir", type=Path, help="keep the demo's data here (default: a temporary directory)")
     d.add_argument("--json", action="store_true")
@@ -196,10 +187,12 @@ def build_parser() -> argparse.ArgumentParser:
     from .mine import add_parser as add_mine_parser
 
     from .activation import add_parser as add_activation_parser
+    from .drill import add_parser as add_drill_parser
 
     add_mine_parser(sub, _client_args)
     add_alerts_parser(sub, _client_args)
     add_activation_parser(sub, _client_args)
+    add_drill_parser(sub, _client_args)
     return ap
 
 
@@ -248,9 +241,9 @@ def _dispatch(a: argparse.Namespace) -> int | None:
 
         return watch_command(a, _options(a))
     if a.command == "drill":
-        from .drill import run_drill
+        from .drill import drill_command
 
-        return run_drill(a.scenario, a.data_dir, a.json, a.report, a.plot)
+        return drill_command(a, _options(a) if a.drill_command != "run" else None)
     if a.command == "demo":
         from .demo import run_demo
 

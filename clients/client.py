@@ -23,6 +23,7 @@ from quakewatch.v1 import (
     alerts_pb2_grpc,
     audit_pb2_grpc,
     decision_pb2_grpc,
+    drills_pb2_grpc,
     events_pb2_grpc,
     health_pb2_grpc,
     ingest_pb2_grpc,
@@ -90,6 +91,8 @@ class _Services:
     health: Any
     decision: Any
     mine: Any
+    alerts: Any
+    drills: Any
 
     def _bind(self, channel: Any, o: ClientOptions) -> None:
         self.registry = _Authed(registry_pb2_grpc.RegistryServiceStub(channel), o.token, o.timeout_s)
@@ -101,6 +104,7 @@ class _Services:
         self.decision = _Authed(decision_pb2_grpc.DecisionServiceStub(channel), o.token, o.timeout_s)
         self.mine = _Authed(mine_pb2_grpc.MineServiceStub(channel), o.token, o.timeout_s)
         self.alerts = _Authed(alerts_pb2_grpc.AlertServiceStub(channel), o.token, o.timeout_s)
+        self.drills = _Authed(drills_pb2_grpc.DrillServiceStub(channel), o.token, o.timeout_s)
 
 
 class Client(_Services):

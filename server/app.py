@@ -23,7 +23,7 @@ from grpc_health.v1.health import aio as health_aio
 from grpc_reflection.v1alpha import reflection
 from sqlmodel import Session, col, select
 
-from quakewatch.v1 import alerts_pb2, alerts_pb2_grpc, decision_pb2, decision_pb2_grpc, mine_pb2, mine_pb2_grpc
+from quakewatch.v1 import alerts_pb2, alerts_pb2_grpc, decision_pb2, decision_pb2_grpc, drills_pb2, drills_pb2_grpc, mine_pb2, mine_pb2_grpc
 from quakewatch.v1 import health_pb2 as shm_pb2
 from quakewatch.v1 import health_pb2_grpc as shm_pb2_grpc
 from quakewatch.v1 import audit_pb2, audit_pb2_grpc, events_pb2, events_pb2_grpc, ingest_pb2, ingest_pb2_grpc, monitor_pb2, monitor_pb2_grpc, registry_pb2, registry_pb2_grpc
@@ -34,11 +34,13 @@ from .analysis.eew import EewEngine, Site
 from .analysis.health import HealthEngine
 from .analysis.fanout import AlertHub
 from .analysis.mine_monitor import MineMonitor
+from .drills.manager import DrillManager
 from .analysis.mine_warning import load_table
 from .api.alerts import AlertServicer
 from .api.audit import AuditServicer
 from .api.events import EventServicer
 from .api.decision import DecisionServicer
+from .api.drills import DrillServicer
 from .api.mine import MineServicer
 from .api.health import HealthServicer
 from .api.ingest import IngestServicer
@@ -67,6 +69,7 @@ SERVICE_NAMES = (
     decision_pb2.DESCRIPTOR.services_by_name["DecisionService"].full_name,
     mine_pb2.DESCRIPTOR.services_by_name["MineService"].full_name,
     alerts_pb2.DESCRIPTOR.services_by_name["AlertService"].full_name,
+    drills_pb2.DESCRIPTOR.services_by_name["DrillService"].full_name,
 )
 
 
@@ -156,6 +159,8 @@ class QuakeWatchServer:
             decision_pb2_grpc.add_DecisionServiceServicer_to_server(DecisionServicer(self.engine, settings), self.grpc)
             mine_pb2_grpc.add_MineServiceServicer_to_server(MineServicer(self.engine, settings.mine, mine_table), self.grpc)
             alerts_pb2_grpc.add_AlertServiceServicer_to_server(AlertServicer(self.engine, self.alerts), self.grpc)
+            self.drills = DrillManager(settings.data_dir, settings.decision_dir, settings.listen)
+            drills_pb2_grpc.add_DrillServiceServicer_to_server(DrillServicer(self.drills), self.grpc)
             health_pb2_grpc.add_HealthServicer_to_server(self.health, self.grpc)
             reflection.enable_server_reflection((*SERVICE_NAMES, reflection.SERVICE_NAME, "grpc.health.v1.Health"), self.grpc)
             self.port = self._bind()
@@ -224,6 +229,7 @@ class QuakeWatchServer:
         if self._stopped.is_set():
             return
         await self.health.enter_graceful_shutdown()
+        await self.drills.shutdown()  # the drill servers this one runs
         self.events.hub.close_all()  # Watch streams end; ingest streams drain
         self.alerts.close_all()
         if self.eew is not None:

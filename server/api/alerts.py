@@ -11,8 +11,7 @@ from sqlalchemy.engine import Engine
 from quakewatch.v1 import alerts_pb2, alerts_pb2_grpc
 
 from .. import registry
-from ..analysis.fanout import drain
-from ..analysis.fanout import AlertHub
+from ..analysis.fanout import AlertHub, drain
 from ..errors import InvalidInput
 from .context import current_principal
 

@@ -31,7 +31,7 @@ from ..storage.tokens import Principal
 from .activation import ActionItem, ActionStatus, EscalationEvent, Situation, checklist, decide_level, due_escalations, revise, update_status
 from .plan_loader import LoadedPlan, PlanInvalid, parse_plan_text
 
-__all__ = ["Activation", "create", "escalate_open", "get", "revise_with", "set_status"]
+__all__ = ["Activation", "action_items", "create", "escalate_open", "get", "revise_with", "set_status"]
 
 T = TypeVar("T")
 _ATTEMPTS = 20
@@ -60,6 +60,11 @@ def _items_from_json(text: str) -> list[ActionItem]:
             note=d.get("note", ""), deadline_from=d.get("deadline_from"),
             duration=timedelta(seconds=d["duration_s"]) if d.get("duration_s") is not None else None))
     return out
+
+
+def action_items(row: PlanActivation) -> list[ActionItem]:
+    """The action items of a stored activation (status, deadline, who updated it and when)."""
+    return _items_from_json(row.actions_json)
 
 
 @functools.lru_cache(maxsize=64)

@@ -1,0 +1,152 @@
+"""The drills a live server runs for participants (``DrillService``).
+
+Each drill is a :class:`~.runner.DrillRun` with its drill server under
+``DATA_DIR/drills/<id>`` (database, archive, and ``report.json`` once ended), started in
+this process and stopped when the drill ends or the server stops. The live server's
+database never sees a drill's events, alerts, estimates, activations or dispatch plans:
+they are the drill server's.
+
+Who sees what: the coordinator (drill or admin token) every drill, its scenario and its
+participants' tokens (only in the answer to ``StartDrill``); hq tokens every drill and owner
+tokens the drills that name their tenant, as participants; in a blind drill a participant
+sees neither the scenario nor the timeline before the injection has started.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..errors import InvalidInput, NotFound, PermissionDenied
+from ..storage.tokens import Principal, Role
+from .runner import DrillRun
+from .scenario import load_drill_scenario, shipped_scenarios
+
+__all__ = ["COORDINATORS", "DrillManager", "DrillState"]
+
+log = logging.getLogger(__name__)
+COORDINATORS = frozenset({Role.ADMIN, Role.DRILL})
+PARTICIPANTS = frozenset({Role.HQ, Role.OWNER})
+MAX_START_IN_S = 86_400.0
+
+
+@dataclass
+class DrillState:
+    run: DrillRun
+    blind: bool
+    created_s: float
+    scenario_text: str
+    tenants: frozenset[str]
+    task: asyncio.Task[Any] | None = None
+    final: dict[str, Any] | None = field(default=None)
+
+    @property
+    def injected(self) -> bool:
+        return self.run.injected_s is not None
+
+
+class DrillManager:
+    def __init__(self, data_dir: Path, decision_dir: Path, listen: str) -> None:
+        self.root = data_dir / "drills"
+        self.decision_dir = decision_dir
+        host = listen.rsplit(":", 1)[0] if ":" in listen else "127.0.0.1"
+        self.host = host or "127.0.0.1"
+        self.drills: dict[str, DrillState] = {}
+
+    def _scenario_path(self, name: str) -> Path:
+        from importlib import resources
+
+        if name in shipped_scenarios():
+            return Path(str(resources.files("quakewatch.plans"))) / "scenarios" / f"{name}.yaml"
+        base = self.decision_dir.resolve()
+        p = (base / name).resolve()
+        if not p.is_relative_to(base):
+            raise InvalidInput(f"scenario: {name!r} leaves the decision data directory", field="scenario")
+        if not p.is_file():
+            raise InvalidInput(f"scenario: no shipped scenario {name!r} (shipped: {', '.join(shipped_scenarios())}) "
+                               "and no such file in the decision data directory", field="scenario")
+        return p
+
+    async def start(self, p: Principal, scenario: str, blind: bool, start_in_s: float) -> DrillState:
+        if p.role not in COORDINATORS:
+            raise PermissionDenied("starting a drill needs a drill or admin token (the coordinator)")
+        if not (0.0 <= start_in_s <= MAX_START_IN_S):
+            raise InvalidInput(f"start_in_s: must be within [0, {MAX_START_IN_S:g}] s, got {start_in_s}", field="start_in_s")
+        path = self._scenario_path(scenario)
+        sc, base = await asyncio.to_thread(load_drill_scenario, path)
+        drill_id = uuid.uuid4().hex[:12]
+        run = DrillRun(sc, base, path, self.root / drill_id, host=self.host, drill_id=drill_id)
+        try:
+            await run.prepare()
+        except BaseException:
+            await run.stop()
+            raise
+        st = DrillState(run, blind, time.time(), path.read_text(encoding="utf-8"),
+                        frozenset(x.tenant for x in sc.participants if x.tenant))
+        self.drills[run.drill_id] = st
+        st.task = asyncio.create_task(self._inject_later(st, start_in_s))
+        log.info("drill %s started: scenario %s, blind=%s, injection in %.0f s, drill server %s", run.drill_id, sc.id, blind,
+                 start_in_s, run.address)
+        return st
+
+    async def _inject_later(self, st: DrillState, delay_s: float) -> None:
+        await asyncio.sleep(delay_s)
+        try:
+            await st.run.inject()
+        except Exception:  # noqa: BLE001 - the drill fails, the server goes on
+            log.exception("drill %s: the injection failed", st.run.drill_id)
+
+    def get(self, p: Principal, drill_id: str) -> DrillState:
+        st = self.drills.get(drill_id)
+        if st is None or not self._may_see(p, st):
+            raise NotFound(f"drill_id: no drill {drill_id!r}", field="drill_id")
+        return st
+
+    @staticmethod
+    def _may_see(p: Principal, st: DrillState) -> bool:
+        if p.role in COORDINATORS or p.role == Role.HQ:
+            return True
+        return p.role == Role.OWNER and p.tenant in st.tenants
+
+    @staticmethod
+    def hidden_from(p: Principal, st: DrillState) -> bool:
+        """A participant of a blind drill before the injection."""
+        return st.blind and not st.injected and p.role in PARTICIPANTS
+
+    def scenario(self, p: Principal, drill_id: str) -> str:
+        st = self.get(p, drill_id)
+        if self.hidden_from(p, st):
+            raise PermissionDenied("the drill is blind: its scenario is revealed to participants only by the injection")
+        return st.scenario_text
+
+    def report(self, st: DrillState) -> dict[str, Any]:
+        return st.final if st.final is not None else st.run.report()
+
+    async def end(self, p: Principal, drill_id: str) -> DrillState:
+        if p.role not in COORDINATORS:
+            raise PermissionDenied("ending a drill needs a drill or admin token (the coordinator)")
+        st = self.get(p, drill_id)
+        if st.final is None:
+            if st.task is not None and not st.task.done():
+                st.task.cancel()
+            st.final = st.run.report()
+            await st.run.stop()
+            st.final["status"] = st.run.status
+            (st.run.data_dir / "report.json").write_text(json.dumps(st.final, indent=1, default=str), encoding="utf-8")
+        return st
+
+    async def shutdown(self) -> None:
+        for st in self.drills.values():
+            if st.task is not None:
+                st.task.cancel()
+            if st.final is None:
+                try:
+                    await st.run.stop()
+                except Exception:  # noqa: BLE001 - stopping the live server must go on
+                    log.exception("drill %s: stopping its drill server failed", st.run.drill_id)
