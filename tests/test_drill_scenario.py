@@ -10,7 +10,7 @@ import yaml
 
 from quakewatch.server.analysis.fanout import AlertHub
 from quakewatch.server.drills.scenario import Clocks, load_drill_scenario, resolve_scenario
-from quakewatch.server.drills.timeline import PRODUCTS, Timeline, render_markdown
+from quakewatch.server.drills.timeline import MINE_PRODUCTS, PRODUCTS, Timeline, render_markdown
 from quakewatch.server.errors import InvalidInput
 from quakewatch.v1 import alerts_pb2
 
@@ -105,3 +105,31 @@ def test_an_exercise_hub_labels_every_alert_once() -> None:
     live = alerts_pb2.Alert(alert_id="y", kind="eew", headline="h")
     AlertHub().publish("t", live)
     assert not live.exercise and live.headline == "h"
+
+
+MINE = Path(__file__).resolve().parents[1] / "plans" / "scenarios" / "coal-mine-rockburst.yaml"
+
+
+@pytest.mark.parametrize(("changes", "message"), [
+    pytest.param({"tremor": None}, "needs 'mine' .* and 'tremor'", id="no-tremor"),
+    pytest.param({"earthquake": {"lon": 112.0, "lat": 37.0, "depth_km": 12, "mw": 5.0}}, "has no earthquake", id="mixed"),
+    pytest.param({"tremor": {"x_m": 0, "y_m": 0, "z_m": 100, "mw": 2.0}}, r"tremor\.z_m", id="tremor-in-the-air"),
+])
+def test_mine_tremor_scenarios_are_checked(tmp_path: Path, changes: dict, message: str) -> None:
+    doc = yaml.safe_load(MINE.read_text())
+    for k, v in changes.items():
+        if v is None:
+            doc.pop(k)
+        else:
+            doc[k] = v
+    p = tmp_path / "m.yaml"
+    p.write_text(yaml.safe_dump(doc))
+    with pytest.raises(InvalidInput, match=message):
+        load_drill_scenario(p)
+
+
+def test_mine_timeline_has_the_mine_products() -> None:
+    sc, _ = load_drill_scenario(MINE)
+    tl = Timeline(sc.clocks, 0.0, sc.kind)
+    assert set(tl.milestones) == set(MINE_PRODUCTS) and tl.milestones["mine_grade"].clock_s == 5.0
+    assert sc.time_of_day == "night"

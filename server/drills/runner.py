@@ -53,6 +53,7 @@ log = logging.getLogger(__name__)
 NS = 1_000_000_000
 ROOF = {"building": (10, 35.0), "dam": (0, 40.0), "other": (0, 40.0)}  # kind -> floor, height of the upper sensors
 CLOSE_WAIT_S = 45.0  # after the origin, the longest the built-in headquarters waits for the events to close
+MINE_Q = (150.0, 100.0)  # P and S quality factors of the drill's mine rock (synthesis and location alike)
 
 
 @dataclass(frozen=True)
@@ -105,6 +106,7 @@ class DrillRun:
         self.timeline: Timeline | None = None
         self._origin: asyncio.Future[float] = asyncio.get_running_loop().create_future()
         self.report_alert: alerts_pb2.Alert | None = None
+        self.grade_alert: alerts_pb2.Alert | None = None
         self._report_seen = asyncio.Event()
         self.opened: set[str] = set()
         self.closed: dict[str, events_pb2.Event] = {}
@@ -126,7 +128,7 @@ class DrillRun:
 
         decision_dir = (self.base / self.sc.loss).parent if self.sc.loss else self.base
         settings = Settings(listen=f"{self.host}:0", data_dir=self.data_dir, exercise=True, scheduler=False,
-                            decision=DecisionSettings(data_dir=decision_dir))
+                            decision=DecisionSettings(data_dir=decision_dir), mine={"q_p": MINE_Q[0], "q_s": MINE_Q[1]})
         self.server, port = await create_server(settings)
         await self.server.start()
         self.address = f"{self.host}:{port}"
@@ -141,6 +143,8 @@ class DrillRun:
             tok = create_token(engine, p.role, p.tenant, description=f"drill {self.drill_id} participant {p.name}")[0]
             self.participants.append(Participant(p.role, p.tenant, p.name, tok))
         async with AsyncClient(self.address, self._admin) as c:
+            if self.sc.mine is not None:
+                await self._register_mine(c)
             for s in self.sc.structures:
                 kind = registry_pb2.StructureKind.Value(f"STRUCTURE_KIND_{s.kind.upper()}")
                 await c.registry.PutStructure(registry_pb2.PutStructureRequest(structure=registry_pb2.Structure(
@@ -149,6 +153,17 @@ class DrillRun:
                 await c.registry.PutChannels(registry_pb2.PutChannelsRequest(structure_id=s.id, channels=_channels(s.kind, s.rate_hz)))
         self._tasks += [asyncio.create_task(self._listen(self._watch_events)), asyncio.create_task(self._listen(self._watch_alerts))]
         self.status = "ready"
+
+    async def _register_mine(self, c: Any) -> None:
+        mine = self.sc.mine
+        assert mine is not None
+        await c.registry.PutStructure(registry_pb2.PutStructureRequest(structure=registry_pb2.Structure(
+            structure_id=mine.id, name=f"mine {mine.id} (drill)", kind=registry_pb2.STRUCTURE_KIND_MINE, tenant=mine.tenant,
+            location=common_pb2.GeoPoint(longitude_deg=mine.lon, latitude_deg=mine.lat))))
+        chans = [registry_pb2.Channel(channel_id=f"S{k:02d}.{c}", array_id=f"S{k:02d}", orientation=c, azimuth_deg=az, dip_deg=dip,
+                                      x_m=x, y_m=y, z_m=z, units=registry_pb2.CHANNEL_UNITS_VELOCITY_MPS, sample_rate_hz=mine.rate_hz)
+                 for k, (x, y, z) in enumerate(mine.sensors) for c, az, dip in (("E", 90.0, 0.0), ("N", 0.0, 0.0), ("Z", 0.0, -90.0))]
+        await c.registry.PutChannels(registry_pb2.PutChannelsRequest(structure_id=mine.id, channels=chans))
 
     async def _listen(self, fn: Any) -> None:
         from quakewatch.clients.client import AsyncClient
@@ -168,10 +183,16 @@ class DrillRun:
                 await self._mark("intensity_rapid", now, f"{r.event.structure_id}: intensity {r.event.max_intensity:.1f}")
 
     async def _watch_alerts(self, c: Any) -> None:
-        async for a in c.alerts.Watch(alerts_pb2.WatchAlertsRequest(kinds=["eew", "report"])):
+        async for a in c.alerts.Watch(alerts_pb2.WatchAlertsRequest(kinds=["eew", "report", "mine.grade"])):
             now = time.time()
             self.alerts.append(a)
-            if a.kind == "eew":
+            if a.kind == "mine.grade" and self.grade_alert is None:
+                self.grade_alert = a
+                e = a.mine_grade.event
+                await self._mark("mine_grade", now, f"{a.mine_grade.previous} -> {a.mine_grade.grade}: {e.type} "
+                                                    f"{e.magnitude_type} {e.magnitude:.1f}")
+                self._report_seen.set()
+            elif a.kind == "eew":
                 await self._mark("warning", now, f"{a.structure_id}: {a.eew.magnitude_type} {a.eew.magnitude:.1f}, "
                                                  f"intensity {a.eew.predicted_intensity:.1f}, {a.eew.warning_time_s:.0f} s before S")
             elif a.kind == "report" and self.report_alert is None:
@@ -194,10 +215,20 @@ class DrillRun:
 
         def on_origin(origin_ns: int) -> None:
             self.origin_s = origin_ns / NS
-            self.timeline = Timeline(self.sc.clocks, self.origin_s)
+            self.timeline = Timeline(self.sc.clocks, self.origin_s, self.sc.kind)
             self._origin.set_result(self.origin_s)
 
+        if self.sc.kind == "mine_tremor":
+            self.status, self.injected_s = "injecting", time.time()
+            try:
+                await self._inject_mine(on_origin)
+            except BaseException:
+                self.status = "failed"
+                raise
+            self.status = "running"
+            return
         eq = self.sc.earthquake
+        assert eq is not None
         opts = NetworkOptions(NetworkEvent(eq.lon, eq.lat, eq.depth_km, eq.mw), tuple(s.id for s in self.sc.structures),
                               duration_s=self.sc.record_s, speed="realtime", origin_at_s=self.sc.origin_after_s,
                               stream_id="drill", seed=int.from_bytes(self.sc.id.encode()[:4], "little"))
@@ -210,6 +241,46 @@ class DrillRun:
             raise
         self.status = "running"
 
+    async def _inject_mine(self, on_origin: Any) -> None:
+        """The mine array's record (noise, the tremor at the origin) streamed in real time
+        in 0.1-s blocks by one gateway, like the mine's acquisition system."""
+        from quakewatch.clients.client import AsyncClient
+        from quakewatch.clients.gateway import Gateway
+        from quakewatch.ext.mine_synthetic import MineTremor, tremor_array_records
+
+        mine, tr = self.sc.mine, self.sc.tremor
+        assert mine is not None and tr is not None
+        fs = mine.rate_hz
+        ids = [f"S{k:02d}.{c}" for k in range(len(mine.sensors)) for c in "ENZ"]
+        async with AsyncClient(self.address, self._admin) as c:
+            gw = Gateway(c, mine.id, "drill")
+            seq, last_end = await gw.resume_point()
+            gw.next_sequence = seq + 1
+            start_ns = max(time.time_ns(), last_end)
+            on_origin(start_ns + round(self.sc.origin_after_s * NS))
+            assert self.origin_s is not None
+            tremor = MineTremor(tr.x_m, tr.y_m, tr.z_m, tr.mw, origin_s=self.sc.origin_after_s, strike_deg=tr.strike_deg,
+                                dip_deg=tr.dip_deg, rake_deg=tr.rake_deg)
+            data = await asyncio.to_thread(tremor_array_records, np.array(mine.sensors), tremor, fs, 0.0, self.sc.record_s,
+                                           q_p=MINE_Q[0], q_s=MINE_Q[1], seed=int.from_bytes(self.sc.id.encode()[:4], "little"))
+            self.replay = {"mine": mine.id, "samples_expected": int(data.size)}
+            n_blk = round(0.1 * fs)
+            wall0 = time.monotonic()
+
+            async def produce() -> None:
+                for b in range(0, data.shape[1], n_blk):
+                    n = min(n_blk, data.shape[1] - b)
+                    await asyncio.sleep(max(0.0, wall0 + (b + n) / fs - time.monotonic()))
+                    await gw.put(start_ns + round(b * NS / fs), fs, ids, data[:, b:b + n])
+                gw.producer_done()
+
+            producer = asyncio.create_task(produce())
+            try:
+                stats = await gw.run()
+            finally:
+                producer.cancel()
+            self.replay["samples_acked"] = stats.samples_acked
+
     async def origin(self) -> float:
         return await self._origin
 
@@ -221,6 +292,9 @@ class DrillRun:
         origin_s = await self._origin
         tl = self.timeline
         assert tl is not None
+        if self.sc.kind == "mine_tremor":
+            await self._mine_owner(origin_s)
+            return
         try:
             await asyncio.wait_for(self._report_seen.wait(), max(1.0, origin_s + self.sc.clocks.parameters_s * 2 - time.time()))
         except TimeoutError:
@@ -239,6 +313,24 @@ class DrillRun:
                                                                      origin_time=_ts(origin_s)))
             if self.sc.dispatch is not None:
                 await self._dispatch(c, est)
+
+    async def _mine_owner(self, origin_s: float) -> None:
+        """The mine's dispatcher: activates the mine plan at the grade of the alert."""
+        from quakewatch.clients.client import AsyncClient
+
+        mine = self.sc.mine
+        assert mine is not None
+        try:
+            await asyncio.wait_for(self._report_seen.wait(), max(1.0, origin_s + 30.0 - time.time()))
+        except TimeoutError:
+            return
+        if self.sc.plan is None or self.grade_alert is None:
+            return
+        who = next((p for p in self.participants if p.role == "owner" and p.tenant == mine.tenant),
+                   next(p for p in self.participants if p.role == "hq"))
+        async with AsyncClient(self.address, who.token) as c:
+            await c.decision.Respond(decision_pb2.RespondRequest(plan=str(self.sc.plan), origin_time=_ts(origin_s),
+                                                                 mine_risk_grade=self.grade_alert.mine_grade.grade))
 
     async def _estimate(self, c: Any, origin_s: float) -> decision_pb2.LossEstimate:
         assert self.report_alert is not None
@@ -280,49 +372,62 @@ class DrillRun:
 
     # -- the report -------------------------------------------------------------------
     def _products(self, tl: Timeline, end_s: float) -> None:
-        """Headquarters' products, read from the drill server's database (whoever made them)."""
+        """Headquarters' and owners' products, read from the drill server's database (whoever
+        made them): the first loss estimate, plan activation and dispatch plan."""
         from quakewatch.server.storage.models import DispatchRecord, LossEstimateRecord, PlanActivation
-
-        from ..decision.activation_store import action_items
 
         with Session(self.server.engine) as s:
             est = s.exec(select(LossEstimateRecord).order_by(col(LossEstimateRecord.created_at))).first()
             act = s.exec(select(PlanActivation).order_by(col(PlanActivation.created_at))).first()
             disp = s.exec(select(DispatchRecord).order_by(col(DispatchRecord.created_at))).first()
-        if est is not None:
-            tl.mark("loss_estimate", _wall(est.created_at), f"{est.fatalities:.0f} deaths, {est.displaced:.0f} displaced, "
-                                                             f"{est.economic_loss:.3g} loss; PAGER {est.pager_alert or '-'}; "
-                                                             f"{est.observations} observations")
-            summary = json.loads(est.summary_json)
-            self.results["loss"] = {
-                "estimate_id": est.estimate_id, "fatalities": est.fatalities, "displaced": est.displaced,
-                "economic_loss": est.economic_loss, "pager_alert": est.pager_alert, "response_level": est.response_level,
-                "observations": est.observations,
-                "monitored": [{"structure_id": m["structure_id"], "recorded_pga_g": (m["recorded"] or {}).get("PGA_g"),
-                               "p_extensive_or_complete": sum(v for k, v in m["damage"].get("structural", {}).items()
-                                                              if k in ("extensive", "complete"))}
-                              for m in summary.get("monitored", [])]}
-        else:
+        if "loss_estimate" in tl.milestones:
+            self._loss(tl, est)
+        if "response_level" in tl.milestones:
+            self._activation(tl, act, end_s)
+        if "dispatch_plan" in tl.milestones:
+            self._dispatch_plan(tl, disp)
+
+    def _loss(self, tl: Timeline, est: Any) -> None:
+        if est is None:
             tl.note("loss_estimate", "no loss estimate was made")
-        if act is not None:
-            items = action_items(act)
-            tl.mark("response_level", _wall(act.created_at), f"level {act.level or 'none'} of {act.plan_id} v{act.plan_version}, "
-                                                             f"{len(items)} actions")
-            self.results["activation"] = {"activation_id": act.activation_id, "plan": f"{act.plan_id} v{act.plan_version}",
-                                          "level": act.level or None, "actions": len(items)}
-            for a in items:
-                done = a.updated_at if a.status.value in ("acknowledged", "done") else None
-                tl.action(a.action_id, a.task or a.action_id, _wall(a.deadline), a.status.value,
-                          _wall(done) if done is not None else None, end_s)
-        else:
+            return
+        tl.mark("loss_estimate", _wall(est.created_at), f"{est.fatalities:.0f} deaths, {est.displaced:.0f} displaced, "
+                                                         f"{est.economic_loss:.3g} loss; PAGER {est.pager_alert or '-'}; "
+                                                         f"{est.observations} observations")
+        summary = json.loads(est.summary_json)
+        self.results["loss"] = {
+            "estimate_id": est.estimate_id, "fatalities": est.fatalities, "displaced": est.displaced,
+            "economic_loss": est.economic_loss, "pager_alert": est.pager_alert, "response_level": est.response_level,
+            "observations": est.observations,
+            "monitored": [{"structure_id": m["structure_id"], "recorded_pga_g": (m["recorded"] or {}).get("PGA_g"),
+                           "p_extensive_or_complete": sum(v for k, v in m["damage"].get("structural", {}).items()
+                                                          if k in ("extensive", "complete"))}
+                          for m in summary.get("monitored", [])]}
+
+    def _activation(self, tl: Timeline, act: Any, end_s: float) -> None:
+        from ..decision.activation_store import action_items
+
+        if act is None:
             tl.note("response_level", "no plan was activated")
-        if disp is not None:
-            doc = json.loads(disp.document_json)
-            tl.mark("dispatch_plan", _wall(disp.created_at), f"{disp.n_shipments} shipments, unmet {disp.unmet_total:.3g}")
-            self.results["dispatch"] = {"dispatch_id": disp.dispatch_id, "shipments": disp.n_shipments,
-                                        "unmet_total": disp.unmet_total, "objective": doc.get("objective")}
-        else:
+            return
+        items = action_items(act)
+        tl.mark("response_level", _wall(act.created_at), f"level {act.level or 'none'} of {act.plan_id} v{act.plan_version}, "
+                                                         f"{len(items)} actions")
+        self.results["activation"] = {"activation_id": act.activation_id, "plan": f"{act.plan_id} v{act.plan_version}",
+                                      "level": act.level or None, "actions": len(items)}
+        for a in items:
+            done = a.updated_at if a.status.value in ("acknowledged", "done") else None
+            tl.action(a.action_id, a.task or a.action_id, _wall(a.deadline), a.status.value,
+                      _wall(done) if done is not None else None, end_s)
+
+    def _dispatch_plan(self, tl: Timeline, disp: Any) -> None:
+        if disp is None:
             tl.note("dispatch_plan", "no dispatch plan was made")
+            return
+        doc = json.loads(disp.document_json)
+        tl.mark("dispatch_plan", _wall(disp.created_at), f"{disp.n_shipments} shipments, unmet {disp.unmet_total:.3g}")
+        self.results["dispatch"] = {"dispatch_id": disp.dispatch_id, "shipments": disp.n_shipments,
+                                    "unmet_total": disp.unmet_total, "objective": doc.get("objective")}
 
     def report(self) -> dict[str, Any]:
         """The drill so far: every milestone with its time and whether it met its clock."""
@@ -331,24 +436,34 @@ class DrillRun:
         out: dict[str, Any] = {
             "drill_id": self.drill_id, "status": self.status,
             "scenario": {"id": sc.id, "name": sc.name, "file": str(self.file), "kind": sc.kind, "clock_time": sc.clock_time},
-            "earthquake": sc.earthquake.model_dump(), "drill_server": self.address,
+            "earthquake": sc.earthquake.model_dump() if sc.earthquake is not None else None, "drill_server": self.address,
         }
+        if sc.mine is not None and sc.tremor is not None:
+            out |= {"mine": sc.mine.id, "tremor": sc.tremor.model_dump()}
         if self.timeline is None or self.origin_s is None:
             return out | {"milestones": [], "summary": {"milestones": 0, "met": 0, "missed": 0, "open": 0}}
-        tl = Timeline(sc.clocks, self.origin_s)  # rebuilt from what was seen: a report can be made any time
+        tl = Timeline(sc.clocks, self.origin_s, sc.kind)  # rebuilt from what was seen: a report can be made any time
         for name, m in self.timeline.milestones.items():
             if m.at_s is not None:
                 tl.mark(name, self.origin_s + m.at_s, m.detail)
-        missing = sorted(self.opened - set(self.closed))
-        if self.opened and not missing:
-            tl.mark("intensity_full", max(self.closed_at.values()), f"{len(self.closed)} structures")
-        else:
-            tl.note("intensity_full", f"no intensity yet from {', '.join(missing)}" if missing else "no event detected")
+        if "intensity_full" in tl.milestones:
+            missing = sorted(self.opened - set(self.closed))
+            if self.opened and not missing:
+                tl.mark("intensity_full", max(self.closed_at.values()), f"{len(self.closed)} structures")
+            else:
+                tl.note("intensity_full", f"no intensity yet from {', '.join(missing)}" if missing else "no event detected")
         self._products(tl, end_s)
-        for name in ("event_opened", "warning", "parameters", "intensity_rapid"):
-            tl.note(name, "not issued")
+        for name, m in tl.milestones.items():
+            if not name.startswith("action:") and not m.detail:
+                tl.note(name, "not issued")
         eq = sc.earthquake
-        if self.report_alert is not None:
+        if self.grade_alert is not None and sc.tremor is not None:
+            e, tr = self.grade_alert.mine_grade.event, sc.tremor
+            self.results["mine_event"] = {"grade": self.grade_alert.mine_grade.grade, "type": e.type, "magnitude": e.magnitude,
+                                          "magnitude_type": e.magnitude_type, "magnitude_error": e.magnitude - tr.mw,
+                                          "location_error_m": float(np.linalg.norm([e.x_m - tr.x_m, e.y_m - tr.y_m, e.z_m - tr.z_m])),
+                                          "sigma_m": e.sigma_m}
+        if self.report_alert is not None and eq is not None:
             from quakewatch.ext.regional_location import project
 
             rep = self.report_alert.report
@@ -357,6 +472,9 @@ class DrillRun:
                                       "magnitude_error": rep.magnitude - eq.mw, "epicentre_error_km": float(np.hypot(x, y)[0]) / 1000.0,
                                       "depth_km": rep.depth_km, "origin_time_error_s": rep.origin_time.ToNanoseconds() / NS - self.origin_s}
         structures = []
+        if sc.mine is not None and self.replay is not None:
+            structures.append({"structure_id": sc.mine.id, "samples_acked": self.replay.get("samples_acked", 0),
+                               "samples_expected": self.replay["samples_expected"]})
         for r in (self.replay or {}).get("structures", []):
             sid = r["structure_id"]
             structures.append({"structure_id": sid, "distance_km": round(r["distance_km"], 1),

@@ -55,6 +55,30 @@ class Earthquake(RuptureSpec):
     mw: float = Field(ge=3.0, le=8.5)
 
 
+class MineSpec(_Strict):
+    """The mine of a tremor drill and its microseismic array (positions in m in the mine
+    frame: x east, y north, z up; sensors record velocity on E, N, Z)."""
+
+    id: str = Field(pattern=r"^[A-Za-z0-9_.-]{1,64}$")
+    tenant: str = Field(min_length=1)
+    lon: float = Field(ge=-180, le=180)
+    lat: float = Field(ge=-90, le=90)
+    sensors: list[tuple[float, float, float]] = Field(min_length=5, max_length=64)
+    rate_hz: float = Field(default=2000.0, ge=500, le=10_000)
+
+
+class TremorSpec(_Strict):
+    """A mine tremor: source in the mine frame (m), moment magnitude, double-couple mechanism."""
+
+    x_m: float
+    y_m: float
+    z_m: float = Field(le=0)
+    mw: float = Field(ge=0.0, le=4.0)
+    strike_deg: float = Field(default=30.0, ge=0, le=360)
+    dip_deg: float = Field(default=60.0, gt=0, le=90)
+    rake_deg: float = Field(default=90.0, ge=-180, le=180)
+
+
 class DrillStructure(_Strict):
     id: str = Field(pattern=r"^[A-Za-z0-9_.-]{1,64}$")
     kind: Literal["building", "bridge", "dam", "mine", "tunnel", "other"]
@@ -86,6 +110,7 @@ class Clocks(_Strict):
     """The clocks of the provincial plans (seconds after the origin)."""
 
     warning_s: float = Field(default=10.0, gt=0, description="early warning")
+    mine_grade_s: float = Field(default=5.0, gt=0, description="mine warning grade after a located tremor")
     parameters_s: float = Field(default=60.0, gt=0, description="automatic basic parameters")
     intensity_rapid_s: float = Field(default=300.0, gt=0, description="first intensity report")
     intensity_full_s: float = Field(default=600.0, gt=0, description="intensity at every structure")
@@ -97,12 +122,14 @@ class DrillScenario(_Strict):
     version: Literal[1] = 1
     id: str = Field(pattern=r"^[A-Za-z0-9_.-]{1,64}$")
     name: str = Field(min_length=1)
-    kind: Literal["earthquake"] = "earthquake"
-    earthquake: Earthquake
+    kind: Literal["earthquake", "mine_tremor"] = "earthquake"
+    earthquake: Earthquake | None = None
+    mine: MineSpec | None = None
+    tremor: TremorSpec | None = None
     clock_time: str = Field(default="10:00", pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$")
-    origin_after_s: float = Field(default=25.0, ge=12, le=600)
-    record_s: float = Field(default=80.0, ge=30, le=3600)
-    structures: list[DrillStructure] = Field(min_length=4)
+    origin_after_s: float = Field(default=25.0, ge=3, le=600)
+    record_s: float = Field(default=80.0, ge=8, le=3600)
+    structures: list[DrillStructure] = Field(default_factory=list)
     participants: list[Participant] = Field(default_factory=list)
     loss: str | None = None
     plan: str | None = None
@@ -111,6 +138,18 @@ class DrillScenario(_Strict):
 
     @model_validator(mode="after")
     def _check(self) -> DrillScenario:
+        if self.kind == "earthquake":
+            if self.earthquake is None or len(self.structures) < 4:
+                raise ValueError("an earthquake drill needs 'earthquake' and at least 4 'structures' (the network)")
+            if self.mine is not None or self.tremor is not None:
+                raise ValueError("'mine' and 'tremor' belong to a mine_tremor drill")
+            if self.origin_after_s < 12:
+                raise ValueError("origin_after_s: at least 12 s in an earthquake drill (the detectors' 10-s LTA warms up first)")
+        else:
+            if self.mine is None or self.tremor is None:
+                raise ValueError("a mine_tremor drill needs 'mine' (with its sensors) and 'tremor'")
+            if self.earthquake is not None or self.structures or self.loss or self.dispatch:
+                raise ValueError("a mine_tremor drill has no earthquake, structures, loss or dispatch")
         ids = [s.id for s in self.structures]
         if len(set(ids)) != len(ids):
             raise ValueError("structure ids must be unique")
@@ -118,7 +157,7 @@ class DrillScenario(_Strict):
             raise ValueError(f"origin_after_s ({self.origin_after_s:g}) must be less than record_s ({self.record_s:g})")
         if self.dispatch is not None and self.loss is None:
             raise ValueError("dispatch needs a loss model (the displaced people are the demand)")
-        if self.plan is not None and self.loss is None:
+        if self.kind == "earthquake" and self.plan is not None and self.loss is None:
             raise ValueError("plan needs a loss model (the level is decided from the loss estimate)")
         return self
 

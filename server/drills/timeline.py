@@ -14,9 +14,9 @@ from typing import Any
 
 from .scenario import Clocks
 
-__all__ = ["Milestone", "Timeline", "plot_timeline", "render_markdown"]
+__all__ = ["MINE_PRODUCTS", "PRODUCTS", "Milestone", "Timeline", "plot_timeline", "render_markdown"]
 
-#: milestone -> (product, clock attribute of :class:`Clocks`)
+#: milestone -> (product, clock attribute of :class:`Clocks`), by drill kind
 PRODUCTS: dict[str, tuple[str, str]] = {
     "event_opened": ("first detection at a monitored structure", "warning_s"),
     "warning": ("first early-warning alert", "warning_s"),
@@ -27,6 +27,12 @@ PRODUCTS: dict[str, tuple[str, str]] = {
     "response_level": ("response level decided and the plan activated", "loss_s"),
     "dispatch_plan": ("relief dispatch plan", "relief_s"),
 }
+MINE_PRODUCTS: dict[str, tuple[str, str]] = {
+    "event_opened": ("first detection on the mine array", "warning_s"),
+    "mine_grade": ("mine warning-grade change from the located tremor", "mine_grade_s"),
+    "response_level": ("the mine plan's level decided and the plan activated", "loss_s"),
+}
+PRODUCTS_BY_KIND = {"earthquake": PRODUCTS, "mine_tremor": MINE_PRODUCTS}
 
 
 @dataclass
@@ -42,10 +48,11 @@ class Milestone:
 class Timeline:
     """Products of one drill, in seconds after the (scenario) origin time."""
 
-    def __init__(self, clocks: Clocks, origin_s: float) -> None:
+    def __init__(self, clocks: Clocks, origin_s: float, kind: str = "earthquake") -> None:
         self.clocks, self.origin_s = clocks, origin_s
         self.milestones: dict[str, Milestone] = {
-            name: Milestone(name, product, float(getattr(clocks, clock))) for name, (product, clock) in PRODUCTS.items()}
+            name: Milestone(name, product, float(getattr(clocks, clock)))
+            for name, (product, clock) in PRODUCTS_BY_KIND[kind].items()}
 
     def mark(self, name: str, wall_s: float, detail: str = "") -> None:
         """The product ``name`` came at wall-clock ``wall_s`` (the first time counts)."""
@@ -89,13 +96,19 @@ def _fmt_s(v: float | None) -> str:
 
 def render_markdown(report: dict[str, Any]) -> str:
     """The drill report as Markdown: what happened, then every milestone against its clock."""
-    sc, ev = report["scenario"], report["earthquake"]
+    sc = report["scenario"]
     s = report["summary"]
+    if report.get("earthquake"):
+        ev = report["earthquake"]
+        what = (f"Earthquake: Mw {ev['mw']:.1f} at {ev['lat']:.3f} N {ev['lon']:.3f} E, depth {ev['depth_km']:.0f} km; "
+                f"{len(report.get('structures', []))} monitored structures streamed through the drill server.")
+    else:
+        tr = report.get("tremor") or {}
+        what = (f"Mine tremor: Mw {tr.get('mw', float('nan')):.1f} at ({tr.get('x_m', 0):.0f}, {tr.get('y_m', 0):.0f}, "
+                f"{tr.get('z_m', 0):.0f}) m in mine {report.get('mine', '?')}, streamed from its array through the drill server.")
     lines = [f"# EXERCISE - drill report: {sc['name']}", "",
-             f"Scenario `{sc['id']}` ({sc['file']}); drill {report['drill_id']}; origin {report['origin_time']} "
-             f"(scenario clock {sc['clock_time']}).",
-             f"Earthquake: Mw {ev['mw']:.1f} at {ev['lat']:.3f} N {ev['lon']:.3f} E, depth {ev['depth_km']:.0f} km; "
-             f"{len(report['structures'])} monitored structures streamed through the drill server.", "",
+             f"Scenario `{sc['id']}` ({sc['file']}); drill {report['drill_id']}; origin {report.get('origin_time', '-')} "
+             f"(scenario clock {sc['clock_time']}).", what, "",
              f"**{s['met']} of {s['milestones']} milestones met their clock, {s['missed']} missed, {s['open']} open.**", "",
              "| milestone | product | clock | came after | met | detail |", "| --- | --- | --- | --- | --- | --- |"]
     for m in report["milestones"]:
