@@ -10,7 +10,8 @@ dispatching as soon as it can, and the report of every product against its clock
 for participants: it answers with the drill's id, its drill server's address and one
 token per participant (hq, owners), which the coordinator hands out. Participants watch
 alerts, estimate, respond and acknowledge actions on the drill server with those tokens
-(``quakewatch alerts``, ``activation ack``...); ``drill report ID [--end]`` gives the
+(``quakewatch alerts``, ``activation ack``...), or acknowledge through the live server with
+their own token (``drill ack ID ACTION [--done]``); ``drill report ID [--end]`` gives the
 timeline so far (``--end`` closes the drill and keeps its final report).
 
 The JSON report: ``drill_id``, ``status``, ``scenario``, ``earthquake``, ``origin_time``,
@@ -50,6 +51,13 @@ def add_parser(sub: Any, client_args: Any) -> None:
     rep.add_argument("--end", action="store_true", help="end the drill (its drill server stops) and keep the final report")
     rep.add_argument("--report", type=Path, metavar="FILE.md", help="also write the report as Markdown")
     rep.add_argument("--plot", type=Path, metavar="FILE.png", help="also plot the timeline")
+    ack = drsub.add_parser("ack", help="acknowledge (or --done) an action of the drill's plan activation (participants)")
+    client_args(ack)
+    ack.add_argument("drill_id", metavar="ID")
+    ack.add_argument("action_id", metavar="ACTION")
+    ack.add_argument("--done", action="store_true", help="mark it done (after what it depends on)")
+    ack.add_argument("--note", default="", help="what was done, by whom")
+    ack.add_argument("--activation", default="", metavar="ACTIVATION", help="the activation on the drill server (default: the first)")
     sc = drsub.add_parser("scenario", help="read a drill's scenario (the coordinator always; participants of a blind drill after the injection)")
     client_args(sc, json=False)
     sc.add_argument("drill_id", metavar="ID")
@@ -133,6 +141,13 @@ def drill_command(a: argparse.Namespace, options: Any) -> int:
             return 0
         if a.drill_command == "scenario":
             print(c.drills.GetDrillScenario(drills_pb2.GetDrillScenarioRequest(drill_id=a.drill_id)).scenario_yaml, end="")
+            return 0
+        if a.drill_command == "ack":
+            d = c.drills.Acknowledge(drills_pb2.AcknowledgeRequest(drill_id=a.drill_id, action_id=a.action_id,
+                                                                   status="done" if a.done else "acknowledged", note=a.note,
+                                                                   activation_id=a.activation))
+            m = next((x for x in json.loads(d.report_json or "{}").get("milestones", []) if x["name"] == f"action:{a.action_id}"), None)
+            print(f"{a.action_id}: {m['detail'] if m else 'recorded'}" if not a.json else json.dumps(m))
             return 0
         d = (c.drills.EndDrill(drills_pb2.EndDrillRequest(drill_id=a.drill_id)) if a.end
              else c.drills.GetDrill(drills_pb2.GetDrillRequest(drill_id=a.drill_id)))

@@ -76,6 +76,14 @@ def test_blind_drill_on_a_live_server(tmp_path: Path) -> None:
                                                                "--server", d.drill_server, "--token", tokens[("hq", "")]],
                                               capture_output=True, text=True, timeout=60)
                 assert ack.returncode == 0, ack.stderr
+                # or through the live server, with the participant's own token
+                ack2 = await asyncio.to_thread(subprocess.run, [*QW, "drill", "ack", d.drill_id, "formal_parameters", "--note",
+                                                                "reviewed report sent", "--server", live.address, "--token", hq],
+                                               capture_output=True, text=True, timeout=60)
+                assert ack2.returncode == 0 and "acknowledged" in ack2.stdout, ack2.stderr + ack2.stdout
+                with pytest.raises(grpc.aio.AioRpcError) as err:
+                    await o.drills.Acknowledge(drills_pb2.AcknowledgeRequest(drill_id=d.drill_id, action_id="formal_parameters"))
+                assert err.value.code() == grpc.StatusCode.NOT_FOUND  # not a participant of this drill
                 middle = json.loads((await c.drills.GetDrill(drills_pb2.GetDrillRequest(drill_id=d.drill_id))).report_json)
                 assert middle["status"] in ("injecting", "running")
                 while (await c.drills.GetDrill(drills_pb2.GetDrillRequest(drill_id=d.drill_id))).status == "injecting":
@@ -100,7 +108,8 @@ def test_blind_drill_on_a_live_server(tmp_path: Path) -> None:
     assert ms["dispatch_plan"]["at_s"] is None and "no dispatch plan" in ms["dispatch_plan"]["detail"]
     acked = ms["action:auto_parameters"]
     assert acked["detail"] == "acknowledged" and acked["met"] is True and acked["at_s"] <= acked["clock_s"]
-    others = [m for n, m in ms.items() if n.startswith("action:") and n != "action:auto_parameters"]
+    assert ms["action:formal_parameters"]["detail"] == "acknowledged" and ms["action:formal_parameters"]["met"] is True
+    others = [m for n, m in ms.items() if n.startswith("action:") and n not in ("action:auto_parameters", "action:formal_parameters")]
     assert others and all("not acknowledged" in m["detail"] for m in others)
     assert (tmp_path / "live" / "drills" / final["drill_id"] / "report.json").is_file()
 

@@ -45,6 +45,12 @@ class DrillServicer(drills_pb2_grpc.DrillServiceServicer):
                                context: grpc.aio.ServicerContext) -> drills_pb2.GetDrillScenarioResponse:
         return drills_pb2.GetDrillScenarioResponse(scenario_yaml=self.manager.scenario(current_principal(), request.drill_id))
 
+    async def Acknowledge(self, request: drills_pb2.AcknowledgeRequest, context: grpc.aio.ServicerContext) -> drills_pb2.Drill:
+        p = current_principal()
+        st = await self.manager.acknowledge(p, request.drill_id, request.action_id, request.status, request.note,
+                                            request.activation_id)
+        return _message(self.manager, p, st)
+
     async def EndDrill(self, request: drills_pb2.EndDrillRequest, context: grpc.aio.ServicerContext) -> drills_pb2.Drill:
         p = current_principal()
         return _message(self.manager, p, await self.manager.end(p, request.drill_id))

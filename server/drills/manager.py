@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..errors import InvalidInput, NotFound, PermissionDenied
+from ..errors import FailedPrecondition, InvalidInput, NotFound, PermissionDenied
 from ..storage.tokens import Principal, Role
 from .runner import DrillRun
 from .scenario import load_drill_scenario, shipped_scenarios
@@ -124,6 +124,36 @@ class DrillManager:
         if self.hidden_from(p, st):
             raise PermissionDenied("the drill is blind: its scenario is revealed to participants only by the injection")
         return st.scenario_text
+
+    async def acknowledge(self, p: Principal, drill_id: str, action_id: str, status: str, note: str,
+                          activation_id: str = "") -> DrillState:
+        """A participant's acknowledgement, applied to the activation on the drill server."""
+        from sqlmodel import Session, col, select
+
+        from ..decision.activation import ActionStatus
+        from ..decision.activation_store import set_status
+        from ..storage.models import PlanActivation
+
+        st = self.get(p, drill_id)
+        if st.final is not None or st.run.server is None:
+            raise FailedPrecondition(f"drill_id: drill {drill_id!r} has ended")
+        try:
+            state = ActionStatus(status or "acknowledged")
+        except ValueError:
+            raise InvalidInput(f"status: acknowledged or done, got {status!r}", field="status") from None
+        if len(note) > 2000:
+            raise InvalidInput(f"note: at most 2000 characters, got {len(note)}", field="note")
+        engine = st.run.server.engine
+        if not activation_id:
+            with Session(engine) as s:
+                first = s.exec(select(PlanActivation).order_by(col(PlanActivation.created_at))).first()
+            if first is None:
+                raise FailedPrecondition("no plan has been activated in this drill yet")
+            activation_id = first.activation_id
+        # the participant acts on the drill server under their live token's role and tenant
+        who = Principal(f"live:{p.token_id}", p.role, p.tenant)
+        await asyncio.to_thread(set_status, engine, who, activation_id, action_id, state, note)
+        return st
 
     def report(self, st: DrillState) -> dict[str, Any]:
         return st.final if st.final is not None else st.run.report()

@@ -25,27 +25,29 @@ _sym_db = _symbol_database.Default()
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1aquakewatch/v1/drills.proto\x12\rquakewatch.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"H\n\x11StartDrillRequest\x12\x10\n\x08scenario\x18\x01 \x01(\t\x12\r\n\x05\x62lind\x18\x02 \x01(\x08\x12\x12\n\nstart_in_s\x18\x03 \x01(\x01\"M\n\x10\x44rillParticipant\x12\x0c\n\x04role\x18\x01 \x01(\t\x12\x0e\n\x06tenant\x18\x02 \x01(\t\x12\x0c\n\x04name\x18\x03 \x01(\t\x12\r\n\x05token\x18\x04 \x01(\t\"\x9e\x02\n\x05\x44rill\x12\x10\n\x08\x64rill_id\x18\x01 \x01(\t\x12\x13\n\x0bscenario_id\x18\x02 \x01(\t\x12\x0c\n\x04name\x18\x03 \x01(\t\x12\r\n\x05\x62lind\x18\x04 \x01(\x08\x12\x0e\n\x06status\x18\x05 \x01(\t\x12\x14\n\x0c\x64rill_server\x18\x06 \x01(\t\x12\x35\n\x0cparticipants\x18\x07 \x03(\x0b\x32\x1f.quakewatch.v1.DrillParticipant\x12+\n\x07\x63reated\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x32\n\x0einjection_time\x18\t \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x13\n\x0breport_json\x18\n \x01(\t\"#\n\x0fGetDrillRequest\x12\x10\n\x08\x64rill_id\x18\x01 \x01(\t\"+\n\x17GetDrillScenarioRequest\x12\x10\n\x08\x64rill_id\x18\x01 \x01(\t\"1\n\x18GetDrillScenarioResponse\x12\x15\n\rscenario_yaml\x18\x01 \x01(\t\"#\n\x0f\x45ndDrillRequest\x12\x10\n\x08\x64rill_id\x18\x01 \x01(\t2\xbd\x02\n\x0c\x44rillService\x12\x44\n\nStartDrill\x12 .quakewatch.v1.StartDrillRequest\x1a\x14.quakewatch.v1.Drill\x12@\n\x08GetDrill\x12\x1e.quakewatch.v1.GetDrillRequest\x1a\x14.quakewatch.v1.Drill\x12\x63\n\x10GetDrillScenario\x12&.quakewatch.v1.GetDrillScenarioRequest\x1a\'.quakewatch.v1.GetDrillScenarioResponse\x12@\n\x08\x45ndDrill\x12\x1e.quakewatch.v1.EndDrillRequest\x1a\x14.quakewatch.v1.Drillb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1aquakewatch/v1/drills.proto\x12\rquakewatch.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"n\n\x12\x41\x63knowledgeRequest\x12\x10\n\x08\x64rill_id\x18\x01 \x01(\t\x12\x11\n\taction_id\x18\x02 \x01(\t\x12\x0e\n\x06status\x18\x03 \x01(\t\x12\x0c\n\x04note\x18\x04 \x01(\t\x12\x15\n\ractivation_id\x18\x05 \x01(\t\"H\n\x11StartDrillRequest\x12\x10\n\x08scenario\x18\x01 \x01(\t\x12\r\n\x05\x62lind\x18\x02 \x01(\x08\x12\x12\n\nstart_in_s\x18\x03 \x01(\x01\"M\n\x10\x44rillParticipant\x12\x0c\n\x04role\x18\x01 \x01(\t\x12\x0e\n\x06tenant\x18\x02 \x01(\t\x12\x0c\n\x04name\x18\x03 \x01(\t\x12\r\n\x05token\x18\x04 \x01(\t\"\x9e\x02\n\x05\x44rill\x12\x10\n\x08\x64rill_id\x18\x01 \x01(\t\x12\x13\n\x0bscenario_id\x18\x02 \x01(\t\x12\x0c\n\x04name\x18\x03 \x01(\t\x12\r\n\x05\x62lind\x18\x04 \x01(\x08\x12\x0e\n\x06status\x18\x05 \x01(\t\x12\x14\n\x0c\x64rill_server\x18\x06 \x01(\t\x12\x35\n\x0cparticipants\x18\x07 \x03(\x0b\x32\x1f.quakewatch.v1.DrillParticipant\x12+\n\x07\x63reated\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x32\n\x0einjection_time\x18\t \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x13\n\x0breport_json\x18\n \x01(\t\"#\n\x0fGetDrillRequest\x12\x10\n\x08\x64rill_id\x18\x01 \x01(\t\"+\n\x17GetDrillScenarioRequest\x12\x10\n\x08\x64rill_id\x18\x01 \x01(\t\"1\n\x18GetDrillScenarioResponse\x12\x15\n\rscenario_yaml\x18\x01 \x01(\t\"#\n\x0f\x45ndDrillRequest\x12\x10\n\x08\x64rill_id\x18\x01 \x01(\t2\x85\x03\n\x0c\x44rillService\x12\x44\n\nStartDrill\x12 .quakewatch.v1.StartDrillRequest\x1a\x14.quakewatch.v1.Drill\x12@\n\x08GetDrill\x12\x1e.quakewatch.v1.GetDrillRequest\x1a\x14.quakewatch.v1.Drill\x12\x63\n\x10GetDrillScenario\x12&.quakewatch.v1.GetDrillScenarioRequest\x1a\'.quakewatch.v1.GetDrillScenarioResponse\x12\x46\n\x0b\x41\x63knowledge\x12!.quakewatch.v1.AcknowledgeRequest\x1a\x14.quakewatch.v1.Drill\x12@\n\x08\x45ndDrill\x12\x1e.quakewatch.v1.EndDrillRequest\x1a\x14.quakewatch.v1.Drillb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'quakewatch.v1.drills_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_STARTDRILLREQUEST']._serialized_start=78
-  _globals['_STARTDRILLREQUEST']._serialized_end=150
-  _globals['_DRILLPARTICIPANT']._serialized_start=152
-  _globals['_DRILLPARTICIPANT']._serialized_end=229
-  _globals['_DRILL']._serialized_start=232
-  _globals['_DRILL']._serialized_end=518
-  _globals['_GETDRILLREQUEST']._serialized_start=520
-  _globals['_GETDRILLREQUEST']._serialized_end=555
-  _globals['_GETDRILLSCENARIOREQUEST']._serialized_start=557
-  _globals['_GETDRILLSCENARIOREQUEST']._serialized_end=600
-  _globals['_GETDRILLSCENARIORESPONSE']._serialized_start=602
-  _globals['_GETDRILLSCENARIORESPONSE']._serialized_end=651
-  _globals['_ENDDRILLREQUEST']._serialized_start=653
-  _globals['_ENDDRILLREQUEST']._serialized_end=688
-  _globals['_DRILLSERVICE']._serialized_start=691
-  _globals['_DRILLSERVICE']._serialized_end=1008
+  _globals['_ACKNOWLEDGEREQUEST']._serialized_start=78
+  _globals['_ACKNOWLEDGEREQUEST']._serialized_end=188
+  _globals['_STARTDRILLREQUEST']._serialized_start=190
+  _globals['_STARTDRILLREQUEST']._serialized_end=262
+  _globals['_DRILLPARTICIPANT']._serialized_start=264
+  _globals['_DRILLPARTICIPANT']._serialized_end=341
+  _globals['_DRILL']._serialized_start=344
+  _globals['_DRILL']._serialized_end=630
+  _globals['_GETDRILLREQUEST']._serialized_start=632
+  _globals['_GETDRILLREQUEST']._serialized_end=667
+  _globals['_GETDRILLSCENARIOREQUEST']._serialized_start=669
+  _globals['_GETDRILLSCENARIOREQUEST']._serialized_end=712
+  _globals['_GETDRILLSCENARIORESPONSE']._serialized_start=714
+  _globals['_GETDRILLSCENARIORESPONSE']._serialized_end=763
+  _globals['_ENDDRILLREQUEST']._serialized_start=765
+  _globals['_ENDDRILLREQUEST']._serialized_end=800
+  _globals['_DRILLSERVICE']._serialized_start=803
+  _globals['_DRILLSERVICE']._serialized_end=1192
 # @@protoc_insertion_point(module_scope)

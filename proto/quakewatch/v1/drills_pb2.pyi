@@ -9,6 +9,20 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 
 DESCRIPTOR: _descriptor.FileDescriptor
 
+class AcknowledgeRequest(_message.Message):
+    __slots__ = ("drill_id", "action_id", "status", "note", "activation_id")
+    DRILL_ID_FIELD_NUMBER: _ClassVar[int]
+    ACTION_ID_FIELD_NUMBER: _ClassVar[int]
+    STATUS_FIELD_NUMBER: _ClassVar[int]
+    NOTE_FIELD_NUMBER: _ClassVar[int]
+    ACTIVATION_ID_FIELD_NUMBER: _ClassVar[int]
+    drill_id: str
+    action_id: str
+    status: str
+    note: str
+    activation_id: str
+    def __init__(self, drill_id: _Optional[str] = ..., action_id: _Optional[str] = ..., status: _Optional[str] = ..., note: _Optional[str] = ..., activation_id: _Optional[str] = ...) -> None: ...
+
 class StartDrillRequest(_message.Message):
     __slots__ = ("scenario", "blind", "start_in_s")
     SCENARIO_FIELD_NUMBER: _ClassVar[int]

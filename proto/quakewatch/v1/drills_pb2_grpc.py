@@ -49,6 +49,11 @@ class DrillServiceStub:
                 request_serializer=quakewatch_dot_v1_dot_drills__pb2.GetDrillScenarioRequest.SerializeToString,
                 response_deserializer=quakewatch_dot_v1_dot_drills__pb2.GetDrillScenarioResponse.FromString,
                 _registered_method=True)
+        self.Acknowledge = channel.unary_unary(
+                '/quakewatch.v1.DrillService/Acknowledge',
+                request_serializer=quakewatch_dot_v1_dot_drills__pb2.AcknowledgeRequest.SerializeToString,
+                response_deserializer=quakewatch_dot_v1_dot_drills__pb2.Drill.FromString,
+                _registered_method=True)
         self.EndDrill = channel.unary_unary(
                 '/quakewatch.v1.DrillService/EndDrill',
                 request_serializer=quakewatch_dot_v1_dot_drills__pb2.EndDrillRequest.SerializeToString,
@@ -83,6 +88,15 @@ class DrillServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def Acknowledge(self, request, context):
+        """A participant acknowledges (or completes) an action of the drill's plan activation on
+        the drill server, with their token of this server (hq; owners of the drill's tenants;
+        coordinators). Audited in the drill server's trail.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def EndDrill(self, request, context):
         """End a drill: its drill server stops; the final report is kept (report_json).
         """
@@ -107,6 +121,11 @@ def add_DrillServiceServicer_to_server(servicer, server):
                     servicer.GetDrillScenario,
                     request_deserializer=quakewatch_dot_v1_dot_drills__pb2.GetDrillScenarioRequest.FromString,
                     response_serializer=quakewatch_dot_v1_dot_drills__pb2.GetDrillScenarioResponse.SerializeToString,
+            ),
+            'Acknowledge': grpc.unary_unary_rpc_method_handler(
+                    servicer.Acknowledge,
+                    request_deserializer=quakewatch_dot_v1_dot_drills__pb2.AcknowledgeRequest.FromString,
+                    response_serializer=quakewatch_dot_v1_dot_drills__pb2.Drill.SerializeToString,
             ),
             'EndDrill': grpc.unary_unary_rpc_method_handler(
                     servicer.EndDrill,
@@ -195,6 +214,33 @@ class DrillService:
             '/quakewatch.v1.DrillService/GetDrillScenario',
             quakewatch_dot_v1_dot_drills__pb2.GetDrillScenarioRequest.SerializeToString,
             quakewatch_dot_v1_dot_drills__pb2.GetDrillScenarioResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Acknowledge(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/quakewatch.v1.DrillService/Acknowledge',
+            quakewatch_dot_v1_dot_drills__pb2.AcknowledgeRequest.SerializeToString,
+            quakewatch_dot_v1_dot_drills__pb2.Drill.FromString,
             options,
             channel_credentials,
             insecure,
