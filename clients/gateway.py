@@ -13,8 +13,10 @@ import asyncio
 import logging
 import time
 from collections import OrderedDict
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Coroutine
 from dataclasses import dataclass, field
+
+from typing import Any
 
 import grpc
 import numpy as np
@@ -115,6 +117,20 @@ class Gateway:
     def producer_done(self) -> None:
         self._producer_done = True
         self._changed.set()
+
+    async def stream(self, producer: Coroutine[Any, Any, None]) -> GatewayStats:
+        """Run ``producer`` (it puts the blocks, then calls :meth:`producer_done`)
+        while :meth:`run` sends them; a producer that fails stops the stream with its error."""
+        task = asyncio.create_task(producer)
+        sender = asyncio.create_task(self.run())
+        try:
+            done, _ = await asyncio.wait({task, sender}, return_when=asyncio.FIRST_EXCEPTION)
+            if task in done and task.exception() is not None:
+                raise task.exception()  # type: ignore[misc]
+            return await sender
+        finally:
+            task.cancel()
+            sender.cancel()
 
     async def run(self) -> GatewayStats:
         """Stream until the producer is done and every block is acknowledged.

@@ -252,12 +252,8 @@ async def replay_event(client: AsyncClient, o: NetworkOptions,
             done += n
         gw.producer_done()
 
-    producers = [asyncio.create_task(produce(gw, s, rec, n)) for gw, s, (rec, n) in zip(gateways, stations, records, strict=True)]
-    try:
-        stats = await asyncio.gather(*(gw.run() for gw in gateways))
-    finally:
-        for p in producers:
-            p.cancel()
+    stats = await asyncio.gather(*(gw.stream(produce(gw, s, rec, n))
+                                   for gw, s, (rec, n) in zip(gateways, stations, records, strict=True)))
     out = []
     for s, (rec, n_total), st in zip(stations, records, stats, strict=True):
         out.append({

@@ -93,11 +93,7 @@ async def replay(client: AsyncClient, structure_id: str, stream_id: str, files: 
             await gw.put(t, rate, [seed], data)
         gw.producer_done()
 
-    task = asyncio.create_task(produce())
-    try:
-        stats = await gw.run()
-    finally:
-        task.cancel()
+    stats = await gw.stream(produce())
     return {
         "structure_id": structure_id,
         "channels": seeds,

@@ -176,11 +176,7 @@ async def simulate(client: AsyncClient, o: SimulateOptions) -> dict[str, Any]:
             done += n
         gw.producer_done()
 
-    producer = asyncio.create_task(produce())
-    try:
-        stats = await gw.run()
-    finally:
-        producer.cancel()
+    stats = await gw.stream(produce())
     lat = sorted(stats.ack_latency_s)
     summary: dict[str, Any] = {
         "structure_id": o.structure_id,

@@ -157,3 +157,26 @@ def test_simulate_arguments_are_checked_before_connecting(args: list[str], messa
     with pytest.raises(SystemExit) as exc:
         main(["simulate", "--server", "127.0.0.1:1", *args])
     assert re.search(message, str(exc.value.code) + capsys.readouterr().err), exc.value.code
+
+
+def test_a_failing_producer_stops_the_gateway_stream_with_its_error(tmp_path: Path) -> None:
+    """``Gateway.stream``: the producer's error surfaces, the stream does not wait forever."""
+    from quakewatch.clients.gateway import Gateway
+
+    async def scenario() -> None:
+        async with running_server(tmp_path / "data", None) as srv:
+            admin, _ = create_token(srv.engine, "admin", None)
+            async with AsyncClient(srv.address, admin) as c:
+                await c.registry.PutStructure(registry_pb2.PutStructureRequest(structure=registry_pb2.Structure(
+                    structure_id="s1", kind=registry_pb2.STRUCTURE_KIND_BRIDGE)))
+                await c.registry.PutChannels(registry_pb2.PutChannelsRequest(structure_id="s1", channels=_free_field()))
+                gw = Gateway(c, "s1", "default")
+
+                async def produce() -> None:
+                    await gw.put(1_790_000_000 * NS, 100.0, ["ff-E", "ff-N", "ff-Z"], np.zeros((3, 100)))
+                    raise RuntimeError("sensor bus failed")
+
+                with pytest.raises(RuntimeError, match="sensor bus failed"):
+                    await asyncio.wait_for(gw.stream(produce()), 20)
+
+    run(scenario())

@@ -274,11 +274,7 @@ class DrillRun:
                     await gw.put(start_ns + round(b * NS / fs), fs, ids, data[:, b:b + n])
                 gw.producer_done()
 
-            producer = asyncio.create_task(produce())
-            try:
-                stats = await gw.run()
-            finally:
-                producer.cancel()
+            stats = await gw.stream(produce())
             self.replay["samples_acked"] = stats.samples_acked
 
     async def origin(self) -> float:
