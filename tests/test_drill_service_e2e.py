@@ -111,7 +111,8 @@ def test_blind_drill_on_a_live_server(tmp_path: Path) -> None:
     assert ms["action:formal_parameters"]["detail"] == "acknowledged" and ms["action:formal_parameters"]["met"] is True
     others = [m for n, m in ms.items() if n.startswith("action:") and n not in ("action:auto_parameters", "action:formal_parameters")]
     assert others and all("not acknowledged" in m["detail"] for m in others)
-    assert (tmp_path / "live" / "drills" / final["drill_id"] / "report.json").is_file()
+    kept = json.loads((tmp_path / "live" / "drills" / final["drill_id"] / "drill.json").read_text())
+    assert kept["report"]["milestones"] == final["milestones"] and "token" not in json.dumps(kept["participants"])
 
 
 def test_drill_cli_start_scenario_and_end(tmp_path: Path) -> None:
@@ -141,5 +142,36 @@ def test_drill_cli_start_scenario_and_end(tmp_path: Path) -> None:
             with pytest.raises(grpc.aio.AioRpcError):  # its drill server has stopped
                 async with AsyncClient(d["drill_server"], d["participants"][0]["token"], timeout_s=3) as p:
                     await p.alerts.Watch(alerts_pb2.WatchAlertsRequest(), timeout=2).read()
+            # a second drill, left running when the server stops
+            left = json.loads((await asyncio.to_thread(cli, live.address, coord, "start", "coal-mine-rockburst", "--in", "3600",
+                                                       "--json")).stdout)
+        # after a restart: the ended drill's report, the interrupted one marked so
+        async with running_server(tmp_path / "live", None) as again:
+            coord2, _ = create_token(again.engine, "drill", None)
+            async with AsyncClient(again.address, coord2) as c:
+                old = await c.drills.GetDrill(drills_pb2.GetDrillRequest(drill_id=d["drill_id"]))
+                assert old.status == "ended" and old.drill_server == "" and json.loads(old.report_json)["status"] == "ended"
+                assert (await c.drills.GetDrillScenario(drills_pb2.GetDrillScenarioRequest(drill_id=d["drill_id"]))).scenario_yaml
+                cut = await c.drills.GetDrill(drills_pb2.GetDrillRequest(drill_id=left["drill_id"]))
+                assert cut.status == "interrupted" and cut.scenario_id == "coal-mine-rockburst"
+                with pytest.raises(grpc.aio.AioRpcError) as err:
+                    await c.drills.Acknowledge(drills_pb2.AcknowledgeRequest(drill_id=left["drill_id"], action_id="dispatch_alert"))
+                assert err.value.code() == grpc.StatusCode.FAILED_PRECONDITION
+
+    run(scenario())
+
+
+def test_at_most_four_drills_run_at_once(tmp_path: Path) -> None:
+    async def scenario() -> None:
+        async with running_server(tmp_path / "live", None) as live:
+            coord, _ = create_token(live.engine, "drill", None)
+            async with AsyncClient(live.address, coord) as c:
+                ids = [(await c.drills.StartDrill(drills_pb2.StartDrillRequest(scenario="coal-mine-rockburst", start_in_s=3600))).drill_id
+                       for _ in range(4)]
+                with pytest.raises(grpc.aio.AioRpcError) as err:
+                    await c.drills.StartDrill(drills_pb2.StartDrillRequest(scenario="coal-mine-rockburst", start_in_s=3600))
+                assert err.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED and "at most 4" in err.value.details()
+                await c.drills.EndDrill(drills_pb2.EndDrillRequest(drill_id=ids[0]))
+                assert (await c.drills.StartDrill(drills_pb2.StartDrillRequest(scenario="coal-mine-rockburst", start_in_s=3600))).drill_id
 
     run(scenario())

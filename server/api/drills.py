@@ -15,16 +15,15 @@ from .context import current_principal
 
 
 def _message(mgr: DrillManager, p: Principal, st: DrillState, *, tokens: bool = False) -> drills_pb2.Drill:
-    run = st.run
     hidden = mgr.hidden_from(p, st)
-    d = drills_pb2.Drill(drill_id=run.drill_id, blind=st.blind, status=run.status, drill_server=run.address,
-                         scenario_id="" if hidden else run.sc.id, name="" if hidden else run.sc.name,
+    d = drills_pb2.Drill(drill_id=st.drill_id, blind=st.blind, status=st.status, drill_server=st.address,
+                         scenario_id="" if hidden else st.scenario_id, name="" if hidden else st.name,
                          report_json="" if hidden else json.dumps(mgr.report(st), default=str))
     d.participants.extend(drills_pb2.DrillParticipant(role=x.role, tenant=x.tenant or "", name=x.name,
-                                                      token=x.token if tokens else "") for x in run.participants)
+                                                      token=x.token if tokens else "") for x in st.participants)
     d.created.FromNanoseconds(round(st.created_s * 1e9))
-    if run.injected_s is not None:
-        d.injection_time.FromNanoseconds(round(run.injected_s * 1e9))
+    if st.injected_s is not None:
+        d.injection_time.FromNanoseconds(round(st.injected_s * 1e9))
     return d
 
 

@@ -1,8 +1,10 @@
 """The drills a live server runs for participants (``DrillService``).
 
 Each drill is a :class:`~.runner.DrillRun` with its drill server under
-``DATA_DIR/drills/<id>`` (database, archive, and ``report.json`` once ended), started in
-this process and stopped when the drill ends or the server stops. The live server's
+``DATA_DIR/drills/<id>`` (database, archive, and ``drill.json``: the record and, once
+ended, the final report), started in this process and stopped when the drill ends or the
+server stops; at most ``MAX_RUNNING`` run at once. After a restart, ended drills are read
+back from their records; drills the restart interrupted are marked so. The live server's
 database never sees a drill's events, alerts, estimates, activations or dispatch plans:
 they are the drill server's.
 
@@ -23,9 +25,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..errors import FailedPrecondition, InvalidInput, NotFound, PermissionDenied
+from ..errors import FailedPrecondition, InvalidInput, NotFound, PermissionDenied, ResourceExhausted
 from ..storage.tokens import Principal, Role
-from .runner import DrillRun
+from .runner import DrillRun, Participant
 from .scenario import load_drill_scenario, shipped_scenarios
 
 __all__ = ["COORDINATORS", "DrillManager", "DrillState"]
@@ -34,21 +36,50 @@ log = logging.getLogger(__name__)
 COORDINATORS = frozenset({Role.ADMIN, Role.DRILL})
 PARTICIPANTS = frozenset({Role.HQ, Role.OWNER})
 MAX_START_IN_S = 86_400.0
+MAX_RUNNING = 4  # drills running at once on one server (each runs a drill server)
 
 
 @dataclass
 class DrillState:
-    run: DrillRun
+    """A drill of this server: running (``run`` set) or ended (``final`` set, also after a
+    restart, read back from ``DATA_DIR/drills/<id>/drill.json``)."""
+
+    drill_id: str
+    scenario_id: str
+    name: str
     blind: bool
     created_s: float
     scenario_text: str
     tenants: frozenset[str]
+    participants: list[Participant]
+    run: DrillRun | None = None
     task: asyncio.Task[Any] | None = None
     final: dict[str, Any] | None = field(default=None)
+    ended_status: str = ""
+    ended_injected_s: float | None = None
+
+    @property
+    def injected_s(self) -> float | None:
+        return self.run.injected_s if self.run is not None else self.ended_injected_s
 
     @property
     def injected(self) -> bool:
-        return self.run.injected_s is not None
+        return self.injected_s is not None
+
+    @property
+    def status(self) -> str:
+        return self.run.status if self.run is not None and self.final is None else self.ended_status
+
+    @property
+    def address(self) -> str:
+        return self.run.address if self.run is not None and self.final is None else ""
+
+    def record(self) -> dict[str, Any]:
+        """What is kept on disk (never the participants' tokens)."""
+        return {"drill_id": self.drill_id, "scenario_id": self.scenario_id, "name": self.name, "blind": self.blind,
+                "created_s": self.created_s, "scenario_yaml": self.scenario_text, "tenants": sorted(self.tenants),
+                "participants": [{"role": x.role, "tenant": x.tenant, "name": x.name} for x in self.participants],
+                "injected_s": self.injected_s, "status": self.status, "report": self.final}
 
 
 class DrillManager:
@@ -58,6 +89,37 @@ class DrillManager:
         host = listen.rsplit(":", 1)[0] if ":" in listen else "127.0.0.1"
         self.host = host or "127.0.0.1"
         self.drills: dict[str, DrillState] = {}
+        self._load_ended()
+
+    def _load_ended(self) -> None:
+        """Drills of earlier runs of this server: ended ones with their report; ones a
+        restart interrupted are marked so (their drill servers are gone)."""
+        for f in sorted(self.root.glob("*/drill.json")) if self.root.is_dir() else []:
+            try:
+                d = json.loads(f.read_text(encoding="utf-8"))
+                st = DrillState(d["drill_id"], d["scenario_id"], d["name"], bool(d["blind"]), float(d["created_s"]),
+                                d["scenario_yaml"], frozenset(d["tenants"]),
+                                [Participant(x["role"], x["tenant"], x["name"], "") for x in d["participants"]],
+                                ended_status=d["status"], ended_injected_s=d["injected_s"])
+            except (OSError, ValueError, KeyError, TypeError) as exc:
+                log.warning("drill record %s unreadable: %s", f, exc)
+                continue
+            if d.get("report") is None:
+                st.ended_status = "interrupted"
+                st.final = {"drill_id": st.drill_id, "status": "interrupted", "milestones": [],
+                            "summary": {"milestones": 0, "met": 0, "missed": 0, "open": 0},
+                            "note": "the server stopped during the drill; its drill server's database is kept in this directory"}
+                self._save(st)
+            else:
+                st.final = d["report"]
+            self.drills[st.drill_id] = st
+
+    def _save(self, st: DrillState) -> None:
+        d = self.root / st.drill_id
+        d.mkdir(parents=True, exist_ok=True)
+        tmp = d / "drill.json.tmp"
+        tmp.write_text(json.dumps(st.record(), indent=1, default=str), encoding="utf-8")
+        tmp.replace(d / "drill.json")
 
     def _scenario_path(self, name: str) -> Path:
         from importlib import resources
@@ -78,6 +140,9 @@ class DrillManager:
             raise PermissionDenied("starting a drill needs a drill or admin token (the coordinator)")
         if not (0.0 <= start_in_s <= MAX_START_IN_S):
             raise InvalidInput(f"start_in_s: must be within [0, {MAX_START_IN_S:g}] s, got {start_in_s}", field="start_in_s")
+        running = sum(1 for st in self.drills.values() if st.final is None)
+        if running >= MAX_RUNNING:
+            raise ResourceExhausted(f"{running} drills are running (at most {MAX_RUNNING}): end one first")
         path = self._scenario_path(scenario)
         sc, base = await asyncio.to_thread(load_drill_scenario, path)
         drill_id = uuid.uuid4().hex[:12]
@@ -87,20 +152,23 @@ class DrillManager:
         except BaseException:
             await run.stop()
             raise
-        st = DrillState(run, blind, time.time(), path.read_text(encoding="utf-8"),
-                        frozenset(x.tenant for x in sc.participants if x.tenant))
-        self.drills[run.drill_id] = st
+        st = DrillState(drill_id, sc.id, sc.name, blind, time.time(), path.read_text(encoding="utf-8"),
+                        frozenset(x.tenant for x in sc.participants if x.tenant), list(run.participants), run)
+        self.drills[drill_id] = st
+        self._save(st)
         st.task = asyncio.create_task(self._inject_later(st, start_in_s))
         log.info("drill %s started: scenario %s, blind=%s, injection in %.0f s, drill server %s", run.drill_id, sc.id, blind,
                  start_in_s, run.address)
         return st
 
     async def _inject_later(self, st: DrillState, delay_s: float) -> None:
+        assert st.run is not None
         await asyncio.sleep(delay_s)
         try:
             await st.run.inject()
         except Exception:  # noqa: BLE001 - the drill fails, the server goes on
-            log.exception("drill %s: the injection failed", st.run.drill_id)
+            log.exception("drill %s: the injection failed", st.drill_id)
+        self._save(st)
 
     def get(self, p: Principal, drill_id: str) -> DrillState:
         st = self.drills.get(drill_id)
@@ -135,7 +203,7 @@ class DrillManager:
         from ..storage.models import PlanActivation
 
         st = self.get(p, drill_id)
-        if st.final is not None or st.run.server is None:
+        if st.final is not None or st.run is None or st.run.server is None:
             raise FailedPrecondition(f"drill_id: drill {drill_id!r} has ended")
         try:
             state = ActionStatus(status or "acknowledged")
@@ -156,26 +224,30 @@ class DrillManager:
         return st
 
     def report(self, st: DrillState) -> dict[str, Any]:
-        return st.final if st.final is not None else st.run.report()
+        if st.final is not None or st.run is None:
+            return st.final or {}
+        return st.run.report()
 
     async def end(self, p: Principal, drill_id: str) -> DrillState:
         if p.role not in COORDINATORS:
             raise PermissionDenied("ending a drill needs a drill or admin token (the coordinator)")
         st = self.get(p, drill_id)
-        if st.final is None:
+        if st.final is None and st.run is not None:
             if st.task is not None and not st.task.done():
                 st.task.cancel()
-            st.final = st.run.report()
+            report = st.run.report()
             await st.run.stop()
-            st.final["status"] = st.run.status
-            (st.run.data_dir / "report.json").write_text(json.dumps(st.final, indent=1, default=str), encoding="utf-8")
+            st.ended_status = report["status"] = st.run.status
+            st.ended_injected_s = st.run.injected_s
+            st.final = report
+            self._save(st)
         return st
 
     async def shutdown(self) -> None:
         for st in self.drills.values():
             if st.task is not None:
                 st.task.cancel()
-            if st.final is None:
+            if st.final is None and st.run is not None:
                 try:
                     await st.run.stop()
                 except Exception:  # noqa: BLE001 - stopping the live server must go on
