@@ -79,9 +79,11 @@ async def _run(scenario: str, data_dir: Path) -> dict[str, Any]:
         except TimeoutError:
             pass
         await asyncio.sleep(0.5)
-        return run.report()
+        out = run.report()
     finally:
         await run.stop()
+    out["status"] = run.status
+    return out
 
 
 def _outputs(out: dict[str, Any], as_json: bool, report_file: Path | None, plot_file: Path | None) -> None:

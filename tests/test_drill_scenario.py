@@ -133,3 +133,15 @@ def test_mine_timeline_has_the_mine_products() -> None:
     tl = Timeline(sc.clocks, 0.0, sc.kind)
     assert set(tl.milestones) == set(MINE_PRODUCTS) and tl.milestones["mine_grade"].clock_s == 5.0
     assert sc.time_of_day == "night"
+
+
+def test_structural_failure_needs_the_baseline_first(tmp_path: Path) -> None:
+    src = Path(__file__).resolve().parents[1] / "plans" / "scenarios" / "bridge-stiffness-loss.yaml"
+    doc = yaml.safe_load(src.read_text())
+    doc["failure"]["after_s"] = 300  # the 60-window baseline needs 620 s
+    p = tmp_path / "f.yaml"
+    p.write_text(yaml.safe_dump(doc))
+    with pytest.raises(InvalidInput, match=r"failure.after_s: at least 620 s"):
+        load_drill_scenario(p)
+    sc, _ = load_drill_scenario(src)
+    assert set(Timeline(sc.clocks, 0.0, sc.kind).milestones) == {"health_flagged", "response_level"}

@@ -30,6 +30,7 @@ import csv
 import io
 import json
 import logging
+import math
 import time
 import uuid
 from dataclasses import dataclass
@@ -127,8 +128,10 @@ class DrillRun:
         from quakewatch.server.storage.tokens import create_token
 
         decision_dir = (self.base / self.sc.loss).parent if self.sc.loss else self.base
+        health = {"window_s": self.sc.health_window_s, "baseline_windows": self.sc.baseline_windows}
         settings = Settings(listen=f"{self.host}:0", data_dir=self.data_dir, exercise=True, scheduler=False,
-                            decision=DecisionSettings(data_dir=decision_dir), mine={"q_p": MINE_Q[0], "q_s": MINE_Q[1]})
+                            decision=DecisionSettings(data_dir=decision_dir), mine={"q_p": MINE_Q[0], "q_s": MINE_Q[1]},
+                            health=health)
         self.server, port = await create_server(settings)
         await self.server.start()
         self.address = f"{self.host}:{port}"
@@ -145,6 +148,8 @@ class DrillRun:
         async with AsyncClient(self.address, self._admin) as c:
             if self.sc.mine is not None:
                 await self._register_mine(c)
+            if self.sc.structure is not None:
+                await self._register_structure(c)
             for s in self.sc.structures:
                 kind = registry_pb2.StructureKind.Value(f"STRUCTURE_KIND_{s.kind.upper()}")
                 await c.registry.PutStructure(registry_pb2.PutStructureRequest(structure=registry_pb2.Structure(
@@ -164,6 +169,23 @@ class DrillRun:
                                       x_m=x, y_m=y, z_m=z, units=registry_pb2.CHANNEL_UNITS_VELOCITY_MPS, sample_rate_hz=mine.rate_hz)
                  for k, (x, y, z) in enumerate(mine.sensors) for c, az, dip in (("E", 90.0, 0.0), ("N", 0.0, 0.0), ("Z", 0.0, -90.0))]
         await c.registry.PutChannels(registry_pb2.PutChannelsRequest(structure_id=mine.id, channels=chans))
+
+    async def _register_structure(self, c: Any) -> None:
+        """The failing structure with the layout of its kind's synthetic model."""
+        from quakewatch.ext.synthetic import structure_model
+
+        st = self.sc.structure
+        assert st is not None
+        _, layout = structure_model(st.kind, st.channels, st.seed, fs_hz=st.rate_hz)
+        kind = registry_pb2.StructureKind.Value(f"STRUCTURE_KIND_{st.kind.upper()}")
+        await c.registry.PutStructure(registry_pb2.PutStructureRequest(structure=registry_pb2.Structure(
+            structure_id=st.id, name=f"{st.kind} {st.id} (drill)", kind=kind, tenant=st.tenant,
+            location=common_pb2.GeoPoint(longitude_deg=st.lon, latitude_deg=st.lat))))
+        chans = [registry_pb2.Channel(channel_id=x.channel_id, array_id=x.array_id, orientation=x.orientation,
+                                      azimuth_deg=x.azimuth_deg, dip_deg=x.dip_deg, floor=x.floor, height_m=x.height_m, x_m=x.x_m,
+                                      y_m=x.y_m, z_m=x.z_m, units=registry_pb2.CHANNEL_UNITS_ACCELERATION_MPS2,
+                                      sample_rate_hz=st.rate_hz, sensitivity=1.0) for x in layout]
+        await c.registry.PutChannels(registry_pb2.PutChannelsRequest(structure_id=st.id, channels=chans))
 
     async def _listen(self, fn: Any) -> None:
         from quakewatch.clients.client import AsyncClient
@@ -218,10 +240,10 @@ class DrillRun:
             self.timeline = Timeline(self.sc.clocks, self.origin_s, self.sc.kind)
             self._origin.set_result(self.origin_s)
 
-        if self.sc.kind == "mine_tremor":
+        if self.sc.kind != "earthquake":
             self.status, self.injected_s = "injecting", time.time()
             try:
-                await self._inject_mine(on_origin)
+                await (self._inject_mine(on_origin) if self.sc.kind == "mine_tremor" else self._inject_failure(on_origin))
             except BaseException:
                 self.status = "failed"
                 raise
@@ -277,6 +299,46 @@ class DrillRun:
             stats = await gw.stream(produce())
             self.replay["samples_acked"] = stats.samples_acked
 
+    async def _inject_failure(self, on_origin: Any) -> None:
+        """Ambient vibration of the structure before and after the damage, streamed at full
+        speed and ending now (the structure's monitoring history up to the present, as a
+        gateway backfilling); then the health analysis of every window is awaited."""
+        from quakewatch.clients.client import AsyncClient
+        from quakewatch.clients.gateway import Gateway
+        from quakewatch.ext.synthetic import AmbientVibration, ModalModel, structure_model
+
+        st, fail = self.sc.structure, self.sc.failure
+        assert st is not None and fail is not None
+        model, layout = structure_model(st.kind, st.channels, st.seed, fs_hz=st.rate_hz)
+        damaged = ModalModel(model.frequencies_hz * math.sqrt(1.0 - fail.stiffness_loss), model.damping_ratios, model.mode_shapes)
+        self.results["failure_truth"] = {"frequencies_before_hz": model.frequencies_hz.round(4).tolist(),
+                                         "frequencies_after_hz": damaged.frequencies_hz.round(4).tolist(),
+                                         "frequency_drop": 1.0 - math.sqrt(1.0 - fail.stiffness_loss)}
+        fs = st.rate_hz
+        n_total, n_fail, n_blk = round(self.sc.record_s * fs), round(fail.after_s * fs), round(fs)
+        ids = [x.channel_id for x in layout]
+        seed = int.from_bytes(self.sc.id.encode()[:4], "little")
+        before, after = AmbientVibration(model, fs, seed=seed), AmbientVibration(damaged, fs, seed=seed + 1)
+        async with AsyncClient(self.address, self._admin) as c:
+            gw = Gateway(c, st.id, "drill")
+            seq, last_end = await gw.resume_point()
+            gw.next_sequence = seq + 1
+            start_ns = max(time.time_ns() - round(self.sc.record_s * NS), last_end)
+            on_origin(start_ns + round(fail.after_s * NS))
+
+            async def produce() -> None:
+                done = 0
+                while done < n_total:
+                    n = min(n_blk, n_total - done, n_fail - done if done < n_fail else n_blk)
+                    src = before if done < n_fail else after
+                    await gw.put(start_ns + round(done * NS / fs), fs, ids, src.next_block(n))
+                    done += n
+                gw.producer_done()
+
+            stats = await gw.stream(produce())
+        self.replay = {"structure": st.id, "samples_expected": n_total * len(ids), "samples_acked": stats.samples_acked}
+        await asyncio.to_thread(self.server.shm.drain)  # every window analysed
+
     async def origin(self) -> float:
         return await self._origin
 
@@ -290,6 +352,9 @@ class DrillRun:
         assert tl is not None
         if self.sc.kind == "mine_tremor":
             await self._mine_owner(origin_s)
+            return
+        if self.sc.kind == "structural_failure":
+            await self._structure_owner()
             return
         try:
             await asyncio.wait_for(self._report_seen.wait(), max(1.0, origin_s + self.sc.clocks.parameters_s * 2 - time.time()))
@@ -327,6 +392,54 @@ class DrillRun:
         async with AsyncClient(self.address, who.token) as c:
             await c.decision.Respond(decision_pb2.RespondRequest(plan=str(self.sc.plan), origin_time=_ts(origin_s),
                                                                  mine_risk_grade=self.grade_alert.mine_grade.grade))
+
+    def _health_flag(self) -> tuple[Any, int]:
+        """The first periodic assessment that is not GREEN after the damage, and how many
+        were not GREEN before it (false alarms)."""
+        from quakewatch.server.storage.models import AssessmentRecord, ModalResultRecord
+
+        assert self.origin_s is not None and self.sc.structure is not None
+        with Session(self.server.engine) as s:
+            rows = list(s.exec(select(AssessmentRecord).where(AssessmentRecord.structure_id == self.sc.structure.id,
+                                                              AssessmentRecord.kind == "periodic")
+                               .order_by(col(AssessmentRecord.time_ns))))
+        origin_ns = round(self.origin_s * NS)
+        with Session(self.server.engine) as s:
+            results = list(s.exec(select(ModalResultRecord).where(ModalResultRecord.structure_id == self.sc.structure.id)))
+        lowest: dict[bool, list[float]] = {False: [], True: []}  # after the damage? -> lowest identified frequency per window
+        for r in results:
+            modes = json.loads(r.result_json).get("modes", [])
+            if modes:
+                lowest[r.window_end_ns > origin_ns + round(self.sc.health_window_s * NS)].append(min(m["frequencyHz"] for m in modes))
+        self.results["identified_lowest_hz"] = {k: float(np.median(v)) if v else None
+                                                for k, v in (("before_damage", lowest[False]), ("after_damage", lowest[True]))}
+        false_alarms = sum(1 for r in rows if r.time_ns <= origin_ns and r.status != "green")
+        flag = next((r for r in rows if r.time_ns > origin_ns and r.status != "green"), None)
+        self.results["health"] = {"periodic_assessments": len(rows), "before_damage": sum(1 for r in rows if r.time_ns <= origin_ns),
+                                  "false_alarms_before_damage": false_alarms,
+                                  "flag": None if flag is None else {"status": flag.status.upper(), "time_ns": flag.time_ns,
+                                                                     "reasons": json.loads(flag.assessment_json).get("reasons", [])}}
+        return flag, false_alarms
+
+    async def _structure_owner(self) -> None:
+        """The owner: once the health analysis has flagged the structure, activates the plan
+        with that status."""
+        from quakewatch.clients.client import AsyncClient
+
+        st = self.sc.structure
+        assert st is not None
+        while self.status == "injecting" or self.replay is None:  # the flag comes from the analysed record
+            if self.status == "failed":
+                return
+            await asyncio.sleep(0.5)
+        flag, _ = await asyncio.to_thread(self._health_flag)
+        if flag is None or self.sc.plan is None:
+            return
+        who = next((p for p in self.participants if p.role == "owner" and p.tenant == st.tenant),
+                   next(p for p in self.participants if p.role == "hq"))
+        async with AsyncClient(self.address, who.token) as c:
+            await c.decision.Respond(decision_pb2.RespondRequest(plan=str(self.sc.plan), origin_time=_ts(flag.time_ns / NS),
+                                                                 structure_health=flag.status.upper()))
 
     async def _estimate(self, c: Any, origin_s: float) -> decision_pb2.LossEstimate:
         assert self.report_alert is not None
@@ -376,6 +489,12 @@ class DrillRun:
             est = s.exec(select(LossEstimateRecord).order_by(col(LossEstimateRecord.created_at))).first()
             act = s.exec(select(PlanActivation).order_by(col(PlanActivation.created_at))).first()
             disp = s.exec(select(DispatchRecord).order_by(col(DispatchRecord.created_at))).first()
+        if "health_flagged" in tl.milestones:
+            flag, _ = self._health_flag()
+            if flag is None:
+                tl.note("health_flagged", "the structure stayed GREEN after the damage")
+            else:
+                tl.mark("health_flagged", flag.time_ns / NS, f"{flag.status.upper()}: " + "; ".join(self.results["health"]["flag"]["reasons"][:2]))
         if "loss_estimate" in tl.milestones:
             self._loss(tl, est)
         if "response_level" in tl.milestones:
@@ -436,6 +555,8 @@ class DrillRun:
         }
         if sc.mine is not None and sc.tremor is not None:
             out |= {"mine": sc.mine.id, "tremor": sc.tremor.model_dump()}
+        if sc.structure is not None and sc.failure is not None:
+            out |= {"structure": sc.structure.id, "failure": sc.failure.model_dump()}
         if self.timeline is None or self.origin_s is None:
             return out | {"milestones": [], "summary": {"milestones": 0, "met": 0, "missed": 0, "open": 0}}
         tl = Timeline(sc.clocks, self.origin_s, sc.kind)  # rebuilt from what was seen: a report can be made any time
@@ -468,8 +589,9 @@ class DrillRun:
                                       "magnitude_error": rep.magnitude - eq.mw, "epicentre_error_km": float(np.hypot(x, y)[0]) / 1000.0,
                                       "depth_km": rep.depth_km, "origin_time_error_s": rep.origin_time.ToNanoseconds() / NS - self.origin_s}
         structures = []
-        if sc.mine is not None and self.replay is not None:
-            structures.append({"structure_id": sc.mine.id, "samples_acked": self.replay.get("samples_acked", 0),
+        if (sc.mine is not None or sc.structure is not None) and self.replay is not None:
+            sid = sc.mine.id if sc.mine is not None else sc.structure.id  # type: ignore[union-attr]
+            structures.append({"structure_id": sid, "samples_acked": self.replay.get("samples_acked", 0),
                                "samples_expected": self.replay["samples_expected"]})
         for r in (self.replay or {}).get("structures", []):
             sid = r["structure_id"]

@@ -79,6 +79,28 @@ class TremorSpec(_Strict):
     rake_deg: float = Field(default=90.0, ge=-180, le=180)
 
 
+class MonitoredStructureSpec(_Strict):
+    """The structure of a structural-failure drill, with the sensor layout QuakeWatch's
+    synthetic model of its kind gives it (``quakewatch.ext.synthetic.structure_model``)."""
+
+    id: str = Field(pattern=r"^[A-Za-z0-9_.-]{1,64}$")
+    kind: Literal["bridge", "building", "dam", "other"]
+    lon: float = Field(ge=-180, le=180)
+    lat: float = Field(ge=-90, le=90)
+    tenant: str = Field(min_length=1)
+    channels: int = Field(default=12, ge=2, le=64)
+    rate_hz: float = Field(default=50.0, ge=10, le=1000)
+    seed: int = Field(default=0, ge=0)
+
+
+class FailureSpec(_Strict):
+    """Damage at ``after_s`` into the record: every mode's stiffness drops by
+    ``stiffness_loss`` (frequencies times ``sqrt(1 - loss)``)."""
+
+    after_s: float = Field(gt=0)
+    stiffness_loss: float = Field(gt=0, lt=0.9)
+
+
 class DrillStructure(_Strict):
     id: str = Field(pattern=r"^[A-Za-z0-9_.-]{1,64}$")
     kind: Literal["building", "bridge", "dam", "mine", "tunnel", "other"]
@@ -111,6 +133,8 @@ class Clocks(_Strict):
 
     warning_s: float = Field(default=10.0, gt=0, description="early warning")
     mine_grade_s: float = Field(default=5.0, gt=0, description="mine warning grade after a located tremor")
+    health_flag_s: float = Field(default=172_800.0, gt=0, description="structural change flagged (data time after the damage; "
+                                 "issue [3]: within 48 h)")
     parameters_s: float = Field(default=60.0, gt=0, description="automatic basic parameters")
     intensity_rapid_s: float = Field(default=300.0, gt=0, description="first intensity report")
     intensity_full_s: float = Field(default=600.0, gt=0, description="intensity at every structure")
@@ -122,13 +146,17 @@ class DrillScenario(_Strict):
     version: Literal[1] = 1
     id: str = Field(pattern=r"^[A-Za-z0-9_.-]{1,64}$")
     name: str = Field(min_length=1)
-    kind: Literal["earthquake", "mine_tremor"] = "earthquake"
+    kind: Literal["earthquake", "mine_tremor", "structural_failure"] = "earthquake"
     earthquake: Earthquake | None = None
     mine: MineSpec | None = None
     tremor: TremorSpec | None = None
+    structure: MonitoredStructureSpec | None = None
+    failure: FailureSpec | None = None
+    health_window_s: float = Field(default=10.0, ge=10, le=3600, description="analysis window of the drill server")
+    baseline_windows: int = Field(default=50, ge=50, le=2000, description="windows of the health baseline")
     clock_time: str = Field(default="10:00", pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$")
     origin_after_s: float = Field(default=25.0, ge=3, le=600)
-    record_s: float = Field(default=80.0, ge=8, le=3600)
+    record_s: float = Field(default=80.0, ge=8, le=86_400)
     structures: list[DrillStructure] = Field(default_factory=list)
     participants: list[Participant] = Field(default_factory=list)
     loss: str | None = None
@@ -145,11 +173,22 @@ class DrillScenario(_Strict):
                 raise ValueError("'mine' and 'tremor' belong to a mine_tremor drill")
             if self.origin_after_s < 12:
                 raise ValueError("origin_after_s: at least 12 s in an earthquake drill (the detectors' 10-s LTA warms up first)")
-        else:
+        elif self.kind == "mine_tremor":
             if self.mine is None or self.tremor is None:
                 raise ValueError("a mine_tremor drill needs 'mine' (with its sensors) and 'tremor'")
-            if self.earthquake is not None or self.structures or self.loss or self.dispatch:
-                raise ValueError("a mine_tremor drill has no earthquake, structures, loss or dispatch")
+            if self.earthquake is not None or self.structures or self.loss or self.dispatch or self.structure:
+                raise ValueError("a mine_tremor drill has no earthquake, structures, structure, loss or dispatch")
+        else:
+            if self.structure is None or self.failure is None:
+                raise ValueError("a structural_failure drill needs 'structure' and 'failure'")
+            if self.earthquake is not None or self.structures or self.loss or self.dispatch or self.mine:
+                raise ValueError("a structural_failure drill has no earthquake, structures, mine, loss or dispatch")
+            need = (self.baseline_windows + 2) * self.health_window_s
+            if self.failure.after_s < need:
+                raise ValueError(f"failure.after_s: at least {need:g} s, the health baseline's "
+                                 f"{self.baseline_windows} windows of {self.health_window_s:g} s (and two more) come first")
+            if self.failure.after_s >= self.record_s:
+                raise ValueError("failure.after_s must lie inside record_s")
         ids = [s.id for s in self.structures]
         if len(set(ids)) != len(ids):
             raise ValueError("structure ids must be unique")

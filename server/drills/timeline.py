@@ -14,7 +14,7 @@ from typing import Any
 
 from .scenario import Clocks
 
-__all__ = ["MINE_PRODUCTS", "PRODUCTS", "Milestone", "Timeline", "plot_timeline", "render_markdown"]
+__all__ = ["FAILURE_PRODUCTS", "MINE_PRODUCTS", "PRODUCTS", "Milestone", "Timeline", "plot_timeline", "render_markdown"]
 
 #: milestone -> (product, clock attribute of :class:`Clocks`), by drill kind
 PRODUCTS: dict[str, tuple[str, str]] = {
@@ -32,7 +32,11 @@ MINE_PRODUCTS: dict[str, tuple[str, str]] = {
     "mine_grade": ("mine warning-grade change from the located tremor", "mine_grade_s"),
     "response_level": ("the mine plan's level decided and the plan activated", "loss_s"),
 }
-PRODUCTS_BY_KIND = {"earthquake": PRODUCTS, "mine_tremor": MINE_PRODUCTS}
+FAILURE_PRODUCTS: dict[str, tuple[str, str]] = {
+    "health_flagged": ("the structure's health no longer GREEN after the damage (data time)", "health_flag_s"),
+    "response_level": ("the owner's plan activated at that status", "loss_s"),
+}
+PRODUCTS_BY_KIND = {"earthquake": PRODUCTS, "mine_tremor": MINE_PRODUCTS, "structural_failure": FAILURE_PRODUCTS}
 
 
 @dataclass
@@ -102,6 +106,10 @@ def render_markdown(report: dict[str, Any]) -> str:
         ev = report["earthquake"]
         what = (f"Earthquake: Mw {ev['mw']:.1f} at {ev['lat']:.3f} N {ev['lon']:.3f} E, depth {ev['depth_km']:.0f} km; "
                 f"{len(report.get('structures', []))} monitored structures streamed through the drill server.")
+    elif report.get("failure"):
+        f = report["failure"]
+        what = (f"Structural failure: {f['stiffness_loss']:.0%} stiffness loss of {report.get('structure', '?')} "
+                f"{f['after_s']:.0f} s into a record streamed at full speed (times in data time).")
     else:
         tr = report.get("tremor") or {}
         what = (f"Mine tremor: Mw {tr.get('mw', float('nan')):.1f} at ({tr.get('x_m', 0):.0f}, {tr.get('y_m', 0):.0f}, "
