@@ -257,7 +257,7 @@ def run_one(name: str, seed: int, n_samples: int, id_kwargs: dict[str, Any]) -> 
         "spurious_hz": res.frequencies_hz[spurious].tolist(), "extra_hz": res.frequencies_hz[extra].tolist(),
         "harmonics_hz": res.harmonics_hz.tolist(), "dead_channels": list(res.dead_channels),
     }
-    all_found = bool((idx >= 0).all())
+    out["all_found"] = bool((idx >= 0).all())  # every model mode matched (reported per run)
     if name.startswith("close"):
         out["pairs_resolved"] = [bool(idx[a] >= 0 and idx[b] >= 0 and macs[a] >= CLOSE_MAC and macs[b] >= CLOSE_MAC)
                                  for a, b in close_pairs(model)]
