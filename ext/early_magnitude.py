@@ -108,6 +108,7 @@ __all__ = [
     "magnitude_from_tau_c",
     "network_magnitude",
     "p_wave_parameters",
+    "pd_relation",
     "wood_anderson",
 ]
 
@@ -278,16 +279,35 @@ def p_wave_parameters(
     return PWaveParameters(float(np.max(np.abs(u))), tau_c, n_win / fs, n_win, n_win >= int(round(win * fs)))
 
 
-def _relation(name: str, form: str) -> EarlyRelation:
-    rel = EARLY_RELATIONS.get(name)
+def _relation(name: str | EarlyRelation, form: str) -> EarlyRelation:
+    rel = name if isinstance(name, EarlyRelation) else EARLY_RELATIONS.get(name)
     if rel is None or rel.form != form:
         names = sorted(k for k, r in EARLY_RELATIONS.items() if r.form == form)
-        raise ValueError(f"relation must be one of {names}, got {name!r}")
+        raise ValueError(f"relation must be one of {names} or a {form} EarlyRelation, got {name!r}")
     return rel
 
 
-def magnitude_from_pd(pd_m: npt.ArrayLike, hypocentral_km: npt.ArrayLike, relation: str = "WuZhao2006") -> FloatArray:
-    """Mpd per station (NaN where ``Pd <= 0`` or not finite); broadcast."""
+def pd_relation(name: str, a: float, b: float, c: float, sigma: float, source: str, *, magnitude_type: str = "Mpd",
+                window_s: float = 3.0, highpass_hz: float = 0.075) -> EarlyRelation:
+    """A regional Pd relation ``log10(Pd_cm) = a + b M + c log10(R_km)`` with scatter
+    ``sigma`` (log10 units), calibrated on a region's records; ``source`` cites the
+    calibration (required)."""
+    for label, v in (("a", a), ("b", b), ("c", c), ("sigma", sigma), ("window_s", window_s), ("highpass_hz", highpass_hz)):
+        if not math.isfinite(v):
+            raise ValueError(f"{label} must be finite, got {v}")
+    if not (b > 0 and sigma > 0 and window_s > 0 and highpass_hz > 0):
+        raise ValueError(f"b, sigma, window_s and highpass_hz must be > 0, got {b}, {sigma}, {window_s}, {highpass_hz}")
+    if not name or not source.strip():
+        raise ValueError("a relation needs a name and its source (who calibrated it on which records)")
+    return EarlyRelation(name=name, form="pd", magnitude_type=magnitude_type, a=float(a), b=float(b), c=float(c),
+                         sigma=float(sigma), window_s=float(window_s), highpass_hz=float(highpass_hz), verified="regional",
+                         source=source.strip())
+
+
+def magnitude_from_pd(pd_m: npt.ArrayLike, hypocentral_km: npt.ArrayLike,
+                      relation: str | EarlyRelation = "WuZhao2006") -> FloatArray:
+    """Mpd per station (NaN where ``Pd <= 0`` or not finite); broadcast. ``relation``: a
+    shipped relation's name or an :class:`EarlyRelation` (:func:`pd_relation`)."""
     rel = _relation(relation, "pd")
     pd = np.asarray(pd_m, dtype=np.float64)
     r = np.asarray(hypocentral_km, dtype=np.float64)
@@ -309,11 +329,14 @@ def magnitude_from_tau_c(tau_c_s: npt.ArrayLike, relation: str = "WuKanamori2008
     return out
 
 
-def network_magnitude(station_magnitudes: npt.ArrayLike, relation: str) -> NetworkMagnitude:
+def network_magnitude(station_magnitudes: npt.ArrayLike, relation: str | EarlyRelation) -> NetworkMagnitude:
     """Robust average of station magnitudes of one relation (module docstring)."""
-    if relation not in EARLY_RELATIONS:
-        raise ValueError(f"relation must be one of {sorted(EARLY_RELATIONS)}, got {relation!r}")
-    rel = EARLY_RELATIONS[relation]
+    if isinstance(relation, EarlyRelation):
+        rel = relation
+    elif relation in EARLY_RELATIONS:
+        rel = EARLY_RELATIONS[relation]
+    else:
+        raise ValueError(f"relation must be one of {sorted(EARLY_RELATIONS)} or an EarlyRelation, got {relation!r}")
     m = np.asarray(station_magnitudes, dtype=np.float64).ravel()
     n_all = int(m.size)
     m = m[np.isfinite(m)]

@@ -185,6 +185,10 @@ class EewSettings(BaseModel):
 
     enabled: bool = True
     velocity_model: str = Field("iasp91", description="1-D model of ext/data/velocity_models")
+    pd_relation: str = Field("WuZhao2006", description="Pd magnitude relation shipped in ext/data/eew_magnitude_relations.csv")
+    pd_coefficients: tuple[float, float, float, float] | None = Field(
+        None, description="a regional calibration instead: a, b, c, sigma of log10(Pd_cm) = a + b M + c log10(R_km) (+/- sigma)")
+    pd_source: str = Field("", description="who calibrated pd_coefficients on which records (required with them)")
     min_stations: int = Field(4, ge=3, description="structures whose P picks must fit one hypocentre")
     radius_km: float = Field(150.0, gt=0, description="half-width of the association grid around the structures' centre")
     min_magnitude: float = Field(3.0, description="no warning below this magnitude")
@@ -200,6 +204,26 @@ class EewSettings(BaseModel):
     report_min_magnitude: float = Field(2.5, description="no automatic report below this magnitude")
     report_min_ml_stations: int = Field(3, ge=1, description="structures with an ML needed to report ML (else Mpd)")
     ml_after_s_s: float = Field(5.0, gt=0, description="seconds past the S wave a structure records before its ML")
+
+    @model_validator(mode="after")
+    def _relation(self) -> EewSettings:
+        self.magnitude_relation()  # a bad relation stops the server at start-up, naming the field
+        return self
+
+    def magnitude_relation(self) -> Any:
+        """The Pd relation in use (:class:`quakewatch.ext.early_magnitude.EarlyRelation`)."""
+        from quakewatch.ext.early_magnitude import EARLY_RELATIONS, pd_relation
+
+        if self.pd_coefficients is not None:
+            try:
+                return pd_relation("regional", *self.pd_coefficients, source=self.pd_source)
+            except ValueError as exc:
+                raise ValueError(f"pd_coefficients / pd_source: {exc}") from None
+        rel = EARLY_RELATIONS.get(self.pd_relation)
+        if rel is None or rel.form != "pd":
+            raise ValueError(f"pd_relation: one of {sorted(k for k, r in EARLY_RELATIONS.items() if r.form == 'pd')}, "
+                             f"got {self.pd_relation!r}")
+        return rel
 
 
 class Settings(BaseModel):

@@ -170,3 +170,34 @@ def test_synthetic_mpd_bias_is_as_measured() -> None:
         pw = p_wave_parameters(acc[2], syn.FS_HZ, int(round((ev.tp[i] - t_first) * syn.FS_HZ)))
         err.append(float(magnitude_from_pd(pw.pd_m, math.hypot(ev.dist_km[i], ev.depth_km))) - ev.mw)
     assert 0.2 < np.mean(err) < 0.9
+
+
+def test_a_regional_pd_relation_replaces_wu_zhao() -> None:
+    """A regional calibration is used as given: shifting ``a`` by ``b * dM`` shifts every
+    station magnitude by exactly ``-dM`` (the relation is linear in M)."""
+    from quakewatch.ext.early_magnitude import EARLY_RELATIONS, magnitude_from_pd, network_magnitude, pd_relation
+
+    wz = EARLY_RELATIONS["WuZhao2006"]
+    regional = pd_relation("regional", wz.a + wz.b * 0.5, wz.b, wz.c, wz.sigma, source="test calibration")
+    pd, r = np.array([2e-4, 5e-4, 1e-3]), np.array([15.0, 22.0, 40.0])
+    assert magnitude_from_pd(pd, r, regional) == pytest.approx(magnitude_from_pd(pd, r, "WuZhao2006") - 0.5, abs=1e-12)
+    net = network_magnitude(magnitude_from_pd(pd, r, regional), regional)
+    assert net.relation == "regional" and net.magnitude_type == "Mpd"
+    for bad in ({"b": 0.0}, {"sigma": -1.0}, {"source": " "}, {"a": float("nan")}):
+        args = {"name": "x", "a": 1.0, "b": 0.7, "c": -1.3, "sigma": 0.3, "source": "s", **bad}
+        with pytest.raises(ValueError):
+            pd_relation(**args)
+
+
+def test_eew_settings_name_a_bad_magnitude_relation() -> None:
+    from pydantic import ValidationError
+
+    from quakewatch.server.settings import EewSettings
+
+    assert EewSettings().magnitude_relation().name == "WuZhao2006"
+    ok = EewSettings(pd_coefficients=(-3.2, 0.7, -1.4, 0.3), pd_source="Shanxi strong-motion records 2010-2024")
+    assert ok.magnitude_relation().name == "regional" and ok.magnitude_relation().a == -3.2
+    with pytest.raises(ValidationError, match="pd_coefficients / pd_source"):
+        EewSettings(pd_coefficients=(-3.2, 0.7, -1.4, 0.3))
+    with pytest.raises(ValidationError, match="pd_relation"):
+        EewSettings(pd_relation="WuKanamori2008")

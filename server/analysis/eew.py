@@ -78,7 +78,6 @@ __all__ = ["EewEngine", "Site"]
 
 log = logging.getLogger(__name__)
 NS = 1_000_000_000
-RELATION = "WuZhao2006"
 P_WINDOW_S = 3.0  # Wu & Zhao (2006): the first 3 s of P
 P_MIN_WINDOW_S = 0.5
 REPORT_GIVE_UP_S = 40  # a late magnitude (more stations, the S waves) may still reach the threshold
@@ -136,6 +135,7 @@ class EewEngine:
         self._station_event: dict[str, int] = {}
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="qw-eew")
         self._model = load_velocity_model(cfg.velocity_model)
+        self._pd_rel = cfg.magnitude_relation()  # Wu & Zhao (2006) unless a regional calibration is configured
         self.picks = 0
         self.alerts_sent = 0
         self._next_report_ns = 2**62  # data time at which the next report is due
@@ -320,8 +320,8 @@ class EewEngine:
         x, y = project(loc.lon_deg, loc.lat_deg, np.array([self.sites[s].lon_deg for s in ids]),
                        np.array([self.sites[s].lat_deg for s in ids]))
         hyp_km = np.hypot(np.hypot(x, y) / 1000.0, loc.depth_km)
-        mags = magnitude_from_pd(np.array([ev.pd_m[s] for s in ids]), hyp_km, RELATION)
-        net = network_magnitude(mags, RELATION)
+        mags = magnitude_from_pd(np.array([ev.pd_m[s] for s in ids]), hyp_km, self._pd_rel)
+        net = network_magnitude(mags, self._pd_rel)
         ev.mpd = (net.value, net.std)
         now = time.time()
         with self._lock:
@@ -424,7 +424,7 @@ class EewEngine:
                     f"depth {loc.depth_km:.0f} km{' (fixed)' if loc.depth_fixed else ''}")
         reasons = [f"located by {loc.n_stations} structures ({loc.n_phases} phases, rms {loc.rms_s:.2f} s, gap {loc.gap_deg:.0f} deg); "
                    f"epicentre +/- {loc.epicentre_std_km:.1f} km",
-                   f"{mtype} from {n_mag} structures" + (" (Hutton & Boore 1987 calibration)" if mtype == "ML" else f" ({RELATION})")]
+                   f"{mtype} from {n_mag} structures" + (" (Hutton & Boore 1987 calibration)" if mtype == "ML" else f" ({self._pd_rel.name})")]
         cap = render(CapMessage(
             identifier=f"report-{ev.uid}", sent=sent, event="Earthquake", severity="Unknown", urgency="Past", certainty="Observed",
             headline=headline, description="; ".join(reasons), area=CapArea("epicentral area", loc.lat_deg, loc.lon_deg, 50.0),
@@ -458,7 +458,7 @@ class EewEngine:
         headline = f"Earthquake early warning: {pred.magnitude_type} {mag:.1f}, intensity {inten:.1f} expected at {s.structure_id}; {when}"
         reasons = [f"{loc.n_stations} structures located the event {pred.epicentral_km[k]:.0f} km away "
                    f"(depth {loc.depth_km:.0f} km{' fixed' if loc.depth_fixed else ''}, rms {loc.rms_s:.2f} s)",
-                   f"{pred.magnitude_type} {mag:.1f} +/- {mag_std:.1f} from the first seconds of P ({RELATION})",
+                   f"{pred.magnitude_type} {mag:.1f} +/- {mag_std:.1f} from the first seconds of P ({self._pd_rel.name})",
                    f"intensity {inten:.1f} +/- {float(pred.intensity_std[k]):.1f} predicted ({pred.intensity_model})"]
         first = ev.first_sent or sent
         cap = render(CapMessage(
