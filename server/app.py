@@ -159,11 +159,13 @@ class QuakeWatchServer:
             decision_pb2_grpc.add_DecisionServiceServicer_to_server(DecisionServicer(self.engine, settings), self.grpc)
             mine_pb2_grpc.add_MineServiceServicer_to_server(MineServicer(self.engine, settings.mine, mine_table), self.grpc)
             alerts_pb2_grpc.add_AlertServiceServicer_to_server(AlertServicer(self.engine, self.alerts), self.grpc)
-            self.drills = DrillManager(settings.data_dir, settings.decision_dir, settings.listen)
+            self.drills = DrillManager(settings.data_dir, settings.decision_dir, settings.listen,
+                                       {"tls_cert": settings.tls_cert, "tls_key": settings.tls_key, "tls_client_ca": settings.tls_client_ca})
             drills_pb2_grpc.add_DrillServiceServicer_to_server(DrillServicer(self.drills), self.grpc)
             health_pb2_grpc.add_HealthServicer_to_server(self.health, self.grpc)
             reflection.enable_server_reflection((*SERVICE_NAMES, reflection.SERVICE_NAME, "grpc.health.v1.Health"), self.grpc)
             self.port = self._bind()
+            self.loopback_port = self._bind_loopback() if settings.loopback_port else self.port
             self.scheduler = Scheduler(SchedulerLock(self.engine, settings.data_dir))
             self.scheduler.add_interval("channel-status-snapshot", self.snapshot_status, settings.status_flush_s)
             if settings.retention_days:
@@ -213,6 +215,12 @@ class QuakeWatchServer:
             port = self.grpc.add_insecure_port(s.listen)
         if port == 0:
             raise FailedPrecondition(f"listen: cannot bind {s.listen}")
+        return port
+
+    def _bind_loopback(self) -> int:
+        port = self.grpc.add_insecure_port("127.0.0.1:0")
+        if port == 0:
+            raise FailedPrecondition("loopback_port: cannot bind 127.0.0.1")
         return port
 
     async def start(self) -> None:

@@ -251,6 +251,8 @@ class Settings(BaseModel):
     grace_s: float = Field(10.0, ge=0, description="drain time on SIGTERM")
     exercise: bool = Field(False, description="a drill server (`quakewatch drill run`): every alert is marked exercise, "
                            "its headline starts with 'EXERCISE:' and its CAP status is Exercise")
+    loopback_port: bool = Field(False, description="also listen without TLS on 127.0.0.1 (a free port) for clients in this "
+                                "process: a drill server behind TLS talks to its own runner there")
     limits: IngestLimits = IngestLimits()
     quality: QualitySettings = QualitySettings()
     events: EventSettings = EventSettings()

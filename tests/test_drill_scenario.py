@@ -138,10 +138,10 @@ def test_mine_timeline_has_the_mine_products() -> None:
 def test_structural_failure_needs_the_baseline_first(tmp_path: Path) -> None:
     src = Path(__file__).resolve().parents[1] / "plans" / "scenarios" / "bridge-stiffness-loss.yaml"
     doc = yaml.safe_load(src.read_text())
-    doc["failure"]["after_s"] = 300  # the 60-window baseline needs 620 s
+    doc["failure"]["after_s"] = 700  # the 60-window baseline and 30 scored windows need 900 s
     p = tmp_path / "f.yaml"
     p.write_text(yaml.safe_dump(doc))
-    with pytest.raises(InvalidInput, match=r"failure.after_s: at least 620 s"):
+    with pytest.raises(InvalidInput, match=r"failure.after_s: at least 900 s"):
         load_drill_scenario(p)
     sc, _ = load_drill_scenario(src)
     assert set(Timeline(sc.clocks, 0.0, sc.kind).milestones) == {"health_flagged", "response_level"}

@@ -84,3 +84,28 @@ def test_server_tls_without_client_certificates(tmp_path: Path) -> None:
                 assert list(r.structures) == []
 
     run(scenario())
+
+
+def test_a_drill_server_speaks_tls_like_the_live_server(tmp_path: Path) -> None:
+    """Participants reach a drill's server over TLS when the live server uses TLS; the
+    drill's own runner talks to it on its loopback port."""
+    from quakewatch.v1 import drills_pb2
+
+    pki = _pki(tmp_path)
+
+    async def scenario() -> None:
+        async with running_server(tmp_path / "data", tls_cert=pki["server"], tls_key=pki["server.key"]) as srv:
+            tok, _ = create_token(srv.engine, "drill")
+            async with AsyncClient(srv.address, tok, tls_ca=pki["ca"]) as c:
+                d = await c.drills.StartDrill(drills_pb2.StartDrillRequest(scenario="coal-mine-rockburst", start_in_s=3600))
+                participant = d.participants[0].token
+                async with AsyncClient(d.drill_server, participant, tls_ca=pki["ca"]) as p:
+                    got = await p.registry.ListStructures(registry_pb2.ListStructuresRequest())
+                    assert [s.structure_id for s in got.structures] == ["coal-mine-3"]
+                async with AsyncClient(d.drill_server, participant, timeout_s=3.0) as p:  # plaintext: refused
+                    with pytest.raises(grpc.aio.AioRpcError) as ei:
+                        await p.registry.ListStructures(registry_pb2.ListStructuresRequest())
+                    assert ei.value.code() == grpc.StatusCode.UNAVAILABLE
+                await c.drills.EndDrill(drills_pb2.EndDrillRequest(drill_id=d.drill_id))
+
+    run(scenario())

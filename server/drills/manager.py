@@ -83,8 +83,9 @@ class DrillState:
 
 
 class DrillManager:
-    def __init__(self, data_dir: Path, decision_dir: Path, listen: str) -> None:
+    def __init__(self, data_dir: Path, decision_dir: Path, listen: str, tls: dict[str, Any] | None = None) -> None:
         self.root = data_dir / "drills"
+        self.tls = {k: v for k, v in (tls or {}).items() if v is not None}
         self.decision_dir = decision_dir
         host = listen.rsplit(":", 1)[0] if ":" in listen else "127.0.0.1"
         self.host = host or "127.0.0.1"
@@ -146,7 +147,7 @@ class DrillManager:
         path = self._scenario_path(scenario)
         sc, base = await asyncio.to_thread(load_drill_scenario, path)
         drill_id = uuid.uuid4().hex[:12]
-        run = DrillRun(sc, base, path, self.root / drill_id, host=self.host, drill_id=drill_id)
+        run = DrillRun(sc, base, path, self.root / drill_id, host=self.host, drill_id=drill_id, tls=self.tls)
         try:
             await run.prepare()
         except BaseException:

@@ -95,11 +95,13 @@ def _wall(t: datetime) -> float:
 
 class DrillRun:
     def __init__(self, sc: DrillScenario, base: Path, scenario_file: Path, data_dir: Path, *, host: str = "127.0.0.1",
-                 drill_id: str | None = None) -> None:
+                 drill_id: str | None = None, tls: dict[str, Any] | None = None) -> None:
         self.sc, self.base, self.file, self.data_dir, self.host = sc, base, scenario_file, data_dir, host
+        self.tls = dict(tls or {})  # tls_cert, tls_key, tls_client_ca of the live server: participants connect as to it
         self.drill_id = drill_id or uuid.uuid4().hex[:12]
         self.server: Any = None
-        self.address = ""
+        self.address = ""  # what participants use (TLS when the live server uses it)
+        self._local = ""  # what this runner uses: the drill server's loopback port
         self.participants: list[Participant] = []
         self.status = "preparing"
         self.origin_s: float | None = None
@@ -131,10 +133,11 @@ class DrillRun:
         health = {"window_s": self.sc.health_window_s, "baseline_windows": self.sc.baseline_windows}
         settings = Settings(listen=f"{self.host}:0", data_dir=self.data_dir, exercise=True, scheduler=False,
                             decision=DecisionSettings(data_dir=decision_dir), mine={"q_p": MINE_Q[0], "q_s": MINE_Q[1]},
-                            health=health)
+                            health=health, loopback_port=True, **self.tls)
         self.server, port = await create_server(settings)
         await self.server.start()
         self.address = f"{self.host}:{port}"
+        self._local = f"127.0.0.1:{self.server.loopback_port}"
         engine = self.server.engine
         self._admin = create_token(engine, "admin", None, description=f"drill {self.drill_id} set-up")[0]
         people = list(self.sc.participants) or []
@@ -145,7 +148,7 @@ class DrillRun:
         for p in people:
             tok = create_token(engine, p.role, p.tenant, description=f"drill {self.drill_id} participant {p.name}")[0]
             self.participants.append(Participant(p.role, p.tenant, p.name, tok))
-        async with AsyncClient(self.address, self._admin) as c:
+        async with AsyncClient(self._local, self._admin) as c:
             if self.sc.mine is not None:
                 await self._register_mine(c)
             if self.sc.structure is not None:
@@ -190,7 +193,7 @@ class DrillRun:
     async def _listen(self, fn: Any) -> None:
         from quakewatch.clients.client import AsyncClient
 
-        async with AsyncClient(self.address, self._admin) as c:
+        async with AsyncClient(self._local, self._admin) as c:
             await fn(c)
 
     async def _watch_events(self, c: Any) -> None:
@@ -256,7 +259,7 @@ class DrillRun:
                               stream_id="drill", seed=int.from_bytes(self.sc.id.encode()[:4], "little"))
         self.status, self.injected_s = "injecting", time.time()
         try:
-            async with AsyncClient(self.address, self._admin) as c:
+            async with AsyncClient(self._local, self._admin) as c:
                 self.replay = await replay_event(c, opts, on_origin=on_origin)
         except BaseException:
             self.status = "failed"
@@ -274,7 +277,7 @@ class DrillRun:
         assert mine is not None and tr is not None
         fs = mine.rate_hz
         ids = [f"S{k:02d}.{c}" for k in range(len(mine.sensors)) for c in "ENZ"]
-        async with AsyncClient(self.address, self._admin) as c:
+        async with AsyncClient(self._local, self._admin) as c:
             gw = Gateway(c, mine.id, "drill")
             seq, last_end = await gw.resume_point()
             gw.next_sequence = seq + 1
@@ -319,7 +322,7 @@ class DrillRun:
         ids = [x.channel_id for x in layout]
         seed = int.from_bytes(self.sc.id.encode()[:4], "little")
         before, after = AmbientVibration(model, fs, seed=seed), AmbientVibration(damaged, fs, seed=seed + 1)
-        async with AsyncClient(self.address, self._admin) as c:
+        async with AsyncClient(self._local, self._admin) as c:
             gw = Gateway(c, st.id, "drill")
             seq, last_end = await gw.resume_point()
             gw.next_sequence = seq + 1
@@ -367,7 +370,7 @@ class DrillRun:
         if self.sc.loss is None:
             return
         hq = next(p for p in self.participants if p.role == "hq")
-        async with AsyncClient(self.address, hq.token) as c:
+        async with AsyncClient(self._local, hq.token) as c:
             est = await self._estimate(c, origin_s)
             if self.sc.plan is not None:
                 await c.decision.Respond(decision_pb2.RespondRequest(plan=str(self.sc.plan), estimate_id=est.estimate_id,
@@ -389,7 +392,7 @@ class DrillRun:
             return
         who = next((p for p in self.participants if p.role == "owner" and p.tenant == mine.tenant),
                    next(p for p in self.participants if p.role == "hq"))
-        async with AsyncClient(self.address, who.token) as c:
+        async with AsyncClient(self._local, who.token) as c:
             await c.decision.Respond(decision_pb2.RespondRequest(plan=str(self.sc.plan), origin_time=_ts(origin_s),
                                                                  mine_risk_grade=self.grade_alert.mine_grade.grade))
 
@@ -437,7 +440,7 @@ class DrillRun:
             return
         who = next((p for p in self.participants if p.role == "owner" and p.tenant == st.tenant),
                    next(p for p in self.participants if p.role == "hq"))
-        async with AsyncClient(self.address, who.token) as c:
+        async with AsyncClient(self._local, who.token) as c:
             await c.decision.Respond(decision_pb2.RespondRequest(plan=str(self.sc.plan), origin_time=_ts(flag.time_ns / NS),
                                                                  structure_health=flag.status.upper()))
 

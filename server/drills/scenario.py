@@ -183,10 +183,12 @@ class DrillScenario(_Strict):
                 raise ValueError("a structural_failure drill needs 'structure' and 'failure'")
             if self.earthquake is not None or self.structures or self.loss or self.dispatch or self.mine:
                 raise ValueError("a structural_failure drill has no earthquake, structures, mine, loss or dispatch")
-            need = (self.baseline_windows + 2) * self.health_window_s
+            # the baseline (extended by up to a few windows when some are incomplete), then the
+            # control chart's 12-window warm-up twice over come before the damage
+            need = (self.baseline_windows + 30) * self.health_window_s
             if self.failure.after_s < need:
-                raise ValueError(f"failure.after_s: at least {need:g} s, the health baseline's "
-                                 f"{self.baseline_windows} windows of {self.health_window_s:g} s (and two more) come first")
+                raise ValueError(f"failure.after_s: at least {need:g} s: the health baseline's {self.baseline_windows} "
+                                 f"windows of {self.health_window_s:g} s and 30 scored windows come first")
             if self.failure.after_s >= self.record_s:
                 raise ValueError("failure.after_s must lie inside record_s")
         ids = [s.id for s in self.structures]
