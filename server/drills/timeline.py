@@ -9,12 +9,34 @@ ends are reported as open (``met`` None) while their deadline lies ahead.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from google.protobuf.timestamp_pb2 import Timestamp
+
 from .scenario import Clocks
 
-__all__ = ["FAILURE_PRODUCTS", "MINE_PRODUCTS", "PRODUCTS", "Milestone", "Timeline", "plot_timeline", "render_markdown"]
+__all__ = ["NS", "FAILURE_PRODUCTS", "iso_time", "timestamp", "wall_seconds", "MINE_PRODUCTS", "PRODUCTS", "Milestone", "Timeline", "plot_timeline", "render_markdown"]
+
+NS = 1_000_000_000
+
+
+def timestamp(wall_s: float) -> Timestamp:
+    """A protobuf timestamp of a wall-clock (or data) time in seconds."""
+    t = Timestamp()
+    t.FromNanoseconds(round(wall_s * NS))
+    return t
+
+
+def iso_time(wall_s: float) -> str:
+    return datetime.fromtimestamp(wall_s, tz=UTC).isoformat(timespec="seconds")
+
+
+def wall_seconds(t: datetime) -> float:
+    """Seconds since the epoch of a stored time (naive = UTC, as SQLite returns them)."""
+    return (t if t.tzinfo else t.replace(tzinfo=UTC)).timestamp()
+
 
 #: milestone -> (product, clock attribute of :class:`Clocks`), by drill kind
 PRODUCTS: dict[str, tuple[str, str]] = {
