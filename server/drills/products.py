@@ -33,7 +33,8 @@ def read_products(run: DrillRun, tl: Timeline, end_s: float) -> None:
         if flag is None:
             tl.note("health_flagged", "the structure stayed GREEN after the damage")
         else:
-            tl.mark("health_flagged", flag.time_ns / NS, f"{flag.status.upper()}: " + "; ".join(run.results["health"]["flag"]["reasons"][:2]))
+            reasons = run.results["health"]["flag"]["reasons"][:2]
+            tl.mark("health_flagged", flag.time_ns / NS, f"{flag.status.upper()}: " + "; ".join(reasons))
     if "loss_estimate" in tl.milestones:
         _loss(run, tl, est)
     if "response_level" in tl.milestones:
@@ -46,9 +47,9 @@ def _loss(run: DrillRun, tl: Timeline, est: Any) -> None:
     if est is None:
         tl.note("loss_estimate", "no loss estimate was made")
         return
-    tl.mark("loss_estimate", wall_seconds(est.created_at), f"{est.fatalities:.0f} deaths, {est.displaced:.0f} displaced, "
-                                                     f"{est.economic_loss:.3g} loss; PAGER {est.pager_alert or '-'}; "
-                                                     f"{est.observations} observations")
+    tl.mark("loss_estimate", wall_seconds(est.created_at),
+            f"{est.fatalities:.0f} deaths, {est.displaced:.0f} displaced, {est.economic_loss:.3g} loss; "
+            f"PAGER {est.pager_alert or '-'}; {est.observations} observations")
     summary = json.loads(est.summary_json)
     run.results["loss"] = {
         "estimate_id": est.estimate_id, "fatalities": est.fatalities, "displaced": est.displaced,
@@ -67,10 +68,10 @@ def _activation(run: DrillRun, tl: Timeline, act: Any, end_s: float) -> None:
         tl.note("response_level", "no plan was activated")
         return
     items = action_items(act)
-    tl.mark("response_level", wall_seconds(act.created_at), f"level {act.level or 'none'} of {act.plan_id} v{act.plan_version}, "
-                                                     f"{len(items)} actions")
+    tl.mark("response_level", wall_seconds(act.created_at),
+            f"level {act.level or 'none'} of {act.plan_id} v{act.plan_version}, {len(items)} actions")
     run.results["activation"] = {"activation_id": act.activation_id, "plan": f"{act.plan_id} v{act.plan_version}",
-                                  "level": act.level or None, "actions": len(items)}
+                                 "level": act.level or None, "actions": len(items)}
     for a in items:
         done = a.updated_at if a.status.value in ("acknowledged", "done") else None
         tl.action(a.action_id, a.task or a.action_id, wall_seconds(a.deadline), a.status.value,
@@ -84,4 +85,4 @@ def _dispatch_plan(run: DrillRun, tl: Timeline, disp: Any) -> None:
     doc = json.loads(disp.document_json)
     tl.mark("dispatch_plan", wall_seconds(disp.created_at), f"{disp.n_shipments} shipments, unmet {disp.unmet_total:.3g}")
     run.results["dispatch"] = {"dispatch_id": disp.dispatch_id, "shipments": disp.n_shipments,
-                                "unmet_total": disp.unmet_total, "objective": doc.get("objective")}
+                               "unmet_total": disp.unmet_total, "objective": doc.get("objective")}

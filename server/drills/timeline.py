@@ -17,7 +17,8 @@ from google.protobuf.timestamp_pb2 import Timestamp
 
 from .scenario import Clocks
 
-__all__ = ["NS", "FAILURE_PRODUCTS", "iso_time", "timestamp", "wall_seconds", "MINE_PRODUCTS", "PRODUCTS", "Milestone", "Timeline", "plot_timeline", "render_markdown"]
+__all__ = ["FAILURE_PRODUCTS", "MINE_PRODUCTS", "NS", "PRODUCTS", "PRODUCTS_BY_KIND", "Milestone", "Timeline", "iso_time",
+           "plot_timeline", "render_markdown", "timestamp", "wall_seconds"]
 
 NS = 1_000_000_000
 
