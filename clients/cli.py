@@ -359,8 +359,18 @@ def _token(a: argparse.Namespace) -> int:
     return 0 if ok else 1
 
 
-def _simulate(a: argparse.Namespace) -> int:
+def _with_client(a: argparse.Namespace, call: Any) -> Any:
+    """Run ``call(client)`` (a coroutine) on an async client of the command's server."""
     from .client import AsyncClient
+
+    async def run() -> Any:
+        async with AsyncClient(_options(a)) as c:
+            return await call(c)
+
+    return asyncio.run(run())
+
+
+def _simulate(a: argparse.Namespace) -> int:
     from .output import print_json
     from .simulate import SimulateOptions, simulate
 
@@ -373,11 +383,7 @@ def _simulate(a: argparse.Namespace) -> int:
     o = SimulateOptions(a.structure_id[0], a.kind, a.channels, a.rate, a.duration, a.block, a.register, a.speed, a.seed, a.stream_id, a.retry_timeout,
                         quake=a.quake, quake_at_s=a.quake_at, quake_depth_km=a.quake_depth)
 
-    async def run() -> dict[str, Any]:
-        async with AsyncClient(_options(a)) as c:
-            return await simulate(c, o)
-
-    summary = asyncio.run(run())
+    summary = _with_client(a, lambda c: simulate(c, o))
     if a.json:
         print_json(summary)
     else:
@@ -387,7 +393,6 @@ def _simulate(a: argparse.Namespace) -> int:
 
 
 def _simulate_event(a: argparse.Namespace) -> int:
-    from .client import AsyncClient
     from .network_event import NetworkEvent, NetworkOptions, replay_event
     from .output import print_json
 
@@ -400,11 +405,7 @@ def _simulate_event(a: argparse.Namespace) -> int:
     o = NetworkOptions(ev, tuple(a.structure_id), a.rate, a.duration, a.block, a.speed, a.seed, a.stream_id,
                        a.quake_at, a.velocity_model, a.retry_timeout)
 
-    async def run() -> dict[str, Any]:
-        async with AsyncClient(_options(a)) as c:
-            return await replay_event(c, o)
-
-    summary = asyncio.run(run())
+    summary = _with_client(a, lambda c: replay_event(c, o))
     if a.json:
         print_json(summary)
     else:

@@ -101,6 +101,14 @@ class Gateway:
         r = await self.client.ingest.GetResumePoint(ingest_pb2.GetResumePointRequest(structure_id=self.structure_id, stream_id=self.stream_id))
         return r.last_durable_sequence, r.last_end_time_ns
 
+    async def resume(self) -> int:
+        """Continue after the server's last durable block of this stream: the next block
+        gets the following sequence number; returns that block's end time (ns, 0 if none),
+        before which new data would overlap what the server holds."""
+        seq, end_ns = await self.resume_point()
+        self.next_sequence = seq + 1
+        return end_ns
+
     async def put(self, start_ns: int, rate_hz: float, channel_ids: list[str], data: np.ndarray) -> None:
         """Queue one block (waits while the outbox is full)."""
         while len(self.outbox) >= self.max_outbox:

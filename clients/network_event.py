@@ -222,12 +222,10 @@ async def replay_event(client: AsyncClient, o: NetworkOptions,
     _travel_times(o, stations)
     gateways = [Gateway(client, s.structure.structure_id, o.stream_id, window=o.window, retry_timeout_s=o.retry_timeout_s)
                 for s in stations]
-    resume = [await gw.resume_point() for gw in gateways]
-    for gw, (seq, _) in zip(gateways, resume, strict=True):
-        gw.next_sequence = seq + 1
+    held_until = [await gw.resume() for gw in gateways]
     now = time.time_ns()
     start_ns = now if o.speed == "realtime" else now - int(o.duration_s * NS)
-    start_ns = max([start_ns, *(end for _, end in resume)])  # one time axis, after everything already held
+    start_ns = max([start_ns, *held_until])  # one time axis, after everything already held
     at_s = o.duration_s / 2 if o.origin_at_s is None else o.origin_at_s
     if not 0 <= at_s < o.duration_s:
         raise SystemExit(f"--quake-at: the origin must be within [0, {o.duration_s:g}) s of the record, got {at_s:g}")

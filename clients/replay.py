@@ -75,8 +75,7 @@ async def replay(client: AsyncClient, structure_id: str, stream_id: str, files: 
             )
         )
     gw = Gateway(client, structure_id, stream_id)
-    last_seq, last_end = await gw.resume_point()
-    gw.next_sequence = last_seq + 1
+    last_end = await gw.resume()
     pieces = []
     for seed, start, rate, x in segments:
         n = max(1, int(round(block_s * rate)))

@@ -107,6 +107,15 @@ def prepare_quake(o: SimulateOptions, quake: tuple[float, float], model: ModalMo
     return QuakeInjection(visible, start, FULL_SCALE_MPS2), summary
 
 
+def layout_channels(layout: list[ChannelLayout], rate_hz: float) -> list[registry_pb2.Channel]:
+    """The registry channels of a synthetic layout: accelerometers in m/s^2, +/- 2 g."""
+    return [registry_pb2.Channel(channel_id=c.channel_id, array_id=c.array_id, orientation=c.orientation,
+                                 azimuth_deg=c.azimuth_deg, dip_deg=c.dip_deg, floor=c.floor, height_m=c.height_m,
+                                 x_m=c.x_m, y_m=c.y_m, z_m=c.z_m, units=registry_pb2.CHANNEL_UNITS_ACCELERATION_MPS2,
+                                 sensitivity=1.0, sample_rate_hz=rate_hz, clip_level=FULL_SCALE_MPS2)
+            for c in layout]
+
+
 async def register(client: AsyncClient, o: SimulateOptions) -> list[str]:
     """Create the structure and its channels (idempotent); returns the channel ids."""
     from quakewatch.ext.synthetic import structure_model
@@ -116,25 +125,7 @@ async def register(client: AsyncClient, o: SimulateOptions) -> list[str]:
     await client.registry.PutStructure(
         registry_pb2.PutStructureRequest(structure=registry_pb2.Structure(structure_id=o.structure_id, name=f"simulated {o.kind} {o.structure_id}", kind=kind, tenant=o.tenant))
     )
-    chans = [
-        registry_pb2.Channel(
-            channel_id=c.channel_id,
-            array_id=c.array_id,
-            orientation=c.orientation,
-            azimuth_deg=c.azimuth_deg,
-            dip_deg=c.dip_deg,
-            floor=c.floor,
-            height_m=c.height_m,
-            x_m=c.x_m,
-            y_m=c.y_m,
-            z_m=c.z_m,
-            units=registry_pb2.CHANNEL_UNITS_ACCELERATION_MPS2,
-            sensitivity=1.0,
-            sample_rate_hz=o.rate_hz,
-            clip_level=FULL_SCALE_MPS2,
-        )
-        for c in layout
-    ]
+    chans = layout_channels(layout, o.rate_hz)
     r = await client.registry.PutChannels(registry_pb2.PutChannelsRequest(structure_id=o.structure_id, channels=chans))
     return [c.channel_id for c in r.channels]
 
@@ -153,8 +144,7 @@ async def simulate(client: AsyncClient, o: SimulateOptions) -> dict[str, Any]:
     model, layout = structure_model(o.kind, len(channel_ids), seed=o.seed, fs_hz=o.rate_hz)
     source = AmbientVibration(model, o.rate_hz, seed=o.seed)
     gw = Gateway(client, o.structure_id, o.stream_id, window=o.window, retry_timeout_s=o.retry_timeout_s)
-    last_seq, last_end_ns = await gw.resume_point()
-    gw.next_sequence = last_seq + 1
+    last_end_ns = await gw.resume()
     n_total = int(round(o.duration_s * o.rate_hz))
     n_block = max(1, int(round(o.block_s * o.rate_hz)))
     quake, quake_summary = (None, None) if o.quake is None else prepare_quake(o, o.quake, model, layout, n_total)

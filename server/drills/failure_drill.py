@@ -27,6 +27,7 @@ __all__ = ["health_flag", "inject_failure", "register_structure", "structure_own
 
 async def register_structure(run: DrillRun, c: Any) -> None:
     """The failing structure with the layout of its kind's synthetic model."""
+    from quakewatch.clients.simulate import layout_channels
     from quakewatch.ext.synthetic import structure_model
 
     st = run.sc.structure
@@ -36,11 +37,7 @@ async def register_structure(run: DrillRun, c: Any) -> None:
     await c.registry.PutStructure(registry_pb2.PutStructureRequest(structure=registry_pb2.Structure(
         structure_id=st.id, name=f"{st.kind} {st.id} (drill)", kind=kind, tenant=st.tenant,
         location=common_pb2.GeoPoint(longitude_deg=st.lon, latitude_deg=st.lat))))
-    chans = [registry_pb2.Channel(channel_id=x.channel_id, array_id=x.array_id, orientation=x.orientation,
-                                  azimuth_deg=x.azimuth_deg, dip_deg=x.dip_deg, floor=x.floor, height_m=x.height_m, x_m=x.x_m,
-                                  y_m=x.y_m, z_m=x.z_m, units=registry_pb2.CHANNEL_UNITS_ACCELERATION_MPS2,
-                                  sample_rate_hz=st.rate_hz, sensitivity=1.0) for x in layout]
-    await c.registry.PutChannels(registry_pb2.PutChannelsRequest(structure_id=st.id, channels=chans))
+    await c.registry.PutChannels(registry_pb2.PutChannelsRequest(structure_id=st.id, channels=layout_channels(layout, st.rate_hz)))
 
 
 async def inject_failure(run: DrillRun, on_origin: Any) -> None:
@@ -65,8 +62,7 @@ async def inject_failure(run: DrillRun, on_origin: Any) -> None:
     before, after = AmbientVibration(model, fs, seed=seed), AmbientVibration(damaged, fs, seed=seed + 1)
     async with AsyncClient(run.local_address, run.admin_token) as c:
         gw = Gateway(c, st.id, "drill")
-        seq, last_end = await gw.resume_point()
-        gw.next_sequence = seq + 1
+        last_end = await gw.resume()
         start_ns = max(time.time_ns() - round(run.sc.record_s * NS), last_end)
         on_origin(start_ns + round(fail.after_s * NS))
 
@@ -90,13 +86,12 @@ def health_flag(run: DrillRun) -> tuple[Any, int]:
     from quakewatch.server.storage.models import AssessmentRecord, ModalResultRecord
 
     assert run.origin_s is not None and run.sc.structure is not None
+    sid = run.sc.structure.id
     with Session(run.server.engine) as s:
-        rows = list(s.exec(select(AssessmentRecord).where(AssessmentRecord.structure_id == run.sc.structure.id,
-                                                          AssessmentRecord.kind == "periodic")
+        rows = list(s.exec(select(AssessmentRecord).where(AssessmentRecord.structure_id == sid, AssessmentRecord.kind == "periodic")
                            .order_by(col(AssessmentRecord.time_ns))))
+        results = list(s.exec(select(ModalResultRecord).where(ModalResultRecord.structure_id == sid)))
     origin_ns = round(run.origin_s * NS)
-    with Session(run.server.engine) as s:
-        results = list(s.exec(select(ModalResultRecord).where(ModalResultRecord.structure_id == run.sc.structure.id)))
     lowest: dict[bool, list[float]] = {False: [], True: []}  # after the damage? -> lowest identified frequency per window
     for r in results:
         modes = json.loads(r.result_json).get("modes", [])

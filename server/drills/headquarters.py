@@ -40,6 +40,7 @@ async def estimate(run: DrillRun, c: Any, origin_s: float) -> decision_pb2.LossE
 
 
 async def dispatch_relief(run: DrillRun, c: Any, est: decision_pb2.LossEstimate) -> None:
+    from quakewatch.server.decision.openquake_job import associate
     from quakewatch.server.decision.relief import relief_needs
 
     assert run.sc.dispatch is not None
@@ -47,12 +48,11 @@ async def dispatch_relief(run: DrillRun, c: Any, est: decision_pb2.LossEstimate)
     towns = list(csv.DictReader(io.StringIO((run.base / run.sc.dispatch.townships).read_text(encoding="utf-8"))))
     commodities = next(csv.reader(io.StringIO(depots)))[3:]
     assets = json.loads(est.document_json).get("assets", [])
-    t_lon = np.array([float(t["lon"]) for t in towns])
-    t_lat = np.array([float(t["lat"]) for t in towns])
-    displaced = np.zeros(len(towns))
-    for a in assets:  # the displaced of every asset go to the nearest township
-        k = int(np.argmin(np.hypot((t_lon - a["lon"]) * np.cos(np.radians(a["lat"])), t_lat - a["lat"])))
-        displaced[k] += float(a["casualties"].get("homeless", 0.0))
+    # the displaced of every asset go to the nearest township (great circle)
+    nearest, _ = associate(np.array([a["lon"] for a in assets], dtype=float), np.array([a["lat"] for a in assets], dtype=float),
+                           np.array([float(t["lon"]) for t in towns]), np.array([float(t["lat"]) for t in towns]), np.inf)
+    homeless = np.array([float(a["casualties"].get("homeless", 0.0)) for a in assets])
+    displaced = np.bincount(nearest, weights=homeless, minlength=len(towns))
     out = io.StringIO()
     w = csv.writer(out)
     w.writerow(["id", "lon", "lat", *commodities])

@@ -28,7 +28,7 @@ from typing import Any
 from ..errors import FailedPrecondition, InvalidInput, NotFound, PermissionDenied, ResourceExhausted
 from ..storage.tokens import Principal, Role
 from .runner import DrillRun, Participant
-from .scenario import load_drill_scenario, shipped_scenarios
+from .scenario import load_drill_scenario, shipped_scenario, shipped_scenarios
 
 __all__ = ["COORDINATORS", "DrillManager", "DrillState"]
 
@@ -123,10 +123,9 @@ class DrillManager:
         tmp.replace(d / "drill.json")
 
     def _scenario_path(self, name: str) -> Path:
-        from importlib import resources
-
-        if name in shipped_scenarios():
-            return Path(str(resources.files("quakewatch.plans"))) / "scenarios" / f"{name}.yaml"
+        shipped = shipped_scenario(name)
+        if shipped is not None:
+            return shipped
         base = self.decision_dir.resolve()
         p = (base / name).resolve()
         if not p.is_relative_to(base):

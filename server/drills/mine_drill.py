@@ -48,8 +48,7 @@ async def inject_mine(run: DrillRun, on_origin: Any) -> None:
     ids = [f"S{k:02d}.{c}" for k in range(len(mine.sensors)) for c in "ENZ"]
     async with AsyncClient(run.local_address, run.admin_token) as c:
         gw = Gateway(c, mine.id, "drill")
-        seq, last_end = await gw.resume_point()
-        gw.next_sequence = seq + 1
+        last_end = await gw.resume()
         start_ns = max(time.time_ns(), last_end)
         on_origin(start_ns + round(run.sc.origin_after_s * NS))
         assert run.origin_s is not None

@@ -40,7 +40,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from ..decision.scenario_spec import RuptureSpec
 from ..errors import InvalidInput, validation_problems
 
-__all__ = ["Clocks", "DrillScenario", "load_drill_scenario", "resolve_scenario", "shipped_scenarios"]
+__all__ = ["Clocks", "DrillScenario", "load_drill_scenario", "resolve_scenario", "shipped_scenario", "shipped_scenarios"]
 
 
 class _Strict(BaseModel):
@@ -248,13 +248,19 @@ def shipped_scenarios() -> list[str]:
     return sorted(p.stem for p in d.glob("*.yaml")) if d.is_dir() else []
 
 
+def shipped_scenario(name: str) -> Path | None:
+    """The file of a shipped scenario by its id, None when there is none."""
+    p = _shipped_dir() / f"{name}.yaml"
+    return p if name in shipped_scenarios() and p.is_file() else None
+
+
 def resolve_scenario(name: str) -> Path:
     """A scenario file path, or the id of a shipped scenario."""
     p = Path(name)
     if p.is_file():
         return p
-    shipped = _shipped_dir() / f"{name}.yaml"
-    if shipped.is_file():
+    shipped = shipped_scenario(name)
+    if shipped is not None:
         return shipped
     raise InvalidInput(f"scenario: no file {name!r} and no shipped scenario of that id "
                        f"(shipped: {', '.join(shipped_scenarios()) or 'none'})", field="scenario")
