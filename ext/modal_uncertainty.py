@@ -47,14 +47,13 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import numpy.typing as npt
+import scipy.linalg
 
-from .ssi import OrderEigen, modal_parameters, toeplitz, toeplitz_times
+from .ssi import OrderEigen, ToeplitzProduct, modal_parameters
 
 FloatArray = npt.NDArray[np.float64]
 #: threads of the delete-one computations (LAPACK calls release the GIL)
 JACKKNIFE_THREADS = 2
-#: Toeplitz matrices up to this size are formed for the product (faster than by blocks)
-TOEPLITZ_BYTES = 16 * 2**20
 
 
 def jackknife_std(blocks: FloatArray, full: FloatArray, prepare: Callable[[np.ndarray], np.ndarray], block_rows: int,
@@ -90,21 +89,27 @@ def jackknife_std(blocks: FloatArray, full: FloatArray, prepare: Callable[[np.nd
         for n, p in mode:
             by_order.setdefault(n, []).append((k, p))
     # per delete-one set: the shift least squares of every order from the normal
-    # equations of the largest one: with G = O_up^T O_up and H = O_up^T O_down, the
-    # leading n x n blocks give A_n = G_nn^-1 H_nn.  The record's own A_n is formed the
-    # same way, so that the difference holds the perturbation and not the method.
-    gs = np.empty((b_count + 1, top, top))
-    hs = np.empty((b_count + 1, top, top))
+    # equations of the largest one.  With G = O_up^T O_up = L L^T (Cholesky), W = L^-1 and
+    # H = O_up^T O_down, the leading n x n blocks give A_n = G_nn^-1 H_nn =
+    # W_nn^T (W H)_nn (L and W are lower triangular, so their leading blocks are the
+    # factors of G_nn).  Only l^H A_n r is needed for a pole with eigenvectors (l, r):
+    # (W_nn conj(l))^T (W H)_nn r, two thin products per order instead of a solve.  The
+    # record's own A_n is formed the same way, so that the difference holds the
+    # perturbation and not the method.
+    ws = np.empty((b_count + 1, top, top))
+    zs = np.empty((b_count + 1, top, top))
+
+    product = ToeplitzProduct(proj, block_rows, full.shape[2])  # T^(-b) @ proj by FFT, proj transformed once
 
     def factor_block(b: int) -> None:
-        cov = prepare(blocks[b]) if b < b_count else full
-        c = cov[: 2 * block_rows]
-        if c.nbytes * block_rows <= TOEPLITZ_BYTES:
-            obs = toeplitz(c, block_rows) @ proj
-        else:
-            obs = toeplitz_times(c, block_rows, proj)
+        obs = product(prepare(blocks[b]) if b < b_count else full)
         up, down = obs[:-m], obs[m:]
-        gs[b], hs[b] = up.T @ up, up.T @ down
+        try:
+            chol = scipy.linalg.cholesky(up.T @ up, lower=True, check_finite=True)
+            ws[b] = scipy.linalg.solve_triangular(chol, np.eye(top), lower=True, check_finite=False)
+            zs[b] = ws[b] @ (up.T @ down)
+        except (np.linalg.LinAlgError, ValueError):  # not positive definite or not finite: set skipped
+            ws[b] = zs[b] = np.nan
 
     def perturb(orders: list[int]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         f_sum = np.zeros((b_count, n_modes))
@@ -112,16 +117,18 @@ def jackknife_std(blocks: FloatArray, full: FloatArray, prepare: Callable[[np.nd
         hits = np.zeros((b_count, n_modes))
         for n in orders:
             pairs, eig = by_order[n], eigen[n]
-            with np.errstate(all="ignore"):
-                # A_n of every set at once (batched LAPACK solve of the leading n x n blocks)
-                a = np.linalg.solve(gs[:, :n, :n], hs[:, :n, :n])
-                delta = a[:b_count] - a[b_count]
-            ok = np.isfinite(delta).all(axis=(1, 2))
             poles = np.array([p for _, p in pairs])
             r, left = eig.right[:, poles], eig.left[:, poles]
+            n_p = poles.size
+            # real products of (real | imaginary) parts, all sets at once
+            u = ws[:, :n, :n] @ np.concatenate([left.real, -left.imag], axis=1)
+            v = zs[:, :n, :n] @ np.concatenate([r.real, r.imag], axis=1)
+            la = np.einsum("snp,snp->sp", u[..., :n_p] + 1j * u[..., n_p:], v[..., :n_p] + 1j * v[..., n_p:])
+            num = la[:b_count] - la[b_count]  # l^H (A_n^(-b) - A_n) r, (B, P)
+            ok = np.isfinite(num).all(axis=1)
             den = np.sum(np.conj(left) * r, axis=0)
-            num = np.sum(np.conj(left)[None] * (delta @ r[None]), axis=1)  # (B, P)
-            f, d = modal_parameters(eig.mu[poles][None, :] + num / den[None, :], fs_hz)
+            with np.errstate(all="ignore"):
+                f, d = modal_parameters(eig.mu[poles][None, :] + num / den[None, :], fs_hz)
             for col, (k, _) in enumerate(pairs):
                 f_sum[ok, k] += f[ok, col]
                 d_sum[ok, k] += d[ok, col]

@@ -36,6 +36,7 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
+import scipy.fft
 import scipy.linalg
 
 FloatArray = npt.NDArray[np.float64]
@@ -78,16 +79,52 @@ def toeplitz(correlations: FloatArray, block_rows: int) -> FloatArray:
 
 
 def toeplitz_times(correlations: FloatArray, block_rows: int, right: FloatArray) -> FloatArray:
-    """``T_1|i @ right`` without forming ``T``: the sum over block columns ``b`` of
-    ``correlations[i - b: 2i - b] (i m x n_r) @ right[b n_r: (b + 1) n_r]`` (memory: the
-    result only)."""
+    """``T_1|i @ right`` without forming ``T`` (see :class:`ToeplitzProduct`)."""
     i = _check_rows(correlations, block_rows)
-    _, m, n_r = correlations.shape
-    c = np.ascontiguousarray(correlations)
-    out = np.zeros((i * m, right.shape[1]))
-    for b in range(i):
-        out += c[i - b: 2 * i - b].reshape(i * m, n_r) @ right[b * n_r:(b + 1) * n_r]
-    return out
+    return ToeplitzProduct(right, i, correlations.shape[2])(correlations)
+
+
+#: largest spectrum of a Toeplitz product held at once (bytes; the product is chunked by columns)
+PRODUCT_BYTES = 2 * 2**20
+
+
+class ToeplitzProduct:
+    """``T_1|i @ right`` for many correlation sequences and one ``right`` (the
+    jackknife's delete-one sets), by FFT.
+
+    Block row ``r`` of the product is ``sum_c R_(i + r - c) P_c`` with ``P_c`` the
+    ``c``-th ``n_r``-row block of ``right``: the lags ``i .. 2i - 1`` of the linear
+    convolution of the sequences ``R_0 .. R_(2i-1)`` and ``P_0 .. P_(i-1)``.  Every
+    index ``i + r - c`` lies in ``1 .. 2i - 1``, so a circular convolution of any
+    length ``L >= 2i`` gives them without wrap-around (Oppenheim & Schafer,
+    Discrete-Time Signal Processing, 3rd ed., sec. 8.7).  Per sequence this costs
+    ``L / 2 + 1`` complex ``m x n_r x K`` products instead of ``i`` real
+    ``i m x n_r x K`` ones: 10x fewer operations for ``i = 50``.
+    """
+
+    def __init__(self, right: FloatArray, block_rows: int, n_refs: int) -> None:
+        i, n_r = int(block_rows), int(n_refs)
+        if right.ndim != 2 or right.shape[0] != i * n_r:
+            raise ValueError(f"right must have {i * n_r} rows (block_rows x n_refs), got shape {right.shape}")
+        self.block_rows, self.columns = i, right.shape[1]
+        self.length = scipy.fft.next_fast_len(2 * i, real=True)
+        self._right_f = scipy.fft.rfft(right.reshape(i, n_r, self.columns), n=self.length, axis=0)
+
+    def __call__(self, correlations: FloatArray) -> FloatArray:
+        i = self.block_rows
+        a = np.asarray(correlations, dtype=np.float64)[: 2 * i]
+        n_f, n_r, k = self._right_f.shape
+        if a.shape[0] < 2 * i or a.shape[2] != n_r:
+            raise ValueError(f"correlations must hold lags 0..{2 * i - 1} with {n_r} references, got shape {a.shape}")
+        m = a.shape[1]
+        a_f = scipy.fft.rfft(a, n=self.length, axis=0)
+        out = np.empty((i, m, k))
+        # columns in chunks: the spectra of the product stay within PRODUCT_BYTES
+        step = max(1, PRODUCT_BYTES // (16 * n_f * m))
+        for c in range(0, k, step):
+            prod = a_f @ self._right_f[:, :, c: c + step]
+            out[:, :, c: c + step] = scipy.fft.irfft(prod, n=self.length, axis=0)[i: 2 * i]
+        return out.reshape(i * m, k)
 
 
 def _check_rows(correlations: FloatArray, block_rows: int) -> int:

@@ -291,3 +291,69 @@ def test_transposed_data_is_refused_with_the_expected_shape() -> None:
     x = np.random.default_rng(0).normal(size=(16, 2000))
     with pytest.raises(ValueError, match=r"shape \(n_samples, n_channels\).*transpose"):
         identify(x, 100.0)
+
+
+@pytest.mark.parametrize(("block_rows", "m", "n_r", "k"), [(50, 16, 16, 100), (7, 5, 3, 1), (3, 2, 1, 4)])
+@pytest.mark.parametrize("chunk_bytes", [None, 1])
+def test_fft_toeplitz_product_equals_the_block_toeplitz_matrix(monkeypatch, block_rows, m, n_r, k, chunk_bytes):
+    """The jackknife's FFT product against the block Toeplitz matrix written out from
+    its definition, block (r, c) = R_(i + r - c) (Peeters & De Roeck 1999, eq. 9); one
+    column per chunk too."""
+    from quakewatch.ext import ssi
+
+    if chunk_bytes is not None:
+        monkeypatch.setattr(ssi, "PRODUCT_BYTES", chunk_bytes)
+    rng = np.random.default_rng(block_rows)
+    corr = rng.standard_normal((2 * block_rows + 2, m, n_r))
+    right = rng.standard_normal((block_rows * n_r, k))
+    t = np.block([[corr[block_rows + r - c] for c in range(block_rows)] for r in range(block_rows)])
+    expected = t @ right
+    got = ssi.ToeplitzProduct(right, block_rows, n_r)(corr)
+    np.testing.assert_allclose(got, expected, rtol=0, atol=1e-12 * np.abs(expected).max())
+    with pytest.raises(ValueError, match="rows"):
+        ssi.ToeplitzProduct(right[1:], block_rows, n_r)
+
+
+def test_every_channel_is_a_reference_while_the_toeplitz_matrix_is_small(building):
+    """16 channels at 100 Hz: i = 50 block rows x 16 references = 800 columns, all
+    channels; at 200 Hz (i = 100) the 8 most independent ones."""
+    from quakewatch.ext.modal import MAX_REF_COLUMNS, reference_count
+
+    assert reference_count(16, 100.0, 100) == 16 and 50 * 16 <= MAX_REF_COLUMNS
+    assert reference_count(16, 200.0, 100) == 8
+    assert reference_count(32, 100.0, 100) == 16  # 800 columns of 50 block rows
+    assert reference_count(3, 1000.0, 100) == 3
+    res = identify(_record(building, 4, 300), FS)
+    assert res.provenance["ref_channels"] == list(range(16))
+
+
+def test_a_mode_split_by_an_over_specified_model_is_reported_once():
+    """Constructed poles: one mode at 9.03 Hz stable over orders 20..100; from order 54
+    up the model also holds a second pole 1.3 % higher with nearly the same shape (MAC
+    0.993, so that the clustering alone keeps the two apart), as over-specified SSI
+    models do (seen in ``benchmarks/modal_accuracy.py``).  One mode is reported, from one pole per order;
+    a genuine close pair (orthogonal shapes, 1 % apart, in the same orders) stays two."""
+    from quakewatch.ext.ssi import Poles, mpc
+    from quakewatch.ext.stabilisation import SelectionOptions, select_modes, stable_mask
+
+    shape_a = np.array([1.0, 0.6, 0.3, -0.2]) + 0j
+    shape_b = np.array([0.2, -0.3, 0.6, 1.0]) + 0j  # orthogonal-ish twin of the close pair
+    orders = np.arange(20, 101, 2)
+
+    def poles_of(rows):
+        o, f, s = zip(*rows)
+        sh = np.array([v / np.linalg.norm(v) for v in s])
+        return Poles(np.array(o, dtype=np.int64), np.array(f), np.full(len(f), 0.03), sh, mpc(sh))
+
+    split = [(n, 9.03 * (1 + 0.001 * np.sin(n)), shape_a) for n in orders]
+    split += [(n, 9.15 * (1 + 0.001 * np.cos(n)), shape_a + [0, 0.06, -0.06, 0.06]) for n in orders if n >= 54]
+    poles = poles_of(split)
+    opts = SelectionOptions()
+    clusters, _ = select_modes(poles, stable_mask(poles, opts), opts)
+    assert len(clusters) == 1
+    assert np.unique(poles.orders[clusters[0].members]).size == clusters[0].members.size
+
+    pair = [(n, 5.0, shape_a) for n in orders] + [(n, 5.05, shape_b) for n in orders]
+    poles = poles_of(pair)
+    clusters, _ = select_modes(poles, stable_mask(poles, opts), opts)
+    assert [round(c.frequency_hz, 2) for c in clusters] == [5.0, 5.05]

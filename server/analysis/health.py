@@ -48,7 +48,8 @@ import numpy as np
 from sqlalchemy.engine import Engine
 
 from quakewatch.ext.covariance import CovarianceAccumulator
-from quakewatch.ext.modal import MAX_AUTO_REFS, ModalResult, choose_references, default_block_rows, identify, mac_matrix
+from quakewatch.ext.modal import (ModalResult, choose_references, default_block_rows, identify, mac_matrix,
+                                  reference_count)
 from quakewatch.ext.novelty import NoveltyModel, fit_novelty
 from quakewatch.v1 import events_pb2, health_pb2
 
@@ -235,8 +236,9 @@ class HealthEngine:
         # many channels: reference channels chosen on the window's first block (as identify
         # does on a record's first minute); the accumulation costs m x n_refs per sample
         refs = None
-        if m > MAX_AUTO_REFS and first.shape[1] >= 4 * MAX_AUTO_REFS:
-            refs = choose_references(np.asarray(first[motion], dtype=np.float64).T)
+        n_refs = reference_count(m, rate, self.cfg.max_order)
+        if n_refs < m and first.shape[1] >= 4 * n_refs:
+            refs = choose_references(np.asarray(first[motion], dtype=np.float64).T, n_refs)
         n_r = m if refs is None else refs.size
         i = default_block_rows(m, n_r, rate, self.cfg.max_order)
         window_samples = int(self.cfg.window_s * rate)
