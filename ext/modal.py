@@ -163,12 +163,13 @@ def default_block_rows(n_channels: int, n_refs: int, fs_hz: float, max_order: in
     return int(max(need, lag_rows, 2))
 
 
-def reference_count(n_channels: int, fs_hz: float, max_order: int) -> int:
-    """Reference channels used by default: all of them when the Toeplitz matrix stays
-    within :data:`MAX_REF_COLUMNS` columns, otherwise as many as fit (at least
+def reference_count(n_channels: int, fs_hz: float, max_order: int, block_rows: int | None = None) -> int:
+    """Reference channels used by default: all of them when the Toeplitz matrix (of
+    ``block_rows``, default :func:`default_block_rows`) stays within
+    :data:`MAX_REF_COLUMNS` columns, otherwise as many as fit (at least
     :data:`MIN_AUTO_REFS`, at most ``n_channels``)."""
     m = _int(n_channels, "n_channels", 1)
-    rows = default_block_rows(m, m, fs_hz, max_order)
+    rows = default_block_rows(m, m, fs_hz, max_order) if block_rows is None else _int(block_rows, "block_rows", 2)
     if rows * m <= MAX_REF_COLUMNS:
         return m
     return min(m, max(MIN_AUTO_REFS, MAX_REF_COLUMNS // rows))
@@ -404,7 +405,7 @@ def _sums(data: Any, fs: float, ref_channels: Any, block_rows: int | None, max_o
     if m > n:  # (n_channels, n_samples) given: refuse before sizing anything by n_channels
         raise ValueError(f"data must have shape (n_samples, n_channels); got {x.shape}: more channels than samples "
                          "(transpose it)")
-    n_auto = reference_count(m, fs, max_order)
+    n_auto = reference_count(m, fs, max_order, block_rows)
     if ref_channels is None and n_auto < m:
         ref_channels = choose_references(x[: min(n, max(4096, int(60 * fs)))], n_auto)
     refs = m if ref_channels is None else len(np.atleast_1d(ref_channels))

@@ -323,6 +323,7 @@ def test_every_channel_is_a_reference_while_the_toeplitz_matrix_is_small(buildin
     assert reference_count(16, 200.0, 100) == 8
     assert reference_count(32, 100.0, 100) == 16  # 800 columns of 50 block rows
     assert reference_count(3, 1000.0, 100) == 3
+    assert reference_count(16, 100.0, 100, block_rows=200) == 8  # explicit rows: 3200 columns would not fit
     res = identify(_record(building, 4, 300), FS)
     assert res.provenance["ref_channels"] == list(range(16))
 
