@@ -27,6 +27,8 @@ Reynders (2012), System identification methods for (operational) modal analysis:
     review and comparison, Arch. Comput. Methods Eng. 19, 51-124.
 Pappa, Elliott & Schenk (1993), Consistent-mode indicator for the eigensystem
     realization algorithm, J. Guid. Control Dyn. 16(5) (modal phase collinearity, MPC).
+Van Overschee & De Moor (1996), Subspace Identification for Linear Systems, Kluwer
+    (weightings; CVA).
 """
 
 from __future__ import annotations
@@ -135,7 +137,46 @@ def _check_rows(correlations: FloatArray, block_rows: int) -> int:
     return i
 
 
-def observability_basis(t: FloatArray, max_order: int, *, right: bool = False) -> Any:
+def output_covariance_factor(correlations: FloatArray, block_rows: int, n_samples: int | None = None) -> FloatArray:
+    """Lower Cholesky factor ``L`` of the covariance of ``i`` consecutive outputs,
+    block ``(r, c) = R_(r - c)`` (``R_(-k) = R_k^T``), from correlations against every
+    channel in channel order (shape ``(lags, m, m)``).
+
+    The past references of the Toeplitz matrix are the same ``i`` consecutive outputs
+    (its block columns run forward in time), so one factor weights both sides: the CVA
+    weighting ``L^-1 T L^-T`` (Van Overschee & De Moor 1996, sec. 3.3 and 4.3; Peeters &
+    De Roeck 1999, sec. 3) whose singular values are the canonical correlations between
+    past and future.
+
+    With ``n_samples`` the lags are those of the biased estimator, ``R_k (1 - k / N)``,
+    whose block Toeplitz matrix is positive semi-definite (Brockwell & Davis 1991, sec.
+    7.2); unbiased lags of a short record need not be.  A matrix that is still
+    numerically singular (a nearly noise-free record of few modes) gets a ridge of
+    ``1e-10``, then ``1e-7``, of its mean diagonal; ``numpy.linalg.LinAlgError`` if that
+    does not suffice.
+    """
+    i = _check_rows(correlations, block_rows)
+    _, m, n_r = correlations.shape
+    if n_r != m:
+        raise ValueError(f"CVA weighting needs every channel as a reference ({m}), got {n_r}")
+    taper = np.ones(i) if n_samples is None else np.clip(1.0 - np.arange(i) / float(n_samples), 0.0, 1.0)
+    blocks = np.empty((i * m, i * m))
+    for r in range(i):
+        for c in range(i):
+            k = r - c
+            blocks[r * m:(r + 1) * m, c * m:(c + 1) * m] = (correlations[k] if k >= 0 else correlations[-k].T) * taper[abs(k)]
+    blocks = 0.5 * (blocks + blocks.T)
+    scale = float(np.mean(np.diag(blocks)))
+    for ridge in (0.0, 1e-10, 1e-7):
+        try:
+            return scipy.linalg.cholesky(blocks + ridge * scale * np.eye(i * m), lower=True, check_finite=False)
+        except np.linalg.LinAlgError:
+            continue
+    raise np.linalg.LinAlgError("the output covariance matrix is not positive definite")
+
+
+def observability_basis(t: FloatArray, max_order: int, *, right: bool = False,
+                        weight: FloatArray | None = None) -> Any:
     """``U_n S_n^(1/2)`` for the largest order ``n = max_order`` (columns in order); with
     ``right=True`` also ``V_n`` and the singular values ``S_n``.
 
@@ -145,7 +186,19 @@ def observability_basis(t: FloatArray, max_order: int, *, right: bool = False) -
     several times cheaper than a full SVD.  Squaring the condition number costs
     nothing here: components below ``1e-7`` of the largest singular value (which the
     squaring would blur) are dropped, far below any physical mode.
+
+    With ``weight`` (the factor ``L`` of :func:`output_covariance_factor`) the SVD is of
+    ``L^-1 T L^-T`` and the basis is ``L U_n S_n^(1/2)``; the returned right vectors
+    are then ``L^-T V_n``, so that in both cases the basis is ``T @ right / sqrt(S_n)``
+    (the form the jackknife uses).
     """
+    if weight is not None:
+        tw = scipy.linalg.solve_triangular(weight, t, lower=True, check_finite=False)
+        tw = scipy.linalg.solve_triangular(weight, tw.T, lower=True, check_finite=False).T
+        _, v, s = observability_basis(tw, max_order, right=True)
+        v = scipy.linalg.solve_triangular(weight, v, lower=True, trans="T", check_finite=False)
+        obs = (t @ v) / np.sqrt(s)
+        return (obs, v, s) if right else obs
     if t.shape[1] > t.shape[0]:
         t = t.T  # not reached for Toeplitz matrices with n_refs <= n_channels
     gram = t.T @ t

@@ -171,6 +171,15 @@ def test_npy_modes_match_the_model(tmp_path: Path, record: np.ndarray, model: Mo
     assert out["channels"] == [f"ch{c:02d}" for c in range(N_CH)] and out["start_time"] is None
 
 
+@pytest.mark.reference
+def test_cva_weighting_from_the_command_line(tmp_path: Path, record: np.ndarray, model: ModalModel) -> None:
+    path = tmp_path / "rec.npy"
+    np.save(path, record.T.astype(np.float64))
+    out = qw_json(path, "--fs", "100", "--no-uncertainty", "--weighting", "cva")
+    assert out["provenance"]["weighting"] == "cva"
+    np.testing.assert_allclose(np.array(out["frequencies_hz"]), model.frequencies_hz, rtol=0.01)
+
+
 def test_csv_with_header_is_read_exactly(capsys: Any, tmp_path: Path, record: np.ndarray) -> None:
     """The CLI's answer equals identify() on the same array: the csv reached it intact."""
     from quakewatch.ext.modal import identify
@@ -269,6 +278,11 @@ def _write_bad_window(d: Path) -> list[Path]:
     return [d / "a.mseed", "--start", "2024-05-01T11:00:00"]  # type: ignore[list-item]
 
 
+def _write_cva_subset(d: Path) -> list[Path]:
+    traces(short(60)).write(str(d / "a.mseed"), format="MSEED")
+    return [d / "a.mseed", "--ref-channels", "0", "--weighting", "cva"]  # type: ignore[list-item]
+
+
 def _write_too_short(d: Path) -> list[Path]:
     np.save(d / "short.npy", short(0.5, 16).T)  # 50 samples of 16 channels
     return [d / "short.npy", "--fs", "100"]  # type: ignore[list-item]
@@ -283,6 +297,7 @@ def _write_too_short(d: Path) -> list[Path]:
         pytest.param(_write_text, 1, ["notes.mseed: not readable as miniSEED"], id="not-miniseed"),
         pytest.param(_write_too_short, 1, ["short.npy (50 samples, 0.5 s at 100 Hz in the window)", "at least", "block_rows"], id="too-short"),
         pytest.param(_write_bad_ref, 2, ["--ref-channels: 'HNQ' is neither a channel index (0..2) nor a channel id"], id="bad-ref-channel"),
+        pytest.param(_write_cva_subset, 1, ["a.mseed", "weighting='cva' needs every live channel as a reference"], id="cva-subset"),
         pytest.param(_write_bad_window, 2, ["--start: 2024-05-01T11:00:00.000000Z is outside the span common to all traces"], id="window-outside"),
     ],
 )

@@ -55,12 +55,14 @@ def _cli(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str]:
     return code, capsys.readouterr().out
 
 
-def test_windows_are_identified_tracked_and_assessed(tmp_path: Path, db_url: str | None, capsys: pytest.CaptureFixture[str]) -> None:
+@pytest.mark.parametrize("weighting", ["none", "cva"])
+def test_windows_are_identified_tracked_and_assessed(tmp_path: Path, db_url: str | None, capsys: pytest.CaptureFixture[str],
+                                                     weighting: str) -> None:
     model = _model()
     n_windows = BASELINE + 14
     gen = AmbientVibration(model, FS, seed=1, noise_rms_mps2=2e-5)
     x = gen.next_block(int(n_windows * WINDOW_S * FS)).astype(np.float32)
-    cfg = HealthSettings(window_s=WINDOW_S, baseline_windows=BASELINE, max_order=40)
+    cfg = HealthSettings(window_s=WINDOW_S, baseline_windows=BASELINE, max_order=40, weighting=weighting)
 
     async def scenario() -> None:
         async with running_server(tmp_path, db_url, health=cfg) as srv:
@@ -87,6 +89,7 @@ def test_windows_are_identified_tracked_and_assessed(tmp_path: Path, db_url: str
                 newest = r.results[0]
                 assert newest.window_end_ns == t0 + int(n_windows * WINDOW_S * NS)
                 assert list(newest.channel_ids) == ids  # the temperature channel is a covariate, not a mode shape entry
+                assert json.loads(newest.provenance_json)["weighting"] == weighting
                 assert newest.covariates["air-T"] == pytest.approx(10.0 + 0.5 * (n_windows - 1))
                 # baseline identities on the later windows: the three modes are tracked (a
                 # short 4-channel window may add an untracked spurious pole cluster)

@@ -260,8 +260,9 @@ def _exact_sums(model: ModalModel, max_lag: int, noise: float, n_samples: int = 
         ref_channels=tuple(range(m)), n_samples=n_samples)
 
 
+@pytest.mark.parametrize("weighting", ["none", "cva"])
 @pytest.mark.parametrize("xi", [0.01, 0.02])
-def test_close_twin_shapes_are_exact_on_exact_covariances(xi):
+def test_close_twin_shapes_are_exact_on_exact_covariances(xi, weighting):
     """X/Y twins 1 % apart with orthogonal shapes (the ``close-xy8`` case of
     benchmarks/modal_accuracy.py): on exact covariances every twin is found with its own
     shape (MAC >= 0.9999) and frequency.  The per-run MAC dips of that benchmark are
@@ -277,7 +278,8 @@ def test_close_twin_shapes_are_exact_on_exact_covariances(xi):
     shapes = shapes[:, order] / np.abs(shapes[:, order]).max(axis=0)
     shapes *= np.sign(shapes[np.abs(shapes).argmax(axis=0), np.arange(16)])
     model = ModalModel(freqs[order], np.full(16, xi), shapes)
-    res = identify(_exact_sums(model, 100, 0.10), FS, block_rows=50, uncertainty=False)
+    res = identify(_exact_sums(model, 100, 0.10), FS, block_rows=50, uncertainty=False, weighting=weighting)
+    assert res.provenance["weighting"] == weighting
     idx = _match(res, model, tol=0.002)
     assert (idx >= 0).all() and np.unique(idx).size == 16, res.frequencies_hz
     np.testing.assert_allclose(res.frequencies_hz[idx], model.frequencies_hz, rtol=1e-4)
@@ -358,3 +360,36 @@ def test_a_mode_split_by_an_over_specified_model_is_reported_once():
     poles = poles_of(pair)
     clusters, _ = select_modes(poles, stable_mask(poles, opts), opts)
     assert [round(c.frequency_hz, 2) for c in clusters] == [5.0, 5.05]
+
+
+def test_cva_basis_is_the_weighted_svd_written_out():
+    """CVA against its definition (Van Overschee & De Moor 1996): the SVD of
+    L^-1 T L^-T with L L^T the block-Toeplitz output covariance, basis L U_n S_n^(1/2),
+    here by a full numpy SVD of the explicitly weighted matrix."""
+    from quakewatch.ext.ssi import observability_basis, output_covariance_factor, toeplitz
+
+    model, _ = structure_model("building", 4, seed=3, fs_hz=FS)
+    y = _record(model, 2, 120)
+    acc = CovarianceAccumulator(4, 20)
+    acc.update(y)
+    cov = acc.sums().covariances()
+    i = 10
+    blocks = np.block([[cov[r - c] if r >= c else cov[c - r].T for c in range(i)] for r in range(i)])
+    chol = np.linalg.cholesky(blocks)
+    np.testing.assert_allclose(output_covariance_factor(cov, i), chol, rtol=1e-10, atol=1e-12 * np.abs(chol).max())
+    t = toeplitz(cov, i)
+    u, s, _ = np.linalg.svd(np.linalg.solve(chol, np.linalg.solve(chol, t.T).T))
+    expected = chol @ (u[:, :6] * np.sqrt(s[:6]))
+    obs, right, sing = observability_basis(t, 6, right=True, weight=output_covariance_factor(cov, i))
+    np.testing.assert_allclose(sing, s[:6], rtol=1e-8)
+    signs = np.sign(np.sum(obs * expected, axis=0))  # singular vectors are defined up to sign
+    np.testing.assert_allclose(obs * signs, expected, rtol=1e-6, atol=1e-8 * np.abs(expected).max())
+    np.testing.assert_allclose(t @ right / np.sqrt(sing), obs, rtol=1e-8, atol=1e-10 * np.abs(obs).max())
+
+
+def test_cva_needs_every_channel_as_a_reference(building):
+    y = _record(building, 5, 120)
+    with pytest.raises(ValueError, match="weighting='cva' needs every live channel as a reference"):
+        identify(y, FS, ref_channels=[0, 3, 7], weighting="cva")
+    with pytest.raises(ValueError, match="weighting must be one of"):
+        identify(y, FS, weighting="br")

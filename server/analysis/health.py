@@ -253,7 +253,9 @@ class HealthEngine:
             return
         motion_ids = [ids[i] for i in w.motion]
         try:
-            res = identify(w.acc, w.rate_hz, max_order=self.cfg.max_order)
+            every = w.acc.ref_channels == tuple(range(w.motion.size))  # CVA needs every channel as a reference
+            res = identify(w.acc, w.rate_hz, max_order=self.cfg.max_order,
+                           weighting=self.cfg.weighting if every else "none")
         except (ValueError, np.linalg.LinAlgError) as exc:  # one bad window must not stop the batch
             log.warning("health %s: window at %d not identified: %s", sid, w.start_ns, exc)
             return
