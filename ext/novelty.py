@@ -18,7 +18,10 @@ else PCA.
     deviation; the first ``q`` principal components of the training windows span the
     environmental subspace and ``r`` holds the scores on the other ``p - q``. ``q`` is
     given, or the smallest number explaining ``pca_variance`` (0.99) of the variance,
-    capped at ``p - 1``. A bilinear effect spans two components (one per branch); PCA
+    capped at ``p - 1`` and at the number of components whose variance stands out of
+    white noise at the 1 % level (Tracy-Widom test [Johnstone2001], sequential as in
+    [KN2008]; none in a baseline without environmental structure: the features are then
+    only standardised). A bilinear effect spans two components (one per branch); PCA
     cannot tell a change along the environmental directions (e.g. a uniform stiffness
     loss, which scales all frequencies like a warm spell) from the environment.
 
@@ -62,6 +65,10 @@ CH1999 : C. Croux, G. Haesbroeck, Influence function and efficiency of the minim
     1999 (consistency factor q / F_{chi2(d+2)}(chi2_{d,q})).
 PDR2001 : B. Peeters, G. De Roeck, One-year monitoring of the Z24-Bridge: environmental
     effects versus damage events, Earthquake Eng. Struct. Dyn. 30, 149-171, 2001.
+Johnstone2001 : I. M. Johnstone, On the distribution of the largest eigenvalue in principal
+    components analysis, Ann. Statist. 29(2), 295-327, 2001.
+KN2008 : S. Kritchman, B. Nadler, Determining the number of components in a factor model
+    from limited noisy data, Chemometr. Intell. Lab. Syst. 94, 19-32, 2008.
 RVD1999 : P. J. Rousseeuw, K. Van Driessen, A fast algorithm for the minimum covariance
     determinant estimator, Technometrics 41(3), 212-223, 1999 (C-steps, reweighting).
 TYM1992 : N. D. Tracy, J. C. Young, R. L. Mason, Multivariate control charts for
@@ -372,12 +379,42 @@ def _fit_pca(model: NoveltyModel, x: F64, n_components: int | None, pca_variance
         if not 0.0 < pca_variance < 1.0:
             raise ValueError(f"pca_variance: must be in (0, 1), got {pca_variance}")
         q = min(int(np.searchsorted(np.cumsum(ratio), pca_variance)) + 1, p - 1)
+        # ... but only components that stand out of the estimation noise.  Without
+        # environmental structure the 99 % rule would remove p - 1 noise directions at
+        # random, and with them, in some baselines, the direction along which a uniform
+        # stiffness loss moves the frequencies.
+        q = min(q, _significant_components(sv**2 / (xt.shape[0] - 1), xt.shape[0]))
     elif not (_is_int(n_components) and 1 <= n_components <= p - 1):
         raise ValueError(f"n_components: must be an int in [1, {p - 1}], got {n_components!r}")
     else:
         q = int(n_components)
     return replace(model, feature_mean=mean, feature_scale=scale, loadings=vt.T,
                    explained_variance_ratio=ratio, n_components=q)
+
+
+#: 99 % quantile of the Tracy-Widom (beta = 1) law of the largest eigenvalue [Johnstone2001]
+_TW1_99 = 2.0234
+
+
+def _significant_components(eigen: F64, n: int) -> int:
+    """Leading eigenvalues (descending) of a sample covariance of ``n`` windows that
+    stand out of white noise: sequentially, ``l_k`` against the largest eigenvalue of
+    the remaining ``m = p - k`` dimensions under noise of their mean level, at the 1 %
+    point of its Tracy-Widom law with Johnstone's centring ``(sqrt(n - 1/2) +
+    sqrt(m - 1/2))^2 / n`` and scaling ``(sqrt(n - 1/2) + sqrt(m - 1/2))
+    (1 / sqrt(n - 1/2) + 1 / sqrt(m - 1/2))^(1/3) / n`` [Johnstone2001] (the sequential
+    test of Kritchman & Nadler 2008, with the remaining mean as the noise level)."""
+    p, k = eigen.size, 0
+    while k < p - 1:
+        m = p - k
+        sigma2 = float(np.mean(eigen[k:]))
+        a = np.sqrt(n - 0.5) + np.sqrt(m - 0.5)
+        centre = a * a / n
+        scale = a * (1.0 / np.sqrt(n - 0.5) + 1.0 / np.sqrt(m - 0.5)) ** (1.0 / 3.0) / n
+        if eigen[k] <= sigma2 * (centre + _TW1_99 * scale):
+            break
+        k += 1
+    return k
 
 
 def alarm_episodes(alarm: npt.ArrayLike) -> npt.NDArray[np.int64]:
