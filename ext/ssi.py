@@ -80,12 +80,6 @@ def toeplitz(correlations: FloatArray, block_rows: int) -> FloatArray:
     return out
 
 
-def toeplitz_times(correlations: FloatArray, block_rows: int, right: FloatArray) -> FloatArray:
-    """``T_1|i @ right`` without forming ``T`` (see :class:`ToeplitzProduct`)."""
-    i = _check_rows(correlations, block_rows)
-    return ToeplitzProduct(right, i, correlations.shape[2])(correlations)
-
-
 #: largest spectrum of a Toeplitz product held at once (bytes; the product is chunked by columns)
 PRODUCT_BYTES = 2 * 2**20
 
@@ -160,11 +154,11 @@ def output_covariance_factor(correlations: FloatArray, block_rows: int, n_sample
     if n_r != m:
         raise ValueError(f"CVA weighting needs every channel as a reference ({m}), got {n_r}")
     taper = np.ones(i) if n_samples is None else np.clip(1.0 - np.arange(i) / float(n_samples), 0.0, 1.0)
-    blocks = np.empty((i * m, i * m))
-    for r in range(i):
-        for c in range(i):
-            k = r - c
-            blocks[r * m:(r + 1) * m, c * m:(c + 1) * m] = (correlations[k] if k >= 0 else correlations[-k].T) * taper[abs(k)]
+    lags = correlations[:i] * taper[:, None, None]
+    # R_-(i-1) .. R_0 .. R_(i-1), then block (r, c) is entry r - c + i - 1 of that sequence
+    both = np.concatenate([lags[:0:-1].transpose(0, 2, 1), lags])
+    index = np.subtract.outer(np.arange(i), np.arange(i)) + i - 1
+    blocks = both[index].transpose(0, 2, 1, 3).reshape(i * m, i * m)
     blocks = 0.5 * (blocks + blocks.T)
     scale = float(np.mean(np.diag(blocks)))
     for ridge in (0.0, 1e-10, 1e-7):
