@@ -62,9 +62,9 @@ their own check, all modes found, and no spurious or extra mode in any run.
 
     python benchmarks/modal_accuracy.py [--runs 100] [--extra-runs 20] [--minutes 30]
         [--quick] [--json] [--seed-offset 0] [--workers 2] [--cases a,b]
-        [--block-rows I] [--max-order N] [--weighting cva]
+        [--block-rows I] [--max-order N] [--weighting cva] [--svd exact]
 
-``--block-rows`` / ``--max-order`` / ``--weighting`` override ``identify``'s defaults (the
+``--block-rows`` / ``--max-order`` / ``--weighting`` / ``--svd`` override ``identify``'s defaults (the
 acceptance is judged at the defaults).
 
 References
@@ -470,6 +470,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--block-rows", type=int, default=None, help="override identify's block rows (diagnosis)")
     p.add_argument("--max-order", type=int, default=None, help="override identify's max order (diagnosis)")
     p.add_argument("--weighting", choices=("none", "cva"), default=None, help="identify's SSI-cov weighting")
+    p.add_argument("--svd", choices=("randomized", "exact"), default=None, help="identify's leading-subspace method")
     args = p.parse_args(argv)
     defaults = (10, 5, 10.0) if args.quick else (100, 20, 30.0)
     args.runs = defaults[0] if args.runs is None else args.runs
@@ -487,6 +488,8 @@ def main(argv: list[str] | None = None) -> int:
         id_kwargs["max_order"] = args.max_order
     if args.weighting is not None:
         id_kwargs["weighting"] = args.weighting
+    if args.svd is not None:
+        id_kwargs["svd"] = args.svd
     jobs = [(c, args.seed_offset + r, n_samples, id_kwargs)
             for c in cases for r in range(args.runs if c in MAIN_CASES else args.extra_runs)]
     t0 = time.perf_counter()

@@ -170,6 +170,8 @@ def build_parser() -> argparse.ArgumentParser:
     mo.add_argument("--max-order", type=int, metavar="N", help="highest model order (default 100)")
     mo.add_argument("--weighting", choices=("none", "cva"), help="SSI-cov weighting (default none; cva: lower scatter, "
                     "needs every channel as a reference)")
+    mo.add_argument("--svd", choices=("randomized", "exact"), help="leading singular subspace of the Toeplitz matrix "
+                    "(default randomized, on FFT products; exact: the dense eigen-decomposition)")
     mo.add_argument("--block-rows", type=int, metavar="I", help="block rows of the Toeplitz matrix (default: from rate and channels)")
     mo.add_argument("--ref-channels", metavar="LIST", help="reference channels: comma list of indices or channel ids (default: chosen by identify)")
     mo.add_argument("--freq-range", metavar="LOW,HIGH", help="report modes in this band only, Hz")

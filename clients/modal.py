@@ -423,14 +423,18 @@ def identify_options(a: argparse.Namespace, rec: Record) -> dict[str, Any]:
     """Keyword arguments of :func:`identify` from the command line (its defaults otherwise)."""
     opts: dict[str, Any] = {"uncertainty": not a.no_uncertainty}
     if getattr(a, "method", "ssi-cov") != "ssi-cov":
-        if a.ref_channels or a.block_rows is not None or a.max_order is not None or getattr(a, "weighting", None):
-            raise UsageError("--method efdd: --ref-channels, --block-rows, --max-order and --weighting apply to ssi-cov only")
+        if (a.ref_channels or a.block_rows is not None or a.max_order is not None or getattr(a, "weighting", None)
+                or getattr(a, "svd", None)):
+            raise UsageError("--method efdd: --ref-channels, --block-rows, --max-order, --weighting and --svd apply to "
+                             "ssi-cov only")
         opts = {"method": a.method}
     refs = ref_channel_indices(a.ref_channels, rec.channels)
     if refs is not None:
         opts["ref_channels"] = refs
     if getattr(a, "weighting", None):
         opts["weighting"] = a.weighting
+    if getattr(a, "svd", None):
+        opts["svd"] = a.svd
     for name, value in (("max_order", a.max_order), ("block_rows", a.block_rows)):
         if value is not None:
             if value < 2:

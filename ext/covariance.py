@@ -41,6 +41,9 @@ state.
 from __future__ import annotations
 
 import operator
+import os
+from collections import deque
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -49,6 +52,8 @@ import scipy.fft
 
 #: segments per batched cross-spectrum product (bounds memory and keeps BLAS busy)
 GROUP_SEGMENTS = 16
+#: threads computing the cross-spectra of the groups of one large update
+THREADS = max(1, min(2, os.cpu_count() or 1))
 
 
 @dataclass(frozen=True, eq=False)
@@ -258,12 +263,14 @@ class CovarianceAccumulator:
             self._chunks, self._n_pending = [], 0
             self._fold(head, head.shape[0] // self.segment)
             pos = need
-        while True:
-            n_seg = self._segments_now(x.shape[0] - pos)
-            if n_seg == 0:
-                break
-            self._fold(x[pos: pos + n_seg * self.segment], n_seg)
-            pos += n_seg * self.segment
+        plan = self._plan(x.shape[0] - pos)
+        if len(plan) >= 2 and THREADS > 1:
+            self._fold_parallel(x[pos:], plan)
+            pos += sum(plan) * self.segment
+        else:
+            for n_seg in plan:
+                self._fold(x[pos: pos + n_seg * self.segment], n_seg)
+                pos += n_seg * self.segment
         if pos < x.shape[0]:
             self._chunks = [np.array(x[pos:], dtype=np.float64)]
             self._n_pending = x.shape[0] - pos
@@ -281,21 +288,71 @@ class CovarianceAccumulator:
 
     def _segments_now(self, available: int) -> int:
         """Whole segments of the next group that ``available`` samples complete."""
+        return self._segments_at(self._done, self._spec_start, available)
+
+    def _segments_at(self, done: int, spec_start: int, available: int) -> int:
         if self._block_segments:
-            done_in_block = (self._done - self._spec_start) // self.segment
+            done_in_block = (done - spec_start) // self.segment
             group_pos = done_in_block % GROUP_SEGMENTS
             left_in_group = min(GROUP_SEGMENTS - group_pos, self._block_segments - done_in_block)
         else:
-            left_in_group = GROUP_SEGMENTS - (self._done // self.segment) % GROUP_SEGMENTS
+            left_in_group = GROUP_SEGMENTS - (done // self.segment) % GROUP_SEGMENTS
         # a group is only folded when complete, so the grouping never depends on the splits
         return left_in_group if available >= left_in_group * self.segment else 0
+
+    def _plan(self, available: int) -> list[int]:
+        """Segments of each complete group that ``available`` new samples make, in order
+        (the bookkeeping of :meth:`_apply` replayed without touching the state)."""
+        plan: list[int] = []
+        done, spec_start, block = self._done, self._spec_start, self._block_segments * self.segment
+        while (n_seg := self._segments_at(done, spec_start, available)) > 0:
+            plan.append(n_seg)
+            done += n_seg * self.segment
+            available -= n_seg * self.segment
+            if block and done - spec_start == block:
+                spec_start = done
+        return plan
 
     def _fold(self, x: np.ndarray, n_seg: int) -> None:
         """Add ``n_seg`` complete segments (one whole group) to the spectral sum."""
         if self._offset is None:
             self._offset = np.asarray(x[: self.segment], dtype=np.float64).mean(axis=0)
         x = x - self._offset  # float64 copy of the group: the caller's array is never changed
-        self._spec += self._cross_spectrum(x, self._history, n_seg)
+        self._apply(x, n_seg, self._cross_spectrum(x, self._history, n_seg))
+
+    def _fold_parallel(self, x: np.ndarray, plan: list[int]) -> None:
+        """:meth:`_fold` of the groups ``plan`` at the start of ``x``, their cross-spectra
+        computed by :data:`THREADS` threads (the FFTs and the matrix products release the
+        GIL) and added in order: the state is bit-for-bit that of the serial folds.
+
+        A group's reference history is the ``max_lag`` samples before it, which for every
+        group after the first are in ``x`` (a segment is longer than ``max_lag``).  At most
+        ``2 * THREADS`` groups are in flight, which bounds the memory.
+        """
+        if self._offset is None:
+            self._offset = np.asarray(x[: self.segment], dtype=np.float64).mean(axis=0)
+        offset, lag, seg = self._offset, self.max_lag, self.segment
+        starts = np.concatenate([[0], np.cumsum(plan)[:-1]]) * seg
+        first_history = self._history
+
+        def terms(k: int) -> tuple[np.ndarray, np.ndarray]:
+            p = int(starts[k])
+            xg = x[p: p + plan[k] * seg] - offset
+            history = first_history if k == 0 else x[p - lag: p, self._refs] - offset[self._refs]
+            return xg, self._cross_spectrum(xg, history, plan[k])
+
+        with ThreadPoolExecutor(max_workers=THREADS) as pool:
+            pending: deque[Future[tuple[np.ndarray, np.ndarray]]] = deque()
+            for k in range(len(plan)):
+                pending.append(pool.submit(terms, k))
+                if len(pending) > THREADS or k == len(plan) - 1:
+                    while pending and (len(pending) > THREADS or k == len(plan) - 1):
+                        xg, spec = pending.popleft().result()
+                        self._apply(xg, xg.shape[0] // seg, spec)
+
+    def _apply(self, x: np.ndarray, n_seg: int, spec: np.ndarray) -> None:
+        """Book a group (``x`` already offset) whose cross-spectrum is ``spec``."""
+        self._spec += spec
         self._history = _tail(self._history, x[:, self._refs], self.max_lag)
         if self._head.shape[0] < self.max_lag:
             self._head = np.concatenate([self._head, x[: self.max_lag - self._head.shape[0]]])

@@ -49,7 +49,8 @@ import numpy as np
 import numpy.typing as npt
 import scipy.linalg
 
-from .ssi import OrderEigen, ToeplitzProduct, modal_parameters
+from .ssi import OrderEigen, modal_parameters
+from .toeplitz import ToeplitzProduct
 
 FloatArray = npt.NDArray[np.float64]
 #: threads of the delete-one computations (LAPACK calls release the GIL)

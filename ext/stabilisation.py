@@ -197,11 +197,14 @@ def _merge_split(poles: Poles, groups: list[np.ndarray], opts: SelectionOptions)
     """
     small = [g for g in groups if g.size < 2]
     groups = sorted((g for g in groups if g.size >= 2), key=lambda g: -g.size)
+    # a merge changes one group: only its summary is recomputed before the next scan
+    if len(groups) < 2:
+        return groups + small
+    shapes = np.array([_mean_shape(poles.mode_shapes[g]) for g in groups])
+    freqs = np.array([np.median(poles.frequencies_hz[g]) for g in groups])
     merged = True
     while merged and len(groups) > 1:
         merged = False
-        shapes = np.array([_mean_shape(poles.mode_shapes[g]) for g in groups])
-        freqs = np.array([np.median(poles.frequencies_hz[g]) for g in groups])
         mac = mac_matrix(shapes, shapes)
         for a in range(len(groups)):
             for b in range(a + 1, len(groups)):
@@ -212,6 +215,9 @@ def _merge_split(poles: Poles, groups: list[np.ndarray], opts: SelectionOptions)
                 if split or len(oa & ob) <= 0.2 * min(len(oa), len(ob)):
                     groups[a] = np.concatenate([groups[a], groups[b]])
                     del groups[b]
+                    shapes, freqs = np.delete(shapes, b, axis=0), np.delete(freqs, b)
+                    shapes[a] = _mean_shape(poles.mode_shapes[groups[a]])
+                    freqs[a] = np.median(poles.frequencies_hz[groups[a]])
                     merged = True
                     break
             if merged:

@@ -180,6 +180,15 @@ def test_cva_weighting_from_the_command_line(tmp_path: Path, record: np.ndarray,
     np.testing.assert_allclose(np.array(out["frequencies_hz"]), model.frequencies_hz, rtol=0.01)
 
 
+@pytest.mark.reference
+def test_exact_svd_from_the_command_line(tmp_path: Path, record: np.ndarray, model: ModalModel) -> None:
+    path = tmp_path / "rec.npy"
+    np.save(path, record.T.astype(np.float64))
+    out = qw_json(path, "--fs", "100", "--no-uncertainty", "--svd", "exact")
+    assert out["provenance"]["svd"] == "exact"
+    np.testing.assert_allclose(np.array(out["frequencies_hz"]), model.frequencies_hz, rtol=0.01)
+
+
 def test_csv_with_header_is_read_exactly(capsys: Any, tmp_path: Path, record: np.ndarray) -> None:
     """The CLI's answer equals identify() on the same array: the csv reached it intact."""
     from quakewatch.ext.modal import identify

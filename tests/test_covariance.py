@@ -62,6 +62,31 @@ def test_state_is_bit_identical_for_any_split(cuts, block):
         np.testing.assert_array_equal(getattr(a, name), getattr(b, name), err_msg=name)
 
 
+@pytest.mark.parametrize("block", [None, 2000])
+def test_threaded_fold_of_a_long_update_is_bit_identical_to_the_serial_fold(monkeypatch, block):
+    """One long update folds its groups' cross-spectra on THREADS threads (more groups than
+    are kept in flight, block boundaries inside); sample-by-segment feeding and a
+    single-threaded accumulator take the serial path: every state array must agree
+    bit for bit, and with the time-domain oracle."""
+    import quakewatch.ext.covariance as cov_mod
+
+    y = np.random.default_rng(11).standard_normal((40_000, 5)) * 3.0 + 7.0
+    refs = [0, 3]
+    threaded = CovarianceAccumulator(5, 40, ref_channels=refs, block_samples=block)
+    assert len(threaded._plan(y.shape[0])) > 2 * cov_mod.THREADS + 1
+    threaded.update(y)
+    monkeypatch.setattr(cov_mod, "THREADS", 1)
+    serial = CovarianceAccumulator(5, 40, ref_channels=refs, block_samples=block)
+    serial.update(y)
+    trickled = CovarianceAccumulator(5, 40, ref_channels=refs, block_samples=block)
+    _feed(trickled, y, list(range(97, y.shape[0], 97)))
+    a, b, c = threaded.sums(), serial.sums(), trickled.sums()
+    for name in ("sums", "block_sums", "channel_sums", "channel_sumsq", "head", "tail", "offset"):
+        np.testing.assert_array_equal(getattr(a, name), getattr(b, name), err_msg=name)
+        np.testing.assert_array_equal(getattr(a, name), getattr(c, name), err_msg=name)
+    np.testing.assert_allclose(a.covariances(), _direct(y, refs, 40, True), rtol=0, atol=1e-10)
+
+
 def test_jackknife_blocks_partition_the_record():
     y = np.random.default_rng(4).standard_normal((6000, 3))
     acc = CovarianceAccumulator(3, 10, block_samples=1000)
