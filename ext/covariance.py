@@ -327,7 +327,8 @@ class CovarianceAccumulator:
 
         A group's reference history is the ``max_lag`` samples before it, which for every
         group after the first are in ``x`` (a segment is longer than ``max_lag``).  At most
-        ``2 * THREADS`` groups are in flight, which bounds the memory.
+        ``THREADS + 1`` groups are in flight, which bounds the memory (each holds its
+        offset copy and its cross-spectrum).
         """
         if self._offset is None:
             self._offset = np.asarray(x[: self.segment], dtype=np.float64).mean(axis=0)
@@ -335,20 +336,18 @@ class CovarianceAccumulator:
         starts = np.concatenate([[0], np.cumsum(plan)[:-1]]) * seg
         first_history = self._history
 
-        def terms(k: int) -> tuple[np.ndarray, np.ndarray]:
+        def terms(k: int) -> tuple[np.ndarray, int, np.ndarray]:
             p = int(starts[k])
             xg = x[p: p + plan[k] * seg] - offset
             history = first_history if k == 0 else x[p - lag: p, self._refs] - offset[self._refs]
-            return xg, self._cross_spectrum(xg, history, plan[k])
+            return xg, plan[k], self._cross_spectrum(xg, history, plan[k])
 
         with ThreadPoolExecutor(max_workers=THREADS) as pool:
-            pending: deque[Future[tuple[np.ndarray, np.ndarray]]] = deque()
+            pending: deque[Future[tuple[np.ndarray, int, np.ndarray]]] = deque()
             for k in range(len(plan)):
                 pending.append(pool.submit(terms, k))
-                if len(pending) > THREADS or k == len(plan) - 1:
-                    while pending and (len(pending) > THREADS or k == len(plan) - 1):
-                        xg, spec = pending.popleft().result()
-                        self._apply(xg, xg.shape[0] // seg, spec)
+                while len(pending) > THREADS or (pending and k == len(plan) - 1):
+                    self._apply(*pending.popleft().result())
 
     def _apply(self, x: np.ndarray, n_seg: int, spec: np.ndarray) -> None:
         """Book a group (``x`` already offset) whose cross-spectrum is ``spec``."""

@@ -197,9 +197,9 @@ def _merge_split(poles: Poles, groups: list[np.ndarray], opts: SelectionOptions)
     """
     small = [g for g in groups if g.size < 2]
     groups = sorted((g for g in groups if g.size >= 2), key=lambda g: -g.size)
-    # a merge changes one group: only its summary is recomputed before the next scan
     if len(groups) < 2:
         return groups + small
+    # a merge changes one group: only its summary is recomputed before the next scan
     shapes = np.array([_mean_shape(poles.mode_shapes[g]) for g in groups])
     freqs = np.array([np.median(poles.frequencies_hz[g]) for g in groups])
     merged = True

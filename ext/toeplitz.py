@@ -113,7 +113,8 @@ class BlockToeplitz:
         self.block_rows = i
         self.shape = (i * self.m, i * self.n_refs)
         self.length = scipy.fft.next_fast_len(2 * i, real=True)
-        self._a_f = scipy.fft.rfft(a[: 2 * i], n=self.length, axis=0)  # (F, m, n_r)
+        self._a = np.array(a[: 2 * i])  # a snapshot: the caller may reuse its array
+        self._a_f = scipy.fft.rfft(self._a, n=self.length, axis=0)  # (F, m, n_r)
 
     def matmat(self, p: FloatArray) -> FloatArray:
         """``T @ p`` for ``p`` of shape ``(i n_r, K)``."""
@@ -129,8 +130,8 @@ class BlockToeplitz:
         return np.ascontiguousarray(out[::-1]).reshape(i * self.n_refs, k)
 
     def dense(self) -> FloatArray:
-        """The matrix itself (for checks)."""
-        return np.asarray(self.matmat(np.eye(self.shape[1])))
+        """The matrix itself (:func:`toeplitz`)."""
+        return toeplitz(self._a, self.block_rows)
 
 
 class LinearOperator(Protocol):

@@ -172,20 +172,13 @@ def test_npy_modes_match_the_model(tmp_path: Path, record: np.ndarray, model: Mo
 
 
 @pytest.mark.reference
-def test_cva_weighting_from_the_command_line(tmp_path: Path, record: np.ndarray, model: ModalModel) -> None:
+@pytest.mark.parametrize(("flag", "value"), [("weighting", "cva"), ("svd", "exact")])
+def test_ssi_options_from_the_command_line(tmp_path: Path, record: np.ndarray, model: ModalModel, flag: str,
+                                           value: str) -> None:
     path = tmp_path / "rec.npy"
     np.save(path, record.T.astype(np.float64))
-    out = qw_json(path, "--fs", "100", "--no-uncertainty", "--weighting", "cva")
-    assert out["provenance"]["weighting"] == "cva"
-    np.testing.assert_allclose(np.array(out["frequencies_hz"]), model.frequencies_hz, rtol=0.01)
-
-
-@pytest.mark.reference
-def test_exact_svd_from_the_command_line(tmp_path: Path, record: np.ndarray, model: ModalModel) -> None:
-    path = tmp_path / "rec.npy"
-    np.save(path, record.T.astype(np.float64))
-    out = qw_json(path, "--fs", "100", "--no-uncertainty", "--svd", "exact")
-    assert out["provenance"]["svd"] == "exact"
+    out = qw_json(path, "--fs", "100", "--no-uncertainty", f"--{flag}", value)
+    assert out["provenance"][flag] == value
     np.testing.assert_allclose(np.array(out["frequencies_hz"]), model.frequencies_hz, rtol=0.01)
 
 

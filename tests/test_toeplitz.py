@@ -38,6 +38,7 @@ def test_fft_products_equal_the_block_toeplitz_matrix(monkeypatch, block_rows, m
     np.testing.assert_allclose(op.matmat(right), t @ right, rtol=0, atol=tol)
     np.testing.assert_allclose(op.rmatmat(left), t.T @ left, rtol=0, atol=tol)
     np.testing.assert_array_equal(tz.toeplitz(corr, block_rows), t)
+    np.testing.assert_array_equal(op.dense(), t)
     with pytest.raises(ValueError, match="rows"):
         tz.ToeplitzProduct(right[1:], block_rows, n_r)
 
