@@ -158,6 +158,12 @@ def build_parser() -> argparse.ArgumentParser:
     he = sub.add_parser("health", help="structural health of a structure: status, reasons, latest modes, baseline")
     _client_args(he)
     he.add_argument("structure_id", metavar="ID")
+    he.add_argument("--trend", action="store_true", help="the tracked modes' frequencies over the stored windows and "
+                    "their sensitivity to the covariates (temperature)")
+    he.add_argument("--since", metavar="ISO", help="--trend: windows ending at or after this time (default: all)")
+    he.add_argument("--until", metavar="ISO", help="--trend: windows ending before this time")
+    he.add_argument("--plot", type=Path, metavar="PNG", help="--trend: frequency against time and temperature (matplotlib extra)")
+    he.add_argument("--csv", type=Path, metavar="FILE", help="--trend: one row per window (covariates, each mode's frequency)")
 
     mo = sub.add_parser("modal", help="identify modes (SSI-cov): frequencies, damping, mode shapes of a record")
     src = mo.add_mutually_exclusive_group(required=True)
@@ -253,6 +259,13 @@ def _dispatch(a: argparse.Namespace) -> int | None:
 
         return run_demo(a.data_dir, a.json, a.duration)
     if a.command == "health":
+        if a.trend:
+            from .health_trend import trend_command
+
+            return trend_command(a, _options(a))
+        if a.since or a.until or a.plot is not None or a.csv is not None:
+            print("error: health: --since, --until, --plot and --csv go with --trend", file=sys.stderr)
+            return 2
         from .health import health_command
 
         return health_command(a, _options(a))

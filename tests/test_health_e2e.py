@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from scipy import stats
 from conftest import run, running_server
 from helpers import NS, block, stream_all
 
@@ -126,6 +127,37 @@ def test_windows_are_identified_tracked_and_assessed(tmp_path: Path, db_url: str
                 assert doc["channels"] == ids and len(doc["mode_shapes"][0]) == 4
                 code, out = await asyncio.to_thread(_cli, capsys, "health", "tower", "--server", srv.address, "--token", tok)
                 assert code == 0 and out.startswith("tower: GREEN")
+                # the trend over every stored window (two pages of ListModalResults): the model's
+                # frequencies do not depend on the rising temperature, so each tracked mode's
+                # sensitivity is zero within its standard error; SciPy's linregress on the
+                # windows as listed is the oracle of the fit
+                page, token, listed = health_pb2.ListModalResultsRequest(structure_id="tower", page_size=40), "", []
+                while True:
+                    page.page_token = token
+                    got = await c.health.ListModalResults(page)
+                    listed += got.results
+                    if not (token := got.next_page_token):
+                        break
+                csv_path = tmp_path / "trend.csv"
+                code, out = await asyncio.to_thread(_cli, capsys, "health", "tower", "--trend", "--csv", str(csv_path),
+                                                    "--server", srv.address, "--token", tok, "--json")
+                doc = json.loads(out)
+                assert code == 0 and doc["windows"] == n_windows and list(doc["modes"]) == ["M1", "M2", "M3"]
+                assert len(csv_path.read_text().splitlines()) == n_windows + 1
+                for k, mid in enumerate(["M1", "M2", "M3"]):
+                    pts = [(x.covariates["air-T"], m.frequency_hz) for x in listed for m in x.modes if m.mode_id == mid]
+                    ref = stats.linregress(*zip(*pts))
+                    s = doc["modes"][mid]["sensitivity"]["air-T"]
+                    assert s["windows"] == len(pts) == doc["modes"][mid]["windows"]
+                    assert s["hz_per_unit"] == pytest.approx(ref.slope, rel=1e-9, abs=1e-15)
+                    assert abs(s["hz_per_unit"]) < 4 * s["stderr_hz_per_unit"]
+                    assert doc["modes"][mid]["mean_hz"] == pytest.approx(model.frequencies_hz[k], rel=0.02)
+                code, out = await asyncio.to_thread(_cli, capsys, "health", "tower", "--trend", "--server", srv.address,
+                                                    "--token", tok)
+                assert code == 0 and f"tower: {n_windows} windows" in out and "air-T:" in out
+                code, _ = await asyncio.to_thread(_cli, capsys, "health", "tower", "--csv", str(csv_path),
+                                                  "--server", srv.address, "--token", tok)
+                assert code == 2
 
     run(scenario())
 
