@@ -29,6 +29,8 @@ orders 2, 4, ..., 100); the table prints i per row.
 
 * ours: ``quakewatch.ext.modal.identify(data, fs_hz)`` with its defaults (these include
   the jackknife uncertainties, which the peers do not compute).
+* exact (information, not a target): ours with ``svd="exact"``, the dense
+  eigen-decomposition instead of the default randomized subspace.
 * koma 1.3.6, as in its "Automatic OMA - Shear frame" example (examples/ in
   github.com/knutankv/koma): ``koma.oma.covssi(data, fs, i, orders, showinfo=False)``
   (weighting 'none', Hankel, 'shift'); ``koma.oma.find_stable_poles(..., s=3,
@@ -169,9 +171,9 @@ class SsiSettings:
         return np.arange(self.min_order, self.max_order + 1, self.order_step)
 
 
-def run_ours(data: np.ndarray, fs_hz: float, ssi: SsiSettings | None = None) -> Modes:
+def run_ours(data: np.ndarray, fs_hz: float, ssi: SsiSettings | None = None, **options: Any) -> Modes:
     """``identify`` with its defaults (``ssi`` is ignored: the peers follow ours)."""
-    res = identify(data, fs_hz)
+    res = identify(data, fs_hz, **options)
     prov = getattr(res, "provenance", {}) or {}
     settings = {}
     if "block_rows" in prov and "orders" in prov:
@@ -247,8 +249,14 @@ def _missing_peer(tool: str) -> str | None:
     return None
 
 
+def run_ours_exact(data: np.ndarray, fs_hz: float, ssi: SsiSettings | None = None) -> Modes:
+    """``identify(..., svd="exact")``: the dense eigen-decomposition instead of the default
+    randomized subspace (information: how much of the margin the randomized step buys)."""
+    return run_ours(data, fs_hz, ssi, svd="exact")
+
+
 RUNNERS: dict[str, Callable[[np.ndarray, float, SsiSettings], Modes]] = {
-    "ours": run_ours, "koma": run_koma, "pyOMA-2": run_pyoma2}
+    "ours": run_ours, "koma": run_koma, "pyOMA-2": run_pyoma2, "exact": run_ours_exact}
 
 
 # ----------------------------------------------------------------------------- checks
@@ -297,10 +305,11 @@ def run_row(case: Case, tool: str, data: np.ndarray, model: ModalModel, repeats:
     if why is not None:
         return {**row, "available": False, "reason": why}
     crc = zlib.crc32(data.data)
-    quiet = _quiet_peers() if tool != "ours" else contextlib.nullcontext()
+    ours = tool in ("ours", "exact")
+    quiet = _quiet_peers() if not ours else contextlib.nullcontext()
     with quiet:
         t, runs, modes = _best(lambda: RUNNERS[tool](data, case.fs_hz, ssi), repeats)
-    settings = modes.settings if tool == "ours" else dataclasses.asdict(ssi)
+    settings = modes.settings if ours else dataclasses.asdict(ssi)
     return {**row, "available": True, "time_s": t, "runs": runs, "single_run": runs < repeats, "ssi": settings,
             "input_unchanged": zlib.crc32(data.data) == crc, **check(model, modes),
             "frequencies_hz": [round(float(f), 4) for f in np.sort(modes.frequencies_hz)]}
@@ -421,6 +430,11 @@ def print_report(res: dict[str, Any]) -> None:
               + ("" if r["input_unchanged"] else "  INPUT MODIFIED"))
         if r["missed_hz"]:
             print(f"{'':24s} {'':8s} missed true modes (Hz): {r['missed_hz']}")
+    exact = next((r for r in res["rows"] if r["tool"] == "exact" and r["available"]), None)
+    koma = next((r for r in res["rows"] if r["tool"] == "koma" and r["available"]), None)
+    if exact is not None:
+        print(f"{'':24s} exact = ours with identify(..., svd=\"exact\") (information, not a target)"
+              + (f": koma / exact {koma['time_s'] / exact['time_s']:.1f}x" if koma is not None else ""))
     if any(r.get("single_run") for r in res["rows"]):
         print(f"* first run took more than {SINGLE_RUN_ABOVE_S:g} s: run once")
     mem = res["memory"]
@@ -465,6 +479,7 @@ def main(argv: list[str] | None = None) -> int:
         raise SystemExit("ModalResult.provenance has no block_rows / orders: cannot configure the peers alike")
     peer_ssi = SsiSettings(**ours_a["ssi"])
     rows = [ours_a] + [run_row(case_a, tool, data, model_a, repeats, peer_ssi) for tool in ("koma", "pyOMA-2")]
+    rows.append(run_row(case_a, "exact", data, model_a, repeats, SsiSettings(0)))  # information only
     del data
     for r in rows:
         if r["available"]:
