@@ -246,6 +246,8 @@ def test_chunks_never_split_a_site() -> None:
     (("fragility.xml", '<params ls="complete"', '<params ls="completed"'), "no <params> for limit state"),
     (("taxonomy_mapping.csv", "mixed,W,0.2", "mixed,W,0.3"), "weights of taxonomy 'mixed' do not sum to 1"),
     (("exposure.csv", "\na0,", "\na0,x"), r"asset 'a0', field 'lon': 'x1\d\d\.\d+' is not a number"),
+    (("exposure.csv", "\na1,", "\na0,"), "asset ids must be unique"),
+    (("exposure.csv", "\na1,", "\n,"), "every asset needs a non-empty 'id'"),
 ])
 def test_malformed_jobs_name_file_and_field(tmp_path: Path, edit: tuple[str, str, str], message: str) -> None:
     from quakewatch.server.decision.nrml import InputFileError

@@ -346,12 +346,22 @@ def read_job(path: str | Path) -> OpenQuakeJob:
 # --------------------------------------------------------------------------- #
 
 
+def taxonomy_classes(taxonomy: npt.NDArray[np.str_]) -> tuple[npt.NDArray[np.str_], npt.NDArray[np.intp]]:
+    """The sorted distinct taxonomies and each asset's index among them."""
+    taxonomies, asset_class = np.unique(taxonomy, return_inverse=True)
+    return taxonomies, asset_class.reshape(-1)
+
+
 def asset_mapping(taxonomy: npt.NDArray[np.str_], site: npt.NDArray[np.int64],
                   taxonomy_map: dict[str, list[tuple[str, float]]], risk_ids: list[str],
-                  where: str) -> AssetMapping:
-    """Assets in taxonomy classes, each class mapped to risk functions (indices into ``risk_ids``)."""
+                  where: str, *, classes: tuple[npt.NDArray[np.str_], npt.NDArray[np.intp]] | None = None
+                  ) -> AssetMapping:
+    """Assets in taxonomy classes, each class mapped to risk functions (indices into ``risk_ids``).
+
+    ``classes``: :func:`taxonomy_classes` of ``taxonomy`` when the caller maps the same
+    assets for several loss types (sorting 100,000 strings costs 9 ms each time)."""
     index = {r: i for i, r in enumerate(risk_ids)}
-    taxonomies, asset_class = np.unique(taxonomy, return_inverse=True)
+    taxonomies, asset_class = classes if classes is not None else taxonomy_classes(taxonomy)
     slots = max(len(v) for v in taxonomy_map.values())
     fn = np.full((taxonomies.size, slots), -1, dtype=np.int64)
     w = np.zeros((taxonomies.size, slots))
@@ -360,7 +370,7 @@ def asset_mapping(taxonomy: npt.NDArray[np.str_], site: npt.NDArray[np.int64],
             if risk not in index:
                 raise InputFileError(f"{where}: no risk function for risk id {risk!r} (taxonomy {taxo!r})")
             fn[c, s], w[c, s] = index[risk], weight
-    return AssetMapping(site_index=site, functions=fn, weights=w, asset_class=asset_class.reshape(-1))
+    return AssetMapping(site_index=site, functions=fn, weights=w, asset_class=asset_class)
 
 
 def _scale(job: OpenQuakeJob, name: str, loss_type: str, keep: npt.NDArray[np.int64]) -> FloatArray:
@@ -432,9 +442,10 @@ def estimate_from_job(job: OpenQuakeJob, *, threads: int = 2, client: Any = None
     totals: dict[str, TotalSummary] = {}
     states: tuple[str, ...] = ("no_damage",)
 
+    classes = taxonomy_classes(exp.taxonomy[keep])
     for lt, model in job.fragility.items():
         risk_ids = sorted(model.functions)
-        mapping = asset_mapping(exp.taxonomy[keep], site, job.taxonomy_map, risk_ids, str(job.path))
+        mapping = asset_mapping(exp.taxonomy[keep], site, job.taxonomy_map, risk_ids, str(job.path), classes=classes)
         consequences = []
         if job.consequences is not None:
             for name in job.consequences.names:
@@ -464,7 +475,7 @@ def estimate_from_job(job: OpenQuakeJob, *, threads: int = 2, client: Any = None
 
     for lt, vmodel in job.vulnerability.items():
         risk_ids = sorted(vmodel.functions)
-        mapping = asset_mapping(exp.taxonomy[keep], site, job.taxonomy_map, risk_ids, str(job.path))
+        mapping = asset_mapping(exp.taxonomy[keep], site, job.taxonomy_map, risk_ids, str(job.path), classes=classes)
         functions = [vmodel.functions[r] for r in risk_ids]
         if client is not None:
             loss = losses_on_cluster(client, functions, mapping, _value(job, lt, keep), job.gmf,
