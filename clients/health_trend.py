@@ -1,5 +1,6 @@
 """``quakewatch health ID --trend``: the tracked modes' natural frequencies over time and
-against the covariate channels (temperature), from the windows the server stored.
+against the covariate channels (temperature), from the windows the server stored, with
+the health status at each change and the post-event tags of the period.
 
 For every tracked mode (``M1``, ``M2``, ... of the baseline) the trend gives the windows
 it was found in, its frequency statistics, and for each covariate the ordinary
@@ -32,22 +33,54 @@ NS = 1_000_000_000
 PAGE = 1000
 
 
+def _all_pages(rpc: Any, request: Any, field: str, start_ns: int, end_ns: int) -> list[Any]:
+    """Every item of a paged List call, ``request`` bounded to ``[start_ns, end_ns)`` (0: unbounded)."""
+    if start_ns:
+        request.start_time.FromNanoseconds(start_ns)
+    if end_ns:
+        request.end_time.FromNanoseconds(end_ns)
+    out: list[Any] = []
+    while True:
+        r = rpc(request)
+        out.extend(getattr(r, field))
+        if not r.next_page_token:
+            return out
+        request.page_token = r.next_page_token
+
+
 def fetch_results(c: Client, structure_id: str, start_ns: int, end_ns: int) -> list[health_pb2.ModalResult]:
     """Every stored window of the structure ending in ``[start_ns, end_ns)`` (0: unbounded)."""
-    out: list[health_pb2.ModalResult] = []
-    token = ""
-    while True:
-        req = health_pb2.ListModalResultsRequest(structure_id=structure_id, page_size=PAGE, page_token=token)
-        if start_ns:
-            req.start_time.FromNanoseconds(start_ns)
-        if end_ns:
-            req.end_time.FromNanoseconds(end_ns)
-        r = c.health.ListModalResults(req)
-        out.extend(r.results)
-        token = r.next_page_token
-        if not token:
-            break
-    return out
+    return _all_pages(c.health.ListModalResults, health_pb2.ListModalResultsRequest(
+        structure_id=structure_id, page_size=PAGE), "results", start_ns, end_ns)
+
+
+def fetch_assessments(c: Client, structure_id: str, start_ns: int, end_ns: int) -> list[health_pb2.Assessment]:
+    """Every stored assessment of the structure (periodic and post-event) in ``[start_ns, end_ns)``."""
+    return _all_pages(c.health.ListAssessments, health_pb2.ListAssessmentsRequest(
+        structure_id=structure_id, page_size=PAGE), "assessments", start_ns, end_ns)
+
+
+def _status(value: int) -> str:
+    return health_pb2.HealthStatus.Name(value).removeprefix("HEALTH_STATUS_")
+
+
+def status_history(assessments: list[health_pb2.Assessment]) -> dict[str, list[dict[str, Any]]]:
+    """The periodic status at each change (the first assessment included) and the
+    post-event tags, oldest first."""
+    from .modal import iso
+
+    changes: list[dict[str, Any]] = []
+    tags: list[dict[str, Any]] = []
+    previous = None
+    for a in sorted(assessments, key=lambda x: (x.time_ns, x.assessment_id)):
+        if a.kind == health_pb2.ASSESSMENT_KIND_POST_EVENT:
+            tags.append({"time": iso(a.time_ns), "status": _status(a.status), "event_id": a.event_id,
+                         "max_drift_ratio": a.max_drift_ratio, "reasons": list(a.reasons)})
+        elif a.status != previous:
+            changes.append({"time": iso(a.time_ns), "status": _status(a.status), "alarm": a.alarm,
+                            "reasons": list(a.reasons)})
+            previous = a.status
+    return {"status_changes": changes, "post_event_tags": tags}
 
 
 def _mode_key(mode_id: str) -> tuple[int, str]:
@@ -73,8 +106,10 @@ def linear_fit(x: np.ndarray, y: np.ndarray) -> dict[str, float] | None:
             "r2": 1.0 - sse / sst if sst > 0 else 1.0, "n": n}
 
 
-def trend(results: list[health_pb2.ModalResult]) -> dict[str, Any]:
-    """The trend document (JSON-ready) of the windows ``results`` (any order)."""
+def trend(results: list[health_pb2.ModalResult], assessments: list[health_pb2.Assessment] | None = None
+          ) -> dict[str, Any]:
+    """The trend document (JSON-ready) of the windows ``results`` and the ``assessments``
+    (any order)."""
     from .modal import iso
 
     results = sorted(results, key=lambda x: (x.window_end_ns, x.result_id))
@@ -106,7 +141,7 @@ def trend(results: list[health_pb2.ModalResult]) -> dict[str, Any]:
         ranges[cov] = {"min": min(v), "max": max(v)}
     return {"windows": len(results), "start_time": series[0]["end_time"] if series else None,
             "end_time": series[-1]["end_time"] if series else None, "covariates": ranges, "modes": modes,
-            "series": series}
+            **status_history(assessments or []), "series": series}
 
 
 def print_trend(structure_id: str, doc: dict[str, Any]) -> None:
@@ -115,6 +150,12 @@ def print_trend(structure_id: str, doc: dict[str, Any]) -> None:
         return
     covs = ", ".join(f"{k} {v['min']:.4g} .. {v['max']:.4g}" for k, v in doc["covariates"].items()) or "none"
     print(f"{structure_id}: {doc['windows']} windows ending {doc['start_time']} .. {doc['end_time']}; covariates: {covs}")
+    for change in doc["status_changes"]:
+        why = f": {'; '.join(change['reasons'])}" if change["reasons"] else ""
+        print(f"  {change['time']} status {change['status']}{why}")
+    for tag in doc["post_event_tags"]:
+        print(f"  {tag['time']} post-event tag {tag['status']} (event {tag['event_id'][:12]}, "
+              f"max drift ratio {tag['max_drift_ratio']:.3g})")
     if not doc["modes"]:
         print("  no tracked mode (the baseline is not trained yet)")
         return
@@ -155,6 +196,14 @@ def plot_trend(structure_id: str, doc: dict[str, Any], path: Path) -> None:
                for s in doc["series"] if mid in s["frequencies_hz"]]
         axes[0].plot([p[0] for p in pts], [100 * (p[1] / m["mean_hz"] - 1) for p in pts], ".-", ms=3, lw=0.6,
                      label=f"{mid} ({m['mean_hz']:.3f} Hz)")
+    # periods after a change to YELLOW / RED, shaded until the next change
+    changes = [(datetime.fromisoformat(c["time"].replace("Z", "+00:00")), c["status"]) for c in doc["status_changes"]]
+    last = datetime.fromisoformat(doc["end_time"].replace("Z", "+00:00")) if doc["end_time"] else None
+    for (when, status), nxt in zip(changes, [c[0] for c in changes[1:]] + [last]):
+        if status in ("YELLOW", "RED") and nxt is not None and nxt > when:
+            axes[0].axvspan(when, nxt, color="gold" if status == "YELLOW" else "red", alpha=0.2, lw=0)
+    for tag in doc["post_event_tags"]:
+        axes[0].axvline(datetime.fromisoformat(tag["time"].replace("Z", "+00:00")), color="k", ls=":", lw=1)
     axes[0].set_xlabel("window end (UTC)")
     axes[0].set_ylabel("frequency - mean (%)")
     axes[0].set_title(f"{structure_id}: tracked modes")
@@ -199,7 +248,7 @@ def trend_command(a: argparse.Namespace, o: ClientOptions) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     with Client(o) as c:
-        doc = trend(fetch_results(c, a.structure_id, *bounds))
+        doc = trend(fetch_results(c, a.structure_id, *bounds), fetch_assessments(c, a.structure_id, *bounds))
     doc = {"structure_id": a.structure_id, **doc}
     if a.csv is not None:
         write_csv(doc, a.csv)

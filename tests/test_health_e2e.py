@@ -58,7 +58,7 @@ def _cli(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str]:
 
 @pytest.mark.parametrize("weighting", ["none", "cva"])
 def test_windows_are_identified_tracked_and_assessed(tmp_path: Path, db_url: str | None, capsys: pytest.CaptureFixture[str],
-                                                     weighting: str) -> None:
+                                                     weighting: str, monkeypatch: pytest.MonkeyPatch) -> None:
     model = _model()
     n_windows = BASELINE + 14
     gen = AmbientVibration(model, FS, seed=1, noise_rms_mps2=2e-5)
@@ -127,7 +127,7 @@ def test_windows_are_identified_tracked_and_assessed(tmp_path: Path, db_url: str
                 assert doc["channels"] == ids and len(doc["mode_shapes"][0]) == 4
                 code, out = await asyncio.to_thread(_cli, capsys, "health", "tower", "--server", srv.address, "--token", tok)
                 assert code == 0 and out.startswith("tower: GREEN")
-                # the trend over every stored window (two pages of ListModalResults): the model's
+                # the trend over every stored window (several pages of ListModalResults): the model's
                 # frequencies do not depend on the rising temperature, so each tracked mode's
                 # sensitivity is zero within its standard error; SciPy's linregress on the
                 # windows as listed is the oracle of the fit
@@ -139,10 +139,12 @@ def test_windows_are_identified_tracked_and_assessed(tmp_path: Path, db_url: str
                     if not (token := got.next_page_token):
                         break
                 csv_path = tmp_path / "trend.csv"
+                monkeypatch.setattr("quakewatch.clients.health_trend.PAGE", 25)  # the CLI pages too: 3 pages
                 code, out = await asyncio.to_thread(_cli, capsys, "health", "tower", "--trend", "--csv", str(csv_path),
                                                     "--server", srv.address, "--token", tok, "--json")
                 doc = json.loads(out)
                 assert code == 0 and doc["windows"] == n_windows and list(doc["modes"]) == ["M1", "M2", "M3"]
+                assert [x["status"] for x in doc["status_changes"]] == ["GREEN"] and doc["post_event_tags"] == []
                 assert len(csv_path.read_text().splitlines()) == n_windows + 1
                 for k, mid in enumerate(["M1", "M2", "M3"]):
                     pts = [(x.covariates["air-T"], m.frequency_hz) for x in listed for m in x.modes if m.mode_id == mid]

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from quakewatch.clients.health_trend import linear_fit, trend, write_csv
+from quakewatch.clients.health_trend import linear_fit, status_history, trend, write_csv
 from quakewatch.v1 import health_pb2
 
 NS = 1_000_000_000
@@ -96,5 +96,30 @@ def test_plot_is_written(tmp_path: Path):
 
     results, _ = _windows(40)
     path = tmp_path / "trend.png"
-    plot_trend("tower", trend(results), path)
+    plot_trend("tower", trend(results, _assessments()), path)  # a YELLOW and a RED period shaded
     assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def _assessments() -> list[health_pb2.Assessment]:
+    """Periodic GREEN, GREEN, YELLOW, YELLOW, GREEN, RED and one post-event tag, shuffled."""
+    out = []
+    for k, status in enumerate(["GREEN", "GREEN", "YELLOW", "YELLOW", "GREEN", "RED"]):
+        out.append(health_pb2.Assessment(
+            assessment_id=f"a{k}", time_ns=(k + 1) * 3600 * NS, kind=health_pb2.ASSESSMENT_KIND_PERIODIC,
+            status=health_pb2.HealthStatus.Value(f"HEALTH_STATUS_{status}"), alarm=status != "GREEN",
+            reasons=[] if status == "GREEN" else [f"novelty chart {k}"]))
+    out.append(health_pb2.Assessment(assessment_id="p", time_ns=int(4.5 * 3600 * NS), kind=health_pb2.ASSESSMENT_KIND_POST_EVENT,
+                                     status=health_pb2.HEALTH_STATUS_YELLOW, event_id="ev-123", max_drift_ratio=0.004))
+    return [out[i] for i in (3, 6, 0, 5, 2, 4, 1)]
+
+
+def test_status_changes_and_post_event_tags():
+    h = status_history(_assessments())
+    assert [(c["time"][11:16], c["status"], c["alarm"]) for c in h["status_changes"]] == [
+        ("01:00", "GREEN", False), ("03:00", "YELLOW", True), ("05:00", "GREEN", False), ("06:00", "RED", True)]
+    assert h["status_changes"][1]["reasons"] == ["novelty chart 2"]
+    assert [(t["time"][11:16], t["status"], t["event_id"], t["max_drift_ratio"]) for t in h["post_event_tags"]] == [
+        ("04:30", "YELLOW", "ev-123", 0.004)]
+    doc = trend(_windows(10)[0], _assessments())
+    assert doc["status_changes"] == h["status_changes"] and doc["post_event_tags"] == h["post_event_tags"]
+    assert trend([])["status_changes"] == [] and trend([])["post_event_tags"] == []
