@@ -149,8 +149,10 @@ def _orth(y: FloatArray) -> FloatArray:
 def _renormalise(y: FloatArray) -> FloatArray:
     """A well-conditioned basis of the columns of ``y``: the unit lower-triangular factor
     of partial-pivoting LU (permuted back), at a quarter of a QR's cost; enough between
-    power iterations, where only the span matters (Rokhlin, Szlam & Tygert 2009, SIAM
-    J. Matrix Anal. Appl. 31(3); also Halko, Martinsson & Tropp 2011, sec. 4.5)."""
+    power iterations, where only the span matters (the LU normaliser of scikit-learn's
+    ``randomized_range_finder``, after Li, Linderman, Szlam, Stanton, Kluger & Tygert
+    2017, "An implementation of a randomized algorithm for principal component
+    analysis", ACM Trans. Math. Softw. 43(3))."""
     return scipy.linalg.lu(y, permute_l=True, check_finite=False)[0]
 
 
@@ -169,7 +171,7 @@ def leading_singular(op: LinearOperator, rank: int, *, oversample: int = OVERSAM
     above the noise floor of the Toeplitz matrix and come out to rounding, while the
     noise directions that fill the higher model orders are a near-optimal rather than
     the optimal subspace (``||T - Q Q^T T||`` within a small factor of
-    ``sigma_(rank+1)``, op. cit. Theorem 10.8).  On a 16-channel, 30-min record
+    ``sigma_(rank+1)``, op. cit. sec. 10).  On a 16-channel, 30-min record
     (i = 50, rank 100) the first 30 singular values agree with LAPACK's to 1e-6, the
     50th to 6e-4 and the 100th to 1e-2; the noise singular values are nearly
     degenerate, so their exact subspace is itself at the mercy of the record's noise.
