@@ -116,8 +116,12 @@ def trend(results: list[health_pb2.ModalResult], assessments: list[health_pb2.As
     covariates = sorted({k for r in results for k in r.covariates})
     series: list[dict[str, Any]] = []
     for r in results:
-        series.append({"end_time": iso(r.window_end_ns), "covariates": {k: r.covariates[k] for k in covariates if k in r.covariates},
-                       "frequencies_hz": {m.mode_id: m.frequency_hz for m in r.modes if m.mode_id}})
+        # a covariate without samples or a failed estimate (NaN) is left out, not fitted
+        series.append({"end_time": iso(r.window_end_ns),
+                       "covariates": {k: r.covariates[k] for k in covariates
+                                      if k in r.covariates and math.isfinite(r.covariates[k])},
+                       "frequencies_hz": {m.mode_id: m.frequency_hz for m in r.modes
+                                          if m.mode_id and math.isfinite(m.frequency_hz)}})
     mode_ids = sorted({m for s in series for m in s["frequencies_hz"]}, key=_mode_key)
     modes: dict[str, Any] = {}
     for mid in mode_ids:
@@ -138,7 +142,8 @@ def trend(results: list[health_pb2.ModalResult], assessments: list[health_pb2.As
     ranges = {}
     for cov in covariates:
         v = [s["covariates"][cov] for s in series if cov in s["covariates"]]
-        ranges[cov] = {"min": min(v), "max": max(v)}
+        if v:
+            ranges[cov] = {"min": min(v), "max": max(v)}
     return {"windows": len(results), "start_time": series[0]["end_time"] if series else None,
             "end_time": series[-1]["end_time"] if series else None, "covariates": ranges, "modes": modes,
             **status_history(assessments or []), "series": series}

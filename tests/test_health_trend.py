@@ -77,6 +77,17 @@ def test_degenerate_inputs():
         r.covariates["air-T"] = 12.0
     doc = trend(results)
     assert doc["modes"]["M1"]["sensitivity"]["air-T"] is None
+    # NaN covariates and frequencies are left out, not fitted; an all-NaN covariate has no range
+    results, _ = _windows(30)
+    for k, r in enumerate(results):
+        r.covariates["wind"] = float("nan")
+        if k % 3 == 0:
+            r.covariates["air-T"] = float("nan")
+            r.modes[0].frequency_hz = float("nan")
+    doc = trend(results)
+    assert "wind" not in doc["covariates"] and doc["modes"]["M1"]["sensitivity"]["wind"] is None
+    fit = doc["modes"]["M1"]["sensitivity"]["air-T"]
+    assert fit is not None and np.isfinite(fit["hz_per_unit"]) and np.isfinite(doc["modes"]["M1"]["mean_hz"])
 
 
 def test_csv_has_one_row_per_window(tmp_path: Path):
