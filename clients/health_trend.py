@@ -27,6 +27,7 @@ import numpy as np
 from quakewatch.v1 import health_pb2
 
 from .client import Client, ClientOptions
+from .health import _status
 from .output import print_json
 
 NS = 1_000_000_000
@@ -58,10 +59,6 @@ def fetch_assessments(c: Client, structure_id: str, start_ns: int, end_ns: int) 
     """Every stored assessment of the structure (periodic and post-event) in ``[start_ns, end_ns)``."""
     return _all_pages(c.health.ListAssessments, health_pb2.ListAssessmentsRequest(
         structure_id=structure_id, page_size=PAGE), "assessments", start_ns, end_ns)
-
-
-def _status(value: int) -> str:
-    return health_pb2.HealthStatus.Name(value).removeprefix("HEALTH_STATUS_")
 
 
 def status_history(assessments: list[health_pb2.Assessment]) -> dict[str, list[dict[str, Any]]]:

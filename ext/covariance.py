@@ -315,10 +315,15 @@ class CovarianceAccumulator:
 
     def _fold(self, x: np.ndarray, n_seg: int) -> None:
         """Add ``n_seg`` complete segments (one whole group) to the spectral sum."""
+        offset = self._start_offset(x)
+        x = x - offset  # float64 copy of the group: the caller's array is never changed
+        self._apply(x, n_seg, self._cross_spectrum(x, self._history, n_seg))
+
+    def _start_offset(self, x: np.ndarray) -> np.ndarray:
+        """The offset removed from every sample: the mean of the first segment, fixed once."""
         if self._offset is None:
             self._offset = np.asarray(x[: self.segment], dtype=np.float64).mean(axis=0)
-        x = x - self._offset  # float64 copy of the group: the caller's array is never changed
-        self._apply(x, n_seg, self._cross_spectrum(x, self._history, n_seg))
+        return self._offset
 
     def _fold_parallel(self, x: np.ndarray, plan: list[int]) -> None:
         """:meth:`_fold` of the groups ``plan`` at the start of ``x``, their cross-spectra
@@ -330,9 +335,7 @@ class CovarianceAccumulator:
         ``THREADS + 1`` groups are in flight, which bounds the memory (each holds its
         offset copy and its cross-spectrum).
         """
-        if self._offset is None:
-            self._offset = np.asarray(x[: self.segment], dtype=np.float64).mean(axis=0)
-        offset, lag, seg = self._offset, self.max_lag, self.segment
+        offset, lag, seg = self._start_offset(x), self.max_lag, self.segment
         starts = np.concatenate([[0], np.cumsum(plan)[:-1]]) * seg
         first_history = self._history
 

@@ -273,10 +273,9 @@ def run_scenario(spec: ScenarioSpec, base: Path, *, threads: int = 2, observed: 
     n_done = 0
     where = str(base)
     classes = taxonomy_classes(exp.taxonomy)
-    damage_map = (asset_mapping(exp.taxonomy, sites.of_asset, models["mapping"], risk_ids_f, where, classes=classes)
-                  if fragility else None)
-    vuln_maps = {lt: (sorted(m.functions), asset_mapping(exp.taxonomy, sites.of_asset, models["mapping"],
-                                                         sorted(m.functions), where, classes=classes))
+    damage_map = asset_mapping(classes, sites.of_asset, models["mapping"], risk_ids_f, where) if fragility else None
+    vuln_maps = {lt: (sorted(m.functions), asset_mapping(classes, sites.of_asset, models["mapping"], sorted(m.functions),
+                                                         where))
                  for lt, m in models["vulnerability"].items()}
     while n_done < gm.realisations:
         gmf = {imt: np.exp(next(streams[imt])) for imt in imts}
