@@ -534,6 +534,10 @@ def print_table(res: ModalResult, rec: Record) -> None:
     dead = ", ".join(f"{c}: {rec.channels[c]}" for c in res.dead_channels) or "none"
     con.print(f"harmonics (periodic excitation, not modes): {harmonics}", highlight=False)
     con.print(f"dead channels (left out): {dead}", highlight=False)
+    weak = res.provenance.get("rejected_insignificant", [])
+    if weak:
+        listed = ", ".join(f"{d['frequency_hz']:.4f} Hz (t {d['amplitude_t']:.1f})" for d in weak)
+        con.print(f"stable poles within the sampling noise (not modes): {listed}", highlight=False)
     ch = Table(title="channels")
     for col in ("#", "channel", ""):
         ch.add_column(col)

@@ -43,6 +43,7 @@ from __future__ import annotations
 import operator
 import os
 from collections import deque
+from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 
@@ -135,19 +136,25 @@ class CorrelationSums:
         edge terms (at most ``max_lag`` samples per block) are neglected, which is
         harmless because the samples were already offset by ``offset``.
         """
+        out = np.empty((self.block_sums.shape[0], self.block_sums.shape[1], *self.sums.shape[1:]))
+        for b, cov in enumerate(self.iter_jackknife_covariances()):
+            out[b] = cov
+        return out
+
+    def iter_jackknife_covariances(self) -> Iterator[npt.NDArray[np.float64]]:
+        """The delete-one-block covariances of :meth:`jackknife_covariances`, one block at
+        a time (a caller that keeps a slice of each holds one set, not two)."""
         n = self.n_samples
         refs = np.asarray(self.ref_channels)
         lag1 = self.block_sums.shape[1]
-        out = np.empty((self.block_sums.shape[0], lag1, *self.sums.shape[1:]))
         mu = self.channel_sums / n if n else np.zeros_like(self.channel_sums)
-        for b in range(out.shape[0]):
+        for b in range(self.block_sums.shape[0]):
             counts = self.counts[:lag1] - self.block_counts[b]
             s = self.sums[:lag1] - self.block_sums[b]
             a = self.channel_sums - self.block_channel_sums[b]
             c = (s - mu[refs][None, None, :] * a[None, :, None] - mu[None, :, None] * a[refs][None, None, :]
                  + counts[:, None, None] * np.outer(mu, mu[refs])[None])
-            out[b] = _divide(c, counts)
-        return out
+            yield _divide(c, counts)
 
 
 def _divide(sums: np.ndarray, counts: np.ndarray) -> npt.NDArray[np.float64]:

@@ -52,6 +52,7 @@ from threadpoolctl import threadpool_limits
 
 from .covariance import CorrelationSums, CovarianceAccumulator
 from .covariance import check_count as _int
+from .modal_significance import amplitude_significance, jackknife_block_rows
 from .modal_uncertainty import jackknife_std
 from .ssi import (OrderEigen, Poles, ShiftSolver, eigen_of_order, modal_parameters, mpc, normalise_shapes,
                   observability_basis, output_covariance_factor)
@@ -111,7 +112,10 @@ class ModalResult:
     dead_channels : tuple of int
     diagram : StabilisationDiagram
     provenance : dict
-        Method, options, block rows, orders, reference channels, samples, blocks, timing.
+        Method, options, block rows, orders, reference channels, samples, blocks, timing;
+        each mode's ``amplitude_t`` and ``sign_p`` (``ext/modal_significance.py``) and the
+        clusters dropped as ``rejected_unstable`` (jackknife scatter) or
+        ``rejected_insignificant`` (within the sampling noise).
     """
 
     frequencies_hz: FloatArray
@@ -161,14 +165,26 @@ def live_channels(sums: CorrelationSums) -> tuple[FloatArray, npt.NDArray[np.boo
     return std, (std > DEAD_CHANNEL_RATIO * med) & (std > 0)
 
 
-def default_block_rows(n_channels: int, n_refs: int, fs_hz: float, max_order: int) -> int:
+def default_block_rows(n_channels: int, n_refs: int, fs_hz: float, max_order: int, *,
+                       n_samples: int | None = None, n_blocks: int = 0) -> int:
     """Block rows ``i``: enough for ``max_order`` (``(i - 1) n_channels >= max_order`` and
     ``i n_refs >= max_order``) and :data:`DEFAULT_LAG_S` of lag, with at most
     :data:`MAX_DEFAULT_ROWS` Toeplitz rows.
+
+    Given the record's ``n_samples`` and ``n_blocks >= 3`` jackknife blocks, the rows the
+    model order asks for beyond the lag span are cut to what the blocks carry: each
+    block spans at least :data:`~quakewatch.ext.modal_significance.BLOCK_LAG_RATIO` times
+    the lag span ``2 i``, or the jackknife's blocks share their lag products and its
+    deviations (and the significance test) are too small.  On one channel this is what
+    keeps a short record from an order-100 model of its noise (100 s at 20 Hz: ``i`` 101
+    -> 25).
     """
     need = max(math.ceil(max_order / n_refs), math.ceil(max_order / n_channels) + 1)
     lag_rows = min(math.ceil(DEFAULT_LAG_S * fs_hz), MAX_DEFAULT_ROWS // n_channels)
-    return int(max(need, lag_rows, 2))
+    rows = max(need, lag_rows, 2)
+    if n_samples is not None and n_blocks >= 3:
+        rows = max(lag_rows, 2, min(rows, jackknife_block_rows(n_samples, n_blocks)))
+    return int(rows)
 
 
 def reference_count(n_channels: int, fs_hz: float, max_order: int, block_rows: int | None = None) -> int:
@@ -223,7 +239,8 @@ def identify(data: npt.ArrayLike | CovarianceAccumulator | CorrelationSums, fs_h
         Toeplitz matrix stays within :data:`MAX_REF_COLUMNS` columns, otherwise the
         :func:`reference_count` most independent ones by :func:`choose_references`).
     block_rows : int, optional
-        Block rows ``i`` of the Toeplitz matrix (default :func:`default_block_rows`).
+        Block rows ``i`` of the Toeplitz matrix (default :func:`default_block_rows` for
+        the record's length and jackknife blocks).
     min_order, max_order, order_step : int
         Model orders of the stabilisation diagram (even orders 2..100 by default).
     n_blocks : int
@@ -233,7 +250,9 @@ def identify(data: npt.ArrayLike | CovarianceAccumulator | CorrelationSums, fs_h
     frequency_range_hz : (low, high), optional
         Report modes in this band only.
     selection : SelectionOptions, optional
-        Stability, clustering and harmonic thresholds.
+        Stability, clustering, harmonic and significance thresholds (with an uncertainty,
+        a mode must stand out of the sampling noise: ``min_amplitude_t`` or
+        ``max_sign_p``, :mod:`quakewatch.ext.modal_significance`).
     uncertainty : bool
         Compute jackknife standard deviations (default True; SSI-cov only).
     method : {"ssi-cov", "efdd"}
@@ -310,8 +329,9 @@ def _identify(data: Any, fs_hz: float, *, ref_channels: Any, block_rows: int | N
     m, n_r = int(live.sum()), int(live_refs.size)
     if m < 1 or n_r < 1:
         return _empty(n_ch, dead, sums, fs, "no live channel" if m < 1 else "no live reference channel")
-    i = block_rows if block_rows is not None else min(default_block_rows(m, n_r, fs, max_order),
-                                                       (sums.sums.shape[0] - 1) // 2)
+    n_jk = sums.block_sums.shape[0]
+    i = block_rows if block_rows is not None else min(
+        default_block_rows(m, n_r, fs, max_order, n_samples=sums.n_samples, n_blocks=n_jk), (sums.sums.shape[0] - 1) // 2)
     i = _int(i, "block_rows", 2)
     if 2 * i > sums.sums.shape[0] - 1:
         raise ValueError(f"block_rows={i} needs covariances up to lag {2 * i}; the accumulator has "
@@ -342,25 +362,29 @@ def _identify(data: Any, fs_hz: float, *, ref_channels: Any, block_rows: int | N
     obs, right, singular = observability_basis(t, int(orders.max()), right=True, weight=weight)
     poles, pole_index, eigen = _poles(obs, m, fs, orders, max_damping, opts.harmonic_damping)
     stable = stable_mask(poles, opts)
-    clusters, labels = select_modes(poles, stable, opts)
+    found, labels = select_modes(poles, stable, opts)
+    clusters = found
     if frequency_range_hz is not None:
         lo, hi = frequency_range_hz
-        clusters = [c for c in clusters if lo <= c.frequency_hz <= hi]
+        clusters = [c for c in found if lo <= c.frequency_hz <= hi]
     modes = [c for c in clusters if not c.harmonic]
     harmonics = [c for c in clusters if c.harmonic]
     t_select = time.perf_counter()
     std_f = np.full(len(modes), np.nan)
     std_d = np.full(len(modes), np.nan)
-    n_jk = sums.block_sums.shape[0]
     rejected: list[dict[str, float]] = []
+    insignificant: list[dict[str, float]] = []
+    amp_t = amp_p = np.full(len(modes), np.nan)
     if uncertainty and modes and n_jk >= 3:
         # the delete-one estimate averages every other order of the cluster (at least
         # JACKKNIFE_MIN_ORDERS): the order-to-order scatter is small against the
         # sampling scatter, and half the orders halve the cost
         members = [[(int(poles.orders[p]), int(pole_index[p])) for p in
                     (c.members if c.members.size < 2 * JACKKNIFE_MIN_ORDERS else c.members[::2])] for c in modes]
-        std_f, std_d = jackknife_std(sums.jackknife_covariances(), cov, prepare, i, m, fs, right, singular,
-                                     eigen, members)
+        jk = np.empty((n_jk, *cov.shape))
+        for b, block in enumerate(sums.iter_jackknife_covariances()):  # one set held, not two
+            jk[b] = prepare(block)
+        std_f, std_d = jackknife_std(jk, cov, i, m, fs, right, singular, eigen, members)
         # A physical mode's frequency scatters about the statistical floor
         # sigma_f / f ~ sqrt(xi / (2 pi f T)) (REFERENCES.md); a cluster scattering far
         # more across the record is noise that happened to stabilise.
@@ -370,8 +394,20 @@ def _identify(data: Any, fs_hz: float, *, ref_channels: Any, block_rows: int | N
         ok = ~(std_f > opts.max_std_ratio * floor)
         rejected = [{"frequency_hz": float(f), "std_frequency_hz": float(sd)}
                     for f, sd in zip(f_arr[~ok], std_f[~ok])]
+        # ... and one whose share of the correlations is within the sampling noise is
+        # the record's largest random wiggle (the only test left with one channel,
+        # where MAC and MPC are 1 for every pole; ext/modal_significance.py).  Every
+        # cluster, harmonics and out-of-band modes included, is in the fit.
+        fit = modes + [c for c in found if c not in modes]
+        sig = amplitude_significance(cov, jk, [c.frequency_hz for c in fit], [c.damping_ratio for c in fit],
+                                     [c.shape for c in fit], fs)
+        t_all, p_all = sig.t[: len(modes)], sig.sign_p[: len(modes)]
+        weak = ok & (t_all < opts.min_amplitude_t) & (p_all > opts.max_sign_p)  # NaN: no evidence, kept
+        insignificant = [{"frequency_hz": float(f), "amplitude_t": float(t), "sign_p": float(p)}
+                         for f, t, p in zip(f_arr[weak], t_all[weak], p_all[weak])]
+        ok &= ~weak
         modes = [c for c, keep in zip(modes, ok) if keep]
-        std_f, std_d = std_f[ok], std_d[ok]
+        std_f, std_d, amp_t, amp_p = std_f[ok], std_d[ok], t_all[ok], p_all[ok]
     shapes_c = np.full((n_ch, len(modes)), np.nan + 0j)
     if modes:  # back to physical units, then unit norm with the largest entry real
         shapes_c[live] = normalise_shapes(np.array([c.shape for c in modes], dtype=np.complex128) / scale).T
@@ -391,7 +427,8 @@ def _identify(data: Any, fs_hz: float, *, ref_channels: Any, block_rows: int | N
         "orders": [int(orders.min()), int(orders.max()), order_step], "max_damping": max_damping,
         "jackknife_blocks": int(n_jk), "selection": opts.__dict__.copy(), "dead_channels": list(dead),
         "weighting": weighting, "svd": "exact" if weight is not None else svd,
-        "rejected_unstable": rejected,
+        "rejected_unstable": rejected, "rejected_insignificant": insignificant,
+        "amplitude_t": [float(t) for t in amp_t], "sign_p": [float(p) for p in amp_p],
         "seconds": {"identification": t_select - t0, "uncertainty": time.perf_counter() - t_select},
     }
     return ModalResult(
@@ -456,7 +493,8 @@ def _sums(data: Any, fs: float, ref_channels: Any, block_rows: int | None, max_o
     if ref_channels is None and n_auto < m:
         ref_channels = choose_references(x[: min(n, max(4096, int(60 * fs)))], n_auto)
     refs = m if ref_channels is None else len(np.atleast_1d(ref_channels))
-    i = block_rows if block_rows is not None else default_block_rows(m, max(refs, 1), fs, max_order)
+    i = block_rows if block_rows is not None else default_block_rows(m, max(refs, 1), fs, max_order, n_samples=n,
+                                                                     n_blocks=n_blocks)
     i = _int(i, "block_rows", 2)
     if n < 4 * i:
         raise ValueError(f"data has {n} samples; at least {4 * i} are needed for block_rows={i}")

@@ -42,7 +42,7 @@ Wilkinson (1965), The Algebraic Eigenvalue Problem, Oxford.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
@@ -57,7 +57,7 @@ FloatArray = npt.NDArray[np.float64]
 JACKKNIFE_THREADS = 2
 
 
-def jackknife_std(blocks: FloatArray, full: FloatArray, prepare: Callable[[np.ndarray], np.ndarray], block_rows: int,
+def jackknife_std(blocks: FloatArray, full: FloatArray, block_rows: int,
                   m: int, fs_hz: float, right: FloatArray, singular: FloatArray,
                   eigen: dict[int, OrderEigen], members: Sequence[Sequence[tuple[int, int]]]
                   ) -> tuple[FloatArray, FloatArray]:
@@ -65,12 +65,11 @@ def jackknife_std(blocks: FloatArray, full: FloatArray, prepare: Callable[[np.nd
 
     Parameters
     ----------
-    blocks : ndarray (B, lags, m_all, n_refs_all)
-        Delete-one covariances (``CorrelationSums.jackknife_covariances``).
-    full : ndarray
-        The record's covariances, already prepared (scaled, live channels).
-    prepare : callable
-        Maps a covariance array to the scaled live-channel array used for the record.
+    blocks : ndarray (B, lags, m, n_refs)
+        Delete-one covariances (``CorrelationSums.jackknife_covariances``), prepared as
+        the record's (scaled, live channels).
+    full : ndarray (lags, m, n_refs)
+        The record's covariances, prepared.
     block_rows, m, fs_hz : int, int, float
         As used for the record (``m`` live channels).
     right, singular : ndarray
@@ -103,7 +102,7 @@ def jackknife_std(blocks: FloatArray, full: FloatArray, prepare: Callable[[np.nd
     product = ToeplitzProduct(proj, block_rows, full.shape[2])  # T^(-b) @ proj by FFT, proj transformed once
 
     def factor_block(b: int) -> None:
-        obs = product(prepare(blocks[b]) if b < b_count else full)
+        obs = product(blocks[b] if b < b_count else full)
         up, down = obs[:-m], obs[m:]
         try:
             chol = scipy.linalg.cholesky(up.T @ up, lower=True, check_finite=True)

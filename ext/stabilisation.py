@@ -72,6 +72,11 @@ class SelectionOptions:
     harmonic_damping: float = 0.001
     #: modes whose jackknife frequency std exceeds this multiple of the statistical floor are dropped
     max_std_ratio: float = 15.0
+    #: modes whose correlation amplitude is below this many jackknife standard errors
+    #: and positive in too few blocks (sign test p above ``max_sign_p``) are dropped
+    #: (``ext/modal_significance.py``)
+    min_amplitude_t: float = 6.0
+    max_sign_p: float = 1e-4
 
 
 @dataclass(frozen=True, eq=False)

@@ -217,6 +217,16 @@ def test_human_table(capsys: Any, tmp_path: Path, record: np.ndarray) -> None:
         assert text in out, out
 
 
+def test_noise_poles_of_a_single_channel_are_listed_not_reported(capsys: Any, tmp_path: Path) -> None:
+    path = tmp_path / "noise.npy"
+    np.save(path, np.random.default_rng(0).standard_normal((12_000, 1)))  # 10 min of white noise at 20 Hz
+    code, out, err = cli(capsys, path, "--fs", "20")
+    assert code == 0, err
+    assert "0 modes: 1 channels" in out and "stable poles within the sampling noise (not modes):" in out, out
+    doc = cli_json(capsys, path, "--fs", "20")
+    assert doc["frequencies_hz"] == [] and len(doc["provenance"]["rejected_insignificant"]) >= 1
+
+
 def test_plot_writes_a_png(capsys: Any, tmp_path: Path, record: np.ndarray) -> None:
     pytest.importorskip("matplotlib")
     path, png = tmp_path / "rec.npy", tmp_path / "diagram.png"

@@ -240,8 +240,9 @@ class HealthEngine:
         if n_refs < m and first.shape[1] >= 4 * n_refs:
             refs = choose_references(np.asarray(first[motion], dtype=np.float64).T, n_refs)
         n_r = m if refs is None else refs.size
-        i = default_block_rows(m, n_r, rate, self.cfg.max_order)
         window_samples = int(self.cfg.window_s * rate)
+        i = default_block_rows(m, n_r, rate, self.cfg.max_order, n_samples=window_samples,
+                               n_blocks=self.cfg.jackknife_blocks)
         acc = CovarianceAccumulator(m, 2 * i, ref_channels=refs, block_samples=max(1, window_samples // self.cfg.jackknife_blocks))
         return _Window(start_ns, first_ns, first_ns, rate, acc, np.array(motion, dtype=np.intp))
 
