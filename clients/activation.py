@@ -1,7 +1,8 @@
 """``quakewatch activation``: a running server's plan checklist, and acknowledging it.
 
 ``activation show ID`` lists the actions of a plan activation (``DecisionService.Respond``)
-with their roles, deadlines, status and escalations; ``activation ack ID ACTION`` and
+with their roles, deadlines, status and escalations, and the plan's notifications with
+their delivery status; ``activation ack ID ACTION`` and
 ``activation done ID ACTION [--note TEXT]`` report back (``UpdateAction``; audited, and done
 only once what the action depends on is done). In a drill, participants acknowledge on
 the drill server with the tokens it gave them.
@@ -48,6 +49,13 @@ def _print(act: decision_pb2.Activation) -> None:
         flag = " OVERDUE" if x.overdue else ""
         print(f"  {x.action_id:<28} {x.role:<14} by {_when(x.deadline)}  {x.status}{flag}"
               + (f"  [{x.updated_by}: {x.note}]" if x.note else ""))
+    notes = json.loads(act.document_json).get("notifications", []) if act.document_json else []
+    if notes:
+        print("notifications:")
+        for n in notes:
+            tries = f" after {n['attempts']} attempts" if n["attempts"] > 1 else ""
+            why = f"  ({n['last_error']})" if n.get("last_error") else ""
+            print(f"  {n['kind']:<13} {n['role']:<14} {n['channel']:<8} {n['address']}  {n['status']}{tries}{why}")
 
 
 def activation_command(a: argparse.Namespace, o: ClientOptions) -> int:

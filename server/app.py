@@ -171,6 +171,7 @@ class QuakeWatchServer:
             if settings.retention_days:
                 self.scheduler.add_interval("archive-retention", self.apply_retention, 3600.0)
             self.scheduler.add_interval("plan-escalation", self.escalate_plans, settings.decision.escalation_interval_s)
+            self.scheduler.add_interval("plan-notification", self.send_notifications, settings.decision.notification_interval_s)
         except BaseException:
             self._dir_lock.release()
             raise
@@ -263,6 +264,20 @@ class QuakeWatchServer:
         events = await asyncio.to_thread(escalate_open, self.engine)
         for e in events:
             log.warning("plan action overdue action=%s escalated_to=%s due=%s count=%d", e.action_id, e.to_role, e.due.isoformat(), e.count)
+
+    async def send_notifications(self) -> None:
+        """Send the plan notifications that are due (webhooks; audited when they end)."""
+        from datetime import UTC, datetime
+
+        from .decision.notify import deliver_due
+
+        d = self.settings.decision
+        sent = await asyncio.to_thread(deliver_due, self.engine, datetime.now(UTC), max_attempts=d.notification_attempts,
+                                       timeout_s=d.notification_timeout_s)
+        for x in sent:
+            if x.status == "pending":
+                log.warning("plan notification not delivered id=%s address=%s attempt=%d error=%s", x.notification_id,
+                            x.address, x.attempts, x.error)
 
     async def snapshot_status(self) -> None:
         """Persist the status of every structure that received data since the last

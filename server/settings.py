@@ -145,6 +145,10 @@ class DecisionSettings(BaseModel):
     max_realisations: int = Field(10_000, ge=1, description="largest number of ground-motion realisations per request")
     threads: int = Field(2, ge=1, description="threads of one estimate")
     escalation_interval_s: float = Field(30.0, gt=0, description="period of the job that records escalations of overdue plan actions")
+    notification_interval_s: float = Field(5.0, gt=0, description="period of the job that sends due plan notifications (webhooks)")
+    notification_attempts: int = Field(8, ge=1, description="attempts per plan notification before it is failed "
+                                       "(retried after 5 s, 10 s, 20 s ... at most 10 min apart)")
+    notification_timeout_s: float = Field(5.0, gt=0, description="how long one webhook POST may take")
 
 
 class MineSettings(BaseModel):

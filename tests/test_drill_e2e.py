@@ -75,6 +75,10 @@ def test_drill_run_reports_every_milestone_and_reaches_no_live_server(scenario: 
     assert live_alerts == [] and set(live_rows.values()) == {0}, live_rows
     iso = report["isolation"]
     assert (iso["alerts"] > 0 or kind == "structural_failure") and iso["alerts_all_exercise"] and iso["data_kept"]
+    # the plan's notifications are recorded (whom it would have told), never sent
+    act = report["results"].get("activation")
+    if act and act["level"]:
+        assert act["notifications"] and {n["status"] for n in act["notifications"]} == {"suppressed"}, act
     with Session(make_engine(default_url(tmp_path / "drill"))) as db:
         drill_rows = {t: len(db.exec(select(m)).all()) for t, m in LIVE_TABLES.items()}
     made = {"earthquake": ("event", "loss_estimate", "plan_activation", "dispatch_plan"), "mine_tremor": ("event", "plan_activation"),

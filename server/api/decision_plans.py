@@ -32,6 +32,7 @@ from ..decision.respond import situation_from_estimate
 from ..errors import InvalidInput, NotFound, PermissionDenied
 from ..storage import audit
 from ..storage.models import DispatchRecord, LossEstimateRecord
+from ..settings import Settings
 from ..storage.tokens import Principal, Role
 from .context import current_principal
 
@@ -80,6 +81,7 @@ class PlanMethods:
     """Mixed into :class:`~quakewatch.server.api.decision.DecisionServicer`."""
 
     engine: Engine
+    settings: Settings
     base: Path
     store: Path
 
@@ -136,7 +138,7 @@ class PlanMethods:
         else:
             loaded, text = self._plan(request.plan)
             situation = situation_from_estimate(doc, **situation_args)  # type: ignore[arg-type]
-            act = activation_store.create(self.engine, p, loaded, text, situation, now=now)
+            act = activation_store.create(self.engine, p, loaded, text, situation, now=now, exercise=self.settings.exercise)
         return activation_to_pb(act, now)
 
     async def Respond(self, request: decision_pb2.RespondRequest, context: grpc.aio.ServicerContext) -> decision_pb2.Activation:

@@ -28,6 +28,7 @@ from ..errors import FailedPrecondition, NotFound
 from ..storage import audit
 from ..storage.models import PlanActivation
 from ..storage.tokens import Principal
+from . import notify
 from .activation import ActionItem, ActionStatus, EscalationEvent, Situation, checklist, decide_level, due_escalations, revise, update_status
 from .plan_loader import LoadedPlan, PlanInvalid, parse_plan_text
 
@@ -84,6 +85,8 @@ class Activation:
         self.row = row
         self.plan: LoadedPlan = _stored_plan(row.plan_text, f"{row.plan_id} v{row.plan_version}")
         self.items = _items_from_json(row.actions_json)
+        #: the activation's messages (``notify.listed``), filled by the store's functions
+        self.notifications: list[dict[str, Any]] = []
 
     def document(self, now: datetime | None = None) -> dict[str, Any]:
         r = self.row
@@ -95,7 +98,17 @@ class Activation:
             "origin_time": _aware(r.origin_time).isoformat(),
             "decision": json.loads(r.decision_json), "situation": json.loads(r.situation_json),
             "actions": [i.as_dict(now) for i in self.items],
+            "exercise": bool(r.exercise), "notifications": self.notifications,
         }
+
+
+def _noted(s: Session, act: Activation) -> Activation:
+    act.notifications = notify.listed(s, act.row.activation_id)
+    return act
+
+
+def _escalation_details(e: EscalationEvent) -> dict[str, Any]:
+    return {"action": e.action_id, "to": e.to_role, "due": e.due.isoformat(), "count": e.count}
 
 
 def _retry(fn: Callable[[], T]) -> T:
@@ -127,8 +140,9 @@ def _plan_details(loaded: LoadedPlan) -> dict[str, Any]:
 
 
 def create(engine: Engine, p: Principal, loaded: LoadedPlan, plan_text: str, situation: Situation,
-           *, now: datetime | None = None) -> Activation:
-    """Decide the level, build the checklist, store and audit it."""
+           *, now: datetime | None = None, exercise: bool = False) -> Activation:
+    """Decide the level, build the checklist, store and audit it, with the plan's
+    notifications of that level (``exercise``: recorded, never sent)."""
     now = now or datetime.now(UTC)
     decision = decide_level(loaded, situation)
     items = checklist(loaded, decision.level, situation.origin_time)
@@ -140,18 +154,19 @@ def create(engine: Engine, p: Principal, loaded: LoadedPlan, plan_text: str, sit
             plan_version=loaded.plan.version, plan_sha256=loaded.sha256, plan_text=plan_text,
             level=decision.level.value if decision.level else "", origin_time=situation.origin_time,
             situation_json=json.dumps(situation.as_dict()), decision_json=json.dumps(decision.as_dict(), default=str),
-            actions_json=_items_to_json(items), created_at=now, updated_at=now)
+            actions_json=_items_to_json(items), created_at=now, updated_at=now, exercise=exercise)
         with Session(engine) as s:
             s.add(row)
             _audit(s, p, "plan.activate", row.activation_id,
                    {**_plan_details(loaded), "level": row.level or None, "situation": situation.as_dict(),
                     "actions": [i.action_id for i in items]})
+            notify.enqueue(s, row, loaded, "activation", row.level, now)
             for e in events:
-                _audit(s, None, "plan.escalate", row.activation_id,
-                       {**_plan_details(loaded), "action": e.action_id, "to": e.to_role, "due": e.due.isoformat(), "count": e.count})
+                _audit(s, None, "plan.escalate", row.activation_id, {**_plan_details(loaded), **_escalation_details(e)})
+                notify.enqueue(s, row, loaded, "escalation", row.level, now, roles=[e.to_role], details=_escalation_details(e))
             s.commit()
             s.refresh(row)
-        return Activation(row)
+            return _noted(s, Activation(row))
 
     return _retry(unit)
 
@@ -175,8 +190,9 @@ def _write(s: Session, row: PlanActivation, **values: Any) -> None:
 def _escalate_in(s: Session, act: Activation, now: datetime) -> tuple[list[ActionItem], list[EscalationEvent]]:
     items, events = due_escalations(act.items, act.plan, now)
     for e in events:
-        _audit(s, None, "plan.escalate", act.row.activation_id,
-               {**_plan_details(act.plan), "action": e.action_id, "to": e.to_role, "due": e.due.isoformat(), "count": e.count})
+        _audit(s, None, "plan.escalate", act.row.activation_id, {**_plan_details(act.plan), **_escalation_details(e)})
+        notify.enqueue(s, act.row, act.plan, "escalation", act.row.level, now, roles=[e.to_role],
+                       details=_escalation_details(e))
     return items, events
 
 
@@ -195,7 +211,7 @@ def get(engine: Engine, p: Principal, activation_id: str, *, now: datetime | Non
                     s.commit()
                     s.refresh(row)
                     act = Activation(row)
-        return act
+            return _noted(s, act)
 
     return _retry(unit)
 
@@ -220,12 +236,14 @@ def revise_with(engine: Engine, p: Principal, activation_id: str, situation: Sit
             _audit(s, p, "plan.revise", activation_id,
                    {**_plan_details(act.plan), "from_level": row.level or None, "level": level or None,
                     "situation": sit.as_dict()})
+            if level != row.level:
+                notify.enqueue(s, row, act.plan, "level_change", level, now, details={"from_level": row.level or None})
             _write(s, row, level=level, situation_json=json.dumps(sit.as_dict()),
                    decision_json=json.dumps(decision.as_dict(), default=str), actions_json=_items_to_json(items),
                    updated_at=now)
             s.commit()
             s.refresh(row)
-            return Activation(row)
+            return _noted(s, Activation(row))
 
     return _retry(unit)
 
@@ -246,7 +264,7 @@ def set_status(engine: Engine, p: Principal, activation_id: str, action_id: str,
             _write(s, row, actions_json=_items_to_json(items), updated_at=now)
             s.commit()
             s.refresh(row)
-            return Activation(row)
+            return _noted(s, Activation(row))
 
     return _retry(unit)
 

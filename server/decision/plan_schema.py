@@ -46,6 +46,8 @@ until then it is provisional, counted from that action's own deadline.
 
 from __future__ import annotations
 
+import urllib.parse
+
 import enum
 import re
 from datetime import date, timedelta
@@ -370,10 +372,33 @@ def semantic_errors(plan: Plan) -> list[tuple[Loc, str]]:
         errors.append((("actions", first, "depends_on"), "cyclic dependencies: " + " -> ".join(cycle)))
     for i, n in enumerate(plan.notifications):
         role_ok(("notifications", i, "role"), n.role)
+        bad = address_error(n.channel, n.address)
+        if bad:
+            errors.append((("notifications", i, "address"), bad))
         for k, lv in enumerate(n.levels or ()):
             if lv not in levels:
                 errors.append((("notifications", i, "levels", k), f"level {lv.value} is not defined in levels (defined: {defined})"))
     return errors
+
+
+def address_error(channel: str, address: str) -> str | None:
+    """Why ``address`` cannot be one of ``channel`` (None when it can): a webhook is an
+    http(s) URL with a host, an email address has one ``@`` with a dot in its domain, a
+    phone, SMS or fax number has at least 3 digits and nothing but ``+``, digits, spaces,
+    dashes, dots and parentheses."""
+    a = address.strip()
+    if channel == "webhook":
+        url = urllib.parse.urlsplit(a)
+        if url.scheme not in ("http", "https") or not url.hostname:
+            return f"a webhook address is an http:// or https:// URL with a host, got {address!r}"
+    elif channel == "email":
+        local, at, domain = a.partition("@")
+        if not (local and at and "." in domain.strip(".") and "@" not in domain and " " not in a):
+            return f"not an email address: {address!r}"
+    elif channel in ("phone", "sms", "fax"):
+        if sum(ch.isdigit() for ch in a) < 3 or any(not (ch.isdigit() or ch in "+-. ()") for ch in a):
+            return f"a {channel} number has at least 3 digits and only +, digits, spaces, dashes, dots and parentheses, got {address!r}"
+    return None
 
 
 def _fmt(d: timedelta) -> str:

@@ -63,6 +63,7 @@ def _loss(run: DrillRun, tl: Timeline, est: Any) -> None:
 
 def _activation(run: DrillRun, tl: Timeline, act: Any, end_s: float) -> None:
     from ..decision.activation_store import action_items
+    from ..decision.notify import listed
 
     if act is None:
         tl.note("response_level", "no plan was activated")
@@ -70,8 +71,13 @@ def _activation(run: DrillRun, tl: Timeline, act: Any, end_s: float) -> None:
     items = action_items(act)
     tl.mark("response_level", wall_seconds(act.created_at),
             f"level {act.level or 'none'} of {act.plan_id} v{act.plan_version}, {len(items)} actions")
+    with Session(run.server.engine) as s:
+        notes = listed(s, act.activation_id)
+    # a drill server is an exercise server: whom the plan would have told, and when, never sent
     run.results["activation"] = {"activation_id": act.activation_id, "plan": f"{act.plan_id} v{act.plan_version}",
-                                 "level": act.level or None, "actions": len(items)}
+                                 "level": act.level or None, "actions": len(items),
+                                 "notifications": [{k: m[k] for k in ("kind", "role", "channel", "address", "status", "created_at")}
+                                                   for m in notes]}
     for a in items:
         done = a.updated_at if a.status.value in ("acknowledged", "done") else None
         tl.action(a.action_id, a.task or a.action_id, wall_seconds(a.deadline), a.status.value,

@@ -209,6 +209,35 @@ class PlanActivation(SQLModel, table=True):
     actions_json: str = Field(sa_column=Column(Text, nullable=False))
     created_at: datetime = _ts()
     updated_at: datetime = _ts()
+    # made on an exercise (drill) server: its notifications are recorded, never sent
+    exercise: bool = False
+
+
+class PlanNotification(SQLModel, table=True):
+    """One message of an activation to one of its plan's notification targets: the
+    durable outbox (written in the activation's transaction, delivered by a periodic job,
+    at least once; ``notification_id`` is the receiver's idempotency key).
+
+    ``status``: ``pending`` (to be sent at ``next_attempt_at``), ``delivered``,
+    ``failed`` (gave up after the last attempt), ``suppressed`` (exercise server) or
+    ``undeliverable`` (no gateway for the channel)."""
+
+    __tablename__ = "plan_notification"
+    __table_args__ = (Index("ix_plan_notification_due", "status", "next_attempt_at"),)
+    notification_id: str = Field(primary_key=True, max_length=32)
+    activation_id: str = Field(max_length=32, index=True)
+    tenant: str | None = Field(default=None, max_length=64)
+    kind: str = Field(max_length=16)
+    role: str = Field(max_length=64)
+    channel: str = Field(max_length=16)
+    address: str = Field(max_length=512)
+    payload_json: str = Field(sa_column=Column(Text, nullable=False))
+    status: str = Field(max_length=16)
+    attempts: int = 0
+    last_error: str = Field(default="", max_length=512)
+    next_attempt_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+    created_at: datetime = _ts()
+    delivered_at: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True), nullable=True))
 
 
 class DispatchRecord(SQLModel, table=True):
