@@ -178,7 +178,10 @@ def build_parser() -> argparse.ArgumentParser:
                     "needs every channel as a reference)")
     mo.add_argument("--svd", choices=("randomized", "exact"), help="leading singular subspace of the Toeplitz matrix "
                     "(default randomized, on FFT products; exact: the dense eigen-decomposition)")
-    mo.add_argument("--block-rows", type=int, metavar="I", help="block rows of the Toeplitz matrix (default: from rate and channels)")
+    mo.add_argument("--block-rows", type=int, metavar="I", help="block rows of the Toeplitz matrix (default: from rate, channels, "
+                    "record length and the slowest mode)")
+    mo.add_argument("--lowest-hz", type=float, metavar="F", help="the slowest mode's frequency when known (default: the record's "
+                    "lowest spectral peak); the correlation lags span 0.6 of its period")
     mo.add_argument("--ref-channels", metavar="LIST", help="reference channels: comma list of indices or channel ids (default: chosen by identify)")
     mo.add_argument("--freq-range", metavar="LOW,HIGH", help="report modes in this band only, Hz")
     mo.add_argument("--no-uncertainty", action="store_true", help="skip the jackknife standard deviations")

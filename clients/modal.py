@@ -13,7 +13,7 @@ Runs :func:`quakewatch.ext.modal.identify` (automated SSI-cov) on a record read 
   file with one column per channel and an optional header row of channel names; these
   carry no time or rate, so ``--fs`` is required and ``--start``/``--end`` are seconds.
 
-Options map to :func:`identify`: ``--max-order``, ``--block-rows``, ``--ref-channels``
+Options map to :func:`identify`: ``--max-order``, ``--block-rows``, ``--lowest-hz``, ``--ref-channels``
 (indices or channel ids), ``--freq-range LOW,HIGH``, ``--no-uncertainty``; unset ones
 keep identify's defaults. ``--start``/``--end`` take ISO times or seconds from the start
 of the data (the start of the span common to all traces).
@@ -424,9 +424,9 @@ def identify_options(a: argparse.Namespace, rec: Record) -> dict[str, Any]:
     opts: dict[str, Any] = {"uncertainty": not a.no_uncertainty}
     if getattr(a, "method", "ssi-cov") != "ssi-cov":
         if (a.ref_channels or a.block_rows is not None or a.max_order is not None or getattr(a, "weighting", None)
-                or getattr(a, "svd", None)):
-            raise UsageError("--method efdd: --ref-channels, --block-rows, --max-order, --weighting and --svd apply to "
-                             "ssi-cov only")
+                or getattr(a, "svd", None) or getattr(a, "lowest_hz", None) is not None):
+            raise UsageError("--method efdd: --ref-channels, --block-rows, --max-order, --weighting, --svd and --lowest-hz "
+                             "apply to ssi-cov only")
         opts = {"method": a.method}
     refs = ref_channel_indices(a.ref_channels, rec.channels)
     if refs is not None:
@@ -435,6 +435,13 @@ def identify_options(a: argparse.Namespace, rec: Record) -> dict[str, Any]:
         opts["weighting"] = a.weighting
     if getattr(a, "svd", None):
         opts["svd"] = a.svd
+    lowest = getattr(a, "lowest_hz", None)
+    if lowest is not None:
+        if not (math.isfinite(lowest) and 0 < lowest < rec.fs_hz / 2):
+            raise UsageError(f"--lowest-hz: must be > 0 and below half the sample rate ({rec.fs_hz / 2:g} Hz), got {lowest:g}")
+        if a.block_rows is not None:
+            raise UsageError("--lowest-hz sets the block rows: give --lowest-hz or --block-rows, not both")
+        opts["lowest_hz"] = lowest
     for name, value in (("max_order", a.max_order), ("block_rows", a.block_rows)):
         if value is not None:
             if value < 2:

@@ -52,6 +52,7 @@ from threadpoolctl import threadpool_limits
 
 from .covariance import CorrelationSums, CovarianceAccumulator
 from .covariance import check_count as _int
+from .modal_lag import lag_rows_for, lowest_peak_hz
 from .modal_significance import amplitude_significance, jackknife_block_rows
 from .modal_uncertainty import jackknife_std
 from .ssi import (OrderEigen, Poles, ShiftSolver, eigen_of_order, modal_parameters, mpc, normalise_shapes,
@@ -166,10 +167,11 @@ def live_channels(sums: CorrelationSums) -> tuple[FloatArray, npt.NDArray[np.boo
 
 
 def default_block_rows(n_channels: int, n_refs: int, fs_hz: float, max_order: int, *,
-                       n_samples: int | None = None, n_blocks: int = 0) -> int:
+                       n_samples: int | None = None, n_blocks: int = 0, lowest_hz: float | None = None) -> int:
     """Block rows ``i``: enough for ``max_order`` (``(i - 1) n_channels >= max_order`` and
-    ``i n_refs >= max_order``) and :data:`DEFAULT_LAG_S` of lag, with at most
-    :data:`MAX_DEFAULT_ROWS` Toeplitz rows.
+    ``i n_refs >= max_order``) and :data:`DEFAULT_LAG_S` of lag, or for a slowest mode at
+    ``lowest_hz`` a lag span of :data:`~quakewatch.ext.modal_lag.LOWEST_MODE_PERIODS` of
+    its period when that is longer, with at most :data:`MAX_DEFAULT_ROWS` Toeplitz rows.
 
     Given the record's ``n_samples`` and ``n_blocks >= 3`` jackknife blocks, the rows the
     model order asks for beyond the lag span are cut to what the blocks carry: each
@@ -180,7 +182,10 @@ def default_block_rows(n_channels: int, n_refs: int, fs_hz: float, max_order: in
     -> 25).
     """
     need = max(math.ceil(max_order / n_refs), math.ceil(max_order / n_channels) + 1)
-    lag_rows = min(math.ceil(DEFAULT_LAG_S * fs_hz), MAX_DEFAULT_ROWS // n_channels)
+    lag_rows = math.ceil(DEFAULT_LAG_S * fs_hz)
+    if lowest_hz is not None:
+        lag_rows = max(lag_rows, lag_rows_for(lowest_hz, fs_hz))
+    lag_rows = min(lag_rows, MAX_DEFAULT_ROWS // n_channels)
     rows = max(need, lag_rows, 2)
     if n_samples is not None and n_blocks >= 3:
         rows = max(lag_rows, 2, min(rows, jackknife_block_rows(n_samples, n_blocks)))
@@ -224,7 +229,7 @@ def identify(data: npt.ArrayLike | CovarianceAccumulator | CorrelationSums, fs_h
              frequency_range_hz: tuple[float, float] | None = None,
              selection: SelectionOptions | None = None, uncertainty: bool = True,
              method: str = "ssi-cov", fdd_lag_s: float = 20.0, weighting: str = "none",
-             svd: str = "randomized") -> ModalResult:
+             svd: str = "randomized", lowest_hz: float | None = None) -> ModalResult:
     """Identify modes by automated SSI-cov (default) or by EFDD (``method="efdd"``).
 
     Parameters
@@ -240,7 +245,7 @@ def identify(data: npt.ArrayLike | CovarianceAccumulator | CorrelationSums, fs_h
         :func:`reference_count` most independent ones by :func:`choose_references`).
     block_rows : int, optional
         Block rows ``i`` of the Toeplitz matrix (default :func:`default_block_rows` for
-        the record's length and jackknife blocks).
+        the record's length, its jackknife blocks and its slowest mode).
     min_order, max_order, order_step : int
         Model orders of the stabilisation diagram (even orders 2..100 by default).
     n_blocks : int
@@ -282,6 +287,12 @@ def identify(data: npt.ArrayLike | CovarianceAccumulator | CorrelationSums, fs_h
         the two give the same found / bias / MAC / coverage figures (frequency
         scatter within +-0.06 floor sigma mode by mode).  CVA always takes the exact
         path.
+    lowest_hz : float, optional
+        Frequency of the structure's slowest mode, when known: the default block rows
+        give a lag span of at least :data:`~quakewatch.ext.modal_lag.LOWEST_MODE_PERIODS`
+        of its period.  Default: the lowest prominent peak of the record's spectrum
+        (:func:`~quakewatch.ext.modal_lag.lowest_peak_hz`) when ``data`` is an array; an
+        accumulator keeps the lags it was built with.
     """
     if method == "efdd":
         from .fdd import identify_efdd
@@ -302,13 +313,14 @@ def identify(data: npt.ArrayLike | CovarianceAccumulator | CorrelationSums, fs_h
         return _identify(data, fs_hz, ref_channels=ref_channels, block_rows=block_rows, min_order=min_order,
                          max_order=max_order, order_step=order_step, n_blocks=n_blocks,
                          max_damping=max_damping, frequency_range_hz=frequency_range_hz,
-                         selection=selection, uncertainty=uncertainty, weighting=weighting, svd=svd)
+                         selection=selection, uncertainty=uncertainty, weighting=weighting, svd=svd,
+                         lowest_hz=lowest_hz)
 
 
 def _identify(data: Any, fs_hz: float, *, ref_channels: Any, block_rows: int | None, min_order: int,
               max_order: int, order_step: int, n_blocks: int, max_damping: float,
               frequency_range_hz: tuple[float, float] | None, selection: SelectionOptions | None,
-              uncertainty: bool, weighting: str, svd: str) -> ModalResult:
+              uncertainty: bool, weighting: str, svd: str, lowest_hz: float | None) -> ModalResult:
     t0 = time.perf_counter()
     fs = float(fs_hz)
     if not (math.isfinite(fs) and fs > 0):
@@ -320,7 +332,9 @@ def _identify(data: Any, fs_hz: float, *, ref_channels: Any, block_rows: int | N
     if not 0 < max_damping < 1:
         raise ValueError(f"max_damping must be in (0, 1), got {max_damping!r}")
     opts = selection or SelectionOptions()
-    sums = _sums(data, fs, ref_channels, block_rows, max_order, _int(n_blocks, "n_blocks", 1))
+    if lowest_hz is not None and not (math.isfinite(lowest_hz) and 0 < lowest_hz < fs / 2):
+        raise ValueError(f"lowest_hz must be in (0, fs_hz / 2 = {fs / 2:g}), got {lowest_hz!r}")
+    sums, lowest = _sums(data, fs, ref_channels, block_rows, max_order, _int(n_blocks, "n_blocks", 1), lowest_hz)
     n_ch = sums.channel_sums.size
     refs_all = np.asarray(sums.ref_channels)
     std, live = live_channels(sums)
@@ -331,7 +345,8 @@ def _identify(data: Any, fs_hz: float, *, ref_channels: Any, block_rows: int | N
         return _empty(n_ch, dead, sums, fs, "no live channel" if m < 1 else "no live reference channel")
     n_jk = sums.block_sums.shape[0]
     i = block_rows if block_rows is not None else min(
-        default_block_rows(m, n_r, fs, max_order, n_samples=sums.n_samples, n_blocks=n_jk), (sums.sums.shape[0] - 1) // 2)
+        default_block_rows(m, n_r, fs, max_order, n_samples=sums.n_samples, n_blocks=n_jk, lowest_hz=lowest),
+        (sums.sums.shape[0] - 1) // 2)
     i = _int(i, "block_rows", 2)
     if 2 * i > sums.sums.shape[0] - 1:
         raise ValueError(f"block_rows={i} needs covariances up to lag {2 * i}; the accumulator has "
@@ -423,7 +438,8 @@ def _identify(data: Any, fs_hz: float, *, ref_channels: Any, block_rows: int | N
         "method": "ssi-cov",
         "references": ["Peeters & De Roeck 1999", "Magalhaes, Cunha & Caetano 2009", "jackknife (Efron & Tibshirani 1993)"],
         "fs_hz": fs, "n_samples": int(sums.n_samples), "n_channels": n_ch,
-        "ref_channels": [int(r) for r in refs_all[live_refs]], "block_rows": i,
+        "ref_channels": [int(r) for r in refs_all[live_refs]], "block_rows": i, "lag_s": 2 * i / fs,
+        "lowest_peak_hz": lowest,
         "orders": [int(orders.min()), int(orders.max()), order_step], "max_damping": max_damping,
         "jackknife_blocks": int(n_jk), "selection": opts.__dict__.copy(), "dead_channels": list(dead),
         "weighting": weighting, "svd": "exact" if weight is not None else svd,
@@ -477,11 +493,13 @@ def _poles(obs: np.ndarray, m: int, fs: float, orders: np.ndarray, max_damping: 
 
 
 def _sums(data: Any, fs: float, ref_channels: Any, block_rows: int | None, max_order: int,
-          n_blocks: int) -> CorrelationSums:
+          n_blocks: int, lowest_hz: float | None) -> tuple[CorrelationSums, float | None]:
+    """The lag sums of ``data`` and the slowest mode's frequency the lags were sized for
+    (``lowest_hz``, else the record's lowest spectral peak for an array)."""
     if isinstance(data, CorrelationSums):
-        return data
+        return data, lowest_hz
     if isinstance(data, CovarianceAccumulator):
-        return data.sums()
+        return data.sums(), lowest_hz
     x = np.asarray(data)
     if x.ndim != 2:
         raise ValueError(f"data must have shape (n_samples, n_channels), got {x.shape}")
@@ -493,15 +511,17 @@ def _sums(data: Any, fs: float, ref_channels: Any, block_rows: int | None, max_o
     if ref_channels is None and n_auto < m:
         ref_channels = choose_references(x[: min(n, max(4096, int(60 * fs)))], n_auto)
     refs = m if ref_channels is None else len(np.atleast_1d(ref_channels))
+    if lowest_hz is None and block_rows is None:
+        lowest_hz = lowest_peak_hz(x, fs)
     i = block_rows if block_rows is not None else default_block_rows(m, max(refs, 1), fs, max_order, n_samples=n,
-                                                                     n_blocks=n_blocks)
+                                                                     n_blocks=n_blocks, lowest_hz=lowest_hz)
     i = _int(i, "block_rows", 2)
     if n < 4 * i:
         raise ValueError(f"data has {n} samples; at least {4 * i} are needed for block_rows={i}")
     acc = CovarianceAccumulator(m, 2 * i, ref_channels=ref_channels,
                                 block_samples=max(1, n // n_blocks) if n_blocks >= 3 else None)
     acc.update(x)
-    return acc.sums()
+    return acc.sums(), lowest_hz
 
 
 def _empty(n_ch: int, dead: tuple[int, ...], sums: CorrelationSums, fs: float, why: str) -> ModalResult:

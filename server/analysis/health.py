@@ -242,7 +242,7 @@ class HealthEngine:
         n_r = m if refs is None else refs.size
         window_samples = int(self.cfg.window_s * rate)
         i = default_block_rows(m, n_r, rate, self.cfg.max_order, n_samples=window_samples,
-                               n_blocks=self.cfg.jackknife_blocks)
+                               n_blocks=self.cfg.jackknife_blocks, lowest_hz=self.cfg.lowest_mode_hz)
         acc = CovarianceAccumulator(m, 2 * i, ref_channels=refs, block_samples=max(1, window_samples // self.cfg.jackknife_blocks))
         return _Window(start_ns, first_ns, first_ns, rate, acc, np.array(motion, dtype=np.intp))
 
@@ -255,7 +255,7 @@ class HealthEngine:
         motion_ids = [ids[i] for i in w.motion]
         try:
             every = w.acc.ref_channels == tuple(range(w.motion.size))  # CVA needs every channel as a reference
-            res = identify(w.acc, w.rate_hz, max_order=self.cfg.max_order,
+            res = identify(w.acc, w.rate_hz, max_order=self.cfg.max_order, lowest_hz=self.cfg.lowest_mode_hz,
                            weighting=self.cfg.weighting if every else "none")
         except (ValueError, np.linalg.LinAlgError) as exc:  # one bad window must not stop the batch
             log.warning("health %s: window at %d not identified: %s", sid, w.start_ns, exc)
