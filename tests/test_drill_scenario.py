@@ -45,6 +45,10 @@ def test_shipped_scenario_loads_by_path_and_by_id() -> None:
     pytest.param({"structures": []}, "structures", id="no-structures"),
     pytest.param({"surprise": 1}, "surprise", id="unknown-key"),
     pytest.param({"participants": [{"role": "owner", "name": "x"}]}, "needs its tenant", id="owner-tenant"),
+    pytest.param({"participants": [{"role": "hq", "name": "x", "webhook": "http://127.0.0.1:9/x"}]},
+                 "webhook and plan_roles go together", id="webhook-without-roles"),
+    pytest.param({"participants": [{"role": "hq", "name": "x", "webhook": "mailto:duty@hq", "plan_roles": ["hq_office"]}]},
+                 "http:// or https:// URL", id="webhook-not-a-url"),
     pytest.param({"dispatch": {"depots": "d.csv", "townships": "t.csv"}}, "dispatch needs a loss model", id="dispatch-without-loss"),
     pytest.param({"loss": "../outside.yaml"}, "leaves the scenario's directory", id="path-escape"),
 ])

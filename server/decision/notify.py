@@ -42,7 +42,7 @@ import urllib.request
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import update
@@ -137,8 +137,12 @@ def listed(s: Session, activation_id: str) -> list[dict[str, Any]]:
                   .order_by(col(PlanNotification.created_at), col(PlanNotification.notification_id))).all()
     return [{"id": r.notification_id, "kind": r.kind, "role": r.role, "channel": r.channel, "address": r.address,
              "status": r.status, "attempts": r.attempts, "last_error": r.last_error or None,
-             "created_at": r.created_at.isoformat(),
-             "delivered_at": r.delivered_at.isoformat() if r.delivered_at else None} for r in rows]
+             "created_at": _utc(r.created_at).isoformat(),
+             "delivered_at": _utc(r.delivered_at).isoformat() if r.delivered_at else None} for r in rows]
+
+
+def _utc(t: datetime) -> datetime:
+    return t if t.tzinfo else t.replace(tzinfo=UTC)  # SQLite gives back naive UTC
 
 
 def http_post(url: str, body: bytes, headers: dict[str, str], timeout_s: float) -> tuple[int | None, str]:

@@ -41,6 +41,7 @@ from .failure_drill import inject_failure, register_structure, structure_owner
 from .headquarters import dispatch_relief, estimate
 from .mine_drill import MINE_Q, inject_mine, mine_owner, register_mine
 from .products import read_products
+from .relay import RELAY_INTERVAL_S, RelayState, relay_once
 from .scenario import DrillScenario
 from .timeline import NS, Timeline, iso_time, timestamp
 
@@ -99,6 +100,7 @@ class DrillRun:
         self.replay: dict[str, Any] | None = None
         self._tasks: list[asyncio.Task[Any]] = []
         self.admin_token = ""
+        self.relayed = RelayState()
 
     # -- preparation ------------------------------------------------------------------
     async def prepare(self) -> None:
@@ -140,7 +142,23 @@ class DrillRun:
                     location=common_pb2.GeoPoint(longitude_deg=s.lon, latitude_deg=s.lat, elevation_m=s.elevation_m))))
                 await c.registry.PutChannels(registry_pb2.PutChannelsRequest(structure_id=s.id, channels=_channels(s.kind, s.rate_hz)))
         self._tasks += [asyncio.create_task(self._listen(self._watch_events)), asyncio.create_task(self._listen(self._watch_alerts))]
+        recipients: dict[str, list[tuple[str, str]]] = {}
+        for spec in self.sc.participants:
+            for role in spec.plan_roles:
+                recipients.setdefault(role, []).append((spec.name, str(spec.webhook)))
+        if recipients:
+            self._tasks.append(asyncio.create_task(self._relay(recipients)))
         self.status = "ready"
+
+    async def _relay(self, recipients: dict[str, list[tuple[str, str]]]) -> None:
+        """The plan's notifications to the participants' webhooks (``relay.py``)."""
+        while True:
+            if self.server is not None:
+                try:
+                    await asyncio.to_thread(relay_once, self.server.engine, recipients, self.relayed)
+                except Exception:  # a drill goes on without its relay; the report shows what reached whom
+                    log.exception("drill %s: notification relay pass failed", self.drill_id)
+            await asyncio.sleep(RELAY_INTERVAL_S)
 
     async def _listen(self, fn: Any) -> None:
         from quakewatch.clients.client import AsyncClient
@@ -316,7 +334,7 @@ class DrillRun:
             "origin_time": iso_time(self.origin_s),
             "milestones": tl.as_list(),
             "summary": tl.summary(),
-            "results": dict(self.results),
+            "results": dict(self.results) | ({"notifications_relayed": list(self.relayed.log)} if self.relayed.log else {}),
             "structures": structures,
             "isolation": {"data_dir": str(self.data_dir), "exercise_server": True, "alerts": len(self.alerts),
                           "alerts_all_exercise": all(a.exercise and a.headline.startswith("EXERCISE:")

@@ -16,6 +16,8 @@ Example (``plans/scenarios/taiyuan-basin-m6.yaml`` is a complete one)::
     participants:
       - {role: hq, name: provincial headquarters}
       - {role: owner, tenant: city-buildings, name: city building owners}
+      # optional: the plan's notifications to these roles reach this webhook instead
+      # - {role: hq, name: duty office, webhook: "http://10.0.0.5:8080/drill", plan_roles: [hq_office]}
     loss: taiyuan-basin/loss.yaml   # a `quakewatch loss --scenario` file (its rupture is replaced)
     plan: cn-national-earthquake-2012
     dispatch: {depots: taiyuan-basin/depots.csv, townships: taiyuan-basin/townships.csv}
@@ -37,6 +39,7 @@ from typing import Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from ..decision.plan_schema import address_error
 from ..decision.scenario_spec import RuptureSpec
 from ..errors import InvalidInput, validation_problems
 
@@ -112,14 +115,24 @@ class DrillStructure(_Strict):
 
 
 class Participant(_Strict):
+    """Who takes part: a token of ``role`` on the drill server; with ``webhook`` and
+    ``plan_roles``, the plan's notifications to those roles are relayed to that webhook
+    (``drills/relay.py``), never to the plan's own addresses."""
+
     role: Literal["hq", "owner"]
     name: str = Field(min_length=1)
     tenant: str | None = None
+    webhook: str | None = None
+    plan_roles: tuple[str, ...] = ()
 
     @model_validator(mode="after")
     def _tenant(self) -> Participant:
         if self.role == "owner" and not self.tenant:
             raise ValueError("an owner participant needs its tenant")
+        if self.webhook is not None and (bad := address_error("webhook", self.webhook)):
+            raise ValueError(f"webhook: {bad}")
+        if bool(self.webhook) != bool(self.plan_roles):
+            raise ValueError("webhook and plan_roles go together: the plan roles whose notifications the webhook receives")
         return self
 
 
