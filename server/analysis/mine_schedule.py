@@ -25,7 +25,7 @@ from quakewatch.ext.blast_discrimination import BlastingWindow
 from ..auth import Access
 from ..errors import InvalidInput
 from ..storage import audit
-from ..storage.models import MineBlastingWindow
+from ..storage.models import MineBlastingWindow, as_utc
 from ..storage.tokens import Principal
 from .mine_catalog import parse_number, parse_time, read_rows
 from .mine_store import mine_row
@@ -68,14 +68,10 @@ def import_schedule(engine: Engine, p: Principal, mine_id: str, windows: list[Bl
     return len(windows)
 
 
-def _aware(t: datetime) -> datetime:
-    return t if t.tzinfo else t.replace(tzinfo=UTC)
-
-
 def schedule_for(s: Session, mine_id: str, at: datetime) -> list[BlastingWindow]:
     """The windows of the ``FACE_MEMORY`` before and after ``at`` (times and faces)."""
     rows = s.exec(select(MineBlastingWindow).where(MineBlastingWindow.mine_id == mine_id,
                                                    col(MineBlastingWindow.start_time) >= at - FACE_MEMORY,
                                                    col(MineBlastingWindow.start_time) <= at + FACE_MEMORY)).all()
-    return [BlastingWindow(_aware(r.start_time).timestamp(), _aware(r.end_time).timestamp(), (r.x_m, r.y_m, r.z_m),
+    return [BlastingWindow(as_utc(r.start_time).timestamp(), as_utc(r.end_time).timestamp(), (r.x_m, r.y_m, r.z_m),
                            r.radius_m, r.face_id) for r in rows]

@@ -23,7 +23,7 @@ from sqlmodel import Session, col, select
 from ..auth import Access, check_structure_access
 from ..errors import FailedPrecondition, NotFound
 from ..storage import audit
-from ..storage.models import MineEventRecord, MineGradeChangeRecord, Structure
+from ..storage.models import MineEventRecord, MineGradeChangeRecord, Structure, as_utc
 from ..storage.tokens import Principal
 from .mine_catalog import MineCatalog
 from .mine_warning import Grade, GradeChange, MineGrade, WarningTable, status, timeline
@@ -32,10 +32,6 @@ __all__ = ["Actor", "export_catalog", "import_catalog", "list_events", "mine_row
 
 
 _IN_LIST_MAX = 500  # bound parameters per query stay far below SQLite's limit
-
-
-def _aware(t: datetime) -> datetime:
-    return t if t.tzinfo else t.replace(tzinfo=UTC)
 
 
 def mine_row(s: Session, p: Principal, mine_id: str, access: Access) -> Structure:
@@ -49,10 +45,10 @@ def mine_row(s: Session, p: Principal, mine_id: str, access: Access) -> Structur
 
 
 def _catalog(rows: list[MineEventRecord]) -> MineCatalog:
-    rows = sorted(rows, key=lambda r: (_aware(r.time), r.event_id))
+    rows = sorted(rows, key=lambda r: (as_utc(r.time), r.event_id))
     nan = float("nan")
     return MineCatalog(
-        tuple(r.event_id for r in rows), np.array([_aware(r.time).timestamp() for r in rows], dtype=float),
+        tuple(r.event_id for r in rows), np.array([as_utc(r.time).timestamp() for r in rows], dtype=float),
         np.array([[r.x_m, r.y_m, r.z_m] for r in rows], dtype=float).reshape(-1, 3),
         np.array([r.magnitude for r in rows], dtype=float),
         np.array([nan if r.energy_j is None else r.energy_j for r in rows], dtype=float),
@@ -109,7 +105,7 @@ def _add_events(s: Session, who: Actor, mine_id: str, cat: MineCatalog, table: W
                       .order_by(col(MineGradeChangeRecord.id).desc()).limit(1)).first()
         initial = Grade(last.grade) if last is not None else Grade.NONE
         found = timeline(_catalog(rows), table, only={cat.event_id[i] for i in new}, initial=initial,
-                         coverage_start_s=_aware(start).timestamp())
+                         coverage_start_s=as_utc(start).timestamp())
         for c in found:
             row = _change_row(mine_id, c, label)
             s.add(row)
@@ -166,7 +162,7 @@ def mine_status(engine: Engine, p: Principal, mine_id: str, table: WarningTable,
         start = s.exec(select(func.min(MineEventRecord.time)).where(MineEventRecord.mine_id == mine_id)).one()
         changes = list(s.exec(select(MineGradeChangeRecord).where(MineGradeChangeRecord.mine_id == mine_id)
                               .order_by(col(MineGradeChangeRecord.id).desc()).limit(n_changes)).all())
-    cov = _aware(start).timestamp() if start is not None else None
+    cov = as_utc(start).timestamp() if start is not None else None
     return status(_catalog(rows), table, at.timestamp(), coverage_start_s=cov), int(n), changes
 
 
@@ -196,5 +192,5 @@ def export_catalog(engine: Engine, p: Principal, mine_id: str, start: datetime |
 
 
 def change_dict(row: MineGradeChangeRecord) -> dict[str, Any]:
-    return {"time": _aware(row.time).isoformat(), "event_id": row.event_id, "from": row.previous, "to": row.grade,
+    return {"time": as_utc(row.time).isoformat(), "event_id": row.event_id, "from": row.previous, "to": row.grade,
             "reasons": json.loads(row.reasons_json), "rule_table": row.rule_table}

@@ -26,7 +26,7 @@ from sqlmodel import Session, col, select
 
 from ..errors import FailedPrecondition, NotFound
 from ..storage import audit
-from ..storage.models import PlanActivation
+from ..storage.models import PlanActivation, as_utc
 from ..storage.tokens import Principal
 from . import notify
 from .activation import ActionItem, ActionStatus, EscalationEvent, Situation, checklist, decide_level, due_escalations, revise, update_status
@@ -40,10 +40,6 @@ _ATTEMPTS = 20
 
 class _Stale(Exception):
     """The row changed between read and write."""
-
-
-def _aware(t: datetime) -> datetime:
-    return t if t.tzinfo else t.replace(tzinfo=UTC)
 
 
 def _items_to_json(items: list[ActionItem]) -> str:
@@ -95,7 +91,7 @@ class Activation:
             "activation_id": r.activation_id, "revision": r.revision, "open": r.open,
             "level": r.level or None, "level_name": spec.name if spec else None,
             "plan": {"id": r.plan_id, "version": r.plan_version, "sha256": r.plan_sha256, "title": self.plan.plan.title},
-            "origin_time": _aware(r.origin_time).isoformat(),
+            "origin_time": as_utc(r.origin_time).isoformat(),
             "decision": json.loads(r.decision_json), "situation": json.loads(r.situation_json),
             "actions": [i.as_dict(now) for i in self.items],
             "exercise": bool(r.exercise), "notifications": self.notifications,
@@ -227,7 +223,7 @@ def revise_with(engine: Engine, p: Principal, activation_id: str, situation: Sit
                 raise FailedPrecondition(f"activation {activation_id!r} is closed", field="activation_id")
             act = Activation(row)
             assumed = bool(json.loads(row.situation_json).get("origin_time_assumed", False))
-            sit = replace(situation, origin_time=_aware(row.origin_time), origin_time_assumed=assumed)
+            sit = replace(situation, origin_time=as_utc(row.origin_time), origin_time_assumed=assumed)
             decision = decide_level(act.plan, sit)
             items = revise(act.items, act.plan, decision.level, sit.origin_time)
             act.items = items

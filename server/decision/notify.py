@@ -42,7 +42,7 @@ import urllib.request
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import update
@@ -50,11 +50,12 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from ..storage import audit
-from ..storage.models import PlanActivation, PlanNotification
+from ..storage.models import PlanActivation, PlanNotification, as_utc
 from .plan_loader import LoadedPlan
 from .plan_schema import Level
 
-__all__ = ["DELIVERED_CHANNELS", "Delivery", "deliver_due", "enqueue", "http_post", "listed", "payload", "placeholder"]
+__all__ = ["DELIVERED_CHANNELS", "Delivery", "deliver_due", "enqueue", "http_post", "listed", "payload", "placeholder",
+           "post_message"]
 
 log = logging.getLogger(__name__)
 
@@ -137,12 +138,9 @@ def listed(s: Session, activation_id: str) -> list[dict[str, Any]]:
                   .order_by(col(PlanNotification.created_at), col(PlanNotification.notification_id))).all()
     return [{"id": r.notification_id, "kind": r.kind, "role": r.role, "channel": r.channel, "address": r.address,
              "status": r.status, "attempts": r.attempts, "last_error": r.last_error or None,
-             "created_at": _utc(r.created_at).isoformat(),
-             "delivered_at": _utc(r.delivered_at).isoformat() if r.delivered_at else None} for r in rows]
+             "created_at": as_utc(r.created_at).isoformat(),
+             "delivered_at": as_utc(r.delivered_at).isoformat() if r.delivered_at else None} for r in rows]
 
-
-def _utc(t: datetime) -> datetime:
-    return t if t.tzinfo else t.replace(tzinfo=UTC)  # SQLite gives back naive UTC
 
 
 def http_post(url: str, body: bytes, headers: dict[str, str], timeout_s: float) -> tuple[int | None, str]:
@@ -155,6 +153,16 @@ def http_post(url: str, body: bytes, headers: dict[str, str], timeout_s: float) 
         return int(exc.code), str(exc.reason)
     except (urllib.error.URLError, OSError, ValueError) as exc:
         return None, str(getattr(exc, "reason", exc))
+
+
+def post_message(post: Post, url: str, notification_id: str, body: str, timeout_s: float,
+                 user_agent: str) -> tuple[bool, str]:
+    """POST one message (JSON, ``Idempotency-Key: notification_id``): (answered 2xx, why not)."""
+    headers = {"Content-Type": "application/json", "Idempotency-Key": notification_id, "User-Agent": user_agent}
+    code, why = post(url, body.encode("utf-8"), headers, timeout_s)
+    if code is not None and 200 <= code < 300:
+        return True, ""
+    return False, (f"HTTP {code} {why}".strip() if code is not None else why or "no answer")[:512]
 
 
 @dataclass(frozen=True)
@@ -182,20 +190,17 @@ def deliver_due(engine: Engine, now: datetime, *, max_attempts: int, timeout_s: 
     if not due:
         return []
 
-    def send(msg: PlanNotification) -> tuple[PlanNotification, int | None, str]:
-        headers = {"Content-Type": "application/json", "Idempotency-Key": msg.notification_id, "User-Agent": user_agent}
-        code, why = post(msg.address, msg.payload_json.encode("utf-8"), headers, timeout_s)
-        return msg, code, why
+    def send(msg: PlanNotification) -> tuple[bool, str]:
+        return post_message(post, msg.address, msg.notification_id, msg.payload_json, timeout_s, user_agent)
 
     with ThreadPoolExecutor(max_workers=min(SENDERS, len(due))) as pool:
         answers = list(pool.map(send, due))
     out = []
-    for msg, code, why in answers:
+    for msg, (ok, error) in zip(due, answers):
         attempts = msg.attempts + 1
-        if code is not None and 200 <= code < 300:
-            status, error, values = "delivered", "", {"delivered_at": now}
+        if ok:
+            status, values = "delivered", {"delivered_at": now}
         else:
-            error = (f"HTTP {code} {why}".strip() if code is not None else why or "no answer")[:512]
             status = "failed" if attempts >= max_attempts else "pending"
             values = {"next_attempt_at": now + retry_delay(attempts)}
         out.append(Delivery(msg.notification_id, msg.activation_id, msg.address, status, attempts, error))

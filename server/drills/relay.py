@@ -21,7 +21,7 @@ from typing import Any
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
-from ..decision.notify import Post, http_post
+from ..decision.notify import Post, http_post, post_message
 from ..storage.models import PlanNotification
 
 __all__ = ["MAX_ATTEMPTS", "RELAY_INTERVAL_S", "RelayState", "relay_once"]
@@ -62,17 +62,13 @@ def relay_once(engine: Engine, recipients: Mapping[str, list[tuple[str, str]]], 
             key = (row.notification_id, name)
             if key in state.delivered or state.failures.get(key, 0) >= MAX_ATTEMPTS:
                 continue
-            headers = {"Content-Type": "application/json", "Idempotency-Key": row.notification_id,
-                       "User-Agent": "quakewatch-drill/1"}
-            code, why = post(url, row.payload_json.encode("utf-8"), headers, TIMEOUT_S)
-            ok = code is not None and 200 <= code < 300
+            ok, error = post_message(post, url, row.notification_id, row.payload_json, TIMEOUT_S, "quakewatch-drill/1")
             if ok:
                 state.delivered.add(key)
             else:
                 state.failures[key] = state.failures.get(key, 0) + 1
             out.append({"notification": row.notification_id, "kind": row.kind, "role": row.role, "participant": name,
-                        "webhook": url, "delivered": ok,
-                        "error": None if ok else (f"HTTP {code} {why}".strip() if code is not None else why),
+                        "webhook": url, "delivered": ok, "error": error or None,
                         "time": datetime.now(UTC).isoformat()})
     state.log += out
     return out

@@ -18,6 +18,11 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+def as_utc(t: datetime) -> datetime:
+    """A stored time as an aware UTC datetime (SQLite gives back naive UTC)."""
+    return t if t.tzinfo else t.replace(tzinfo=UTC)
+
+
 def _ts() -> Any:
     return Field(default_factory=utcnow, sa_column=Column(DateTime(timezone=True), nullable=False))
 
