@@ -51,7 +51,7 @@ def _extensions() -> list[Extension]:
         "embedsignature": True,
     }
     # Extensions whose kernels run channels (or fixed chunks) in OpenMP threads.
-    openmp = {"_trigger"}
+    openmp = {"_trigger", "_csvscan", "_nearest"}
     ext = []
     for pyx in sorted((HERE / "ext").glob("_*.pyx")):
         omp = ["-fopenmp"] if pyx.stem in openmp else []

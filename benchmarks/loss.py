@@ -87,7 +87,7 @@ def side_by_side(n_assets: int, scratch: Path, skip_engine: bool, modes: list[st
             n_assets=n_assets, n_sites=max(50, n_assets // 50), n_events=events, seed=7, mode=mode,
             missing_fraction=0.0))
         ours, ours_totals = _ours(job)
-        line = f"{mode:16s} {n_assets:>9,d} assets x {events} events: quakewatch {ours:7.2f} s"
+        line = f"{mode:16s} {n_assets:>9,d} assets x {events} events: quakewatch {ours:7.3f} s"
         if not skip_engine:
             engine, engine_totals = _engine(job, scratch)
             agree = _agreement(mode, ours_totals, engine_totals)

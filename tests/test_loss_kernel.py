@@ -82,6 +82,35 @@ def test_vulnerability_losses_interpolate_and_respect_the_minimum() -> None:
     assert res.losses.tolist() == pytest.approx([0.0, 0.0, 600.0])  # a loss below the minimum counts as 0
 
 
+
+@pytest.mark.parametrize("threads", [1, 2])
+def test_losses_by_class_and_site_are_the_asset_by_asset_sums(threads: int) -> None:
+    """Classes mixing weighted functions of two IMTs, shared sites, missing values: every
+    asset's mean loss and every event's total as the definition spells them out."""
+    rng = np.random.default_rng(4)
+    functions = [VulnerabilityFunction(id=f"V{k}", imt=imt, imls=np.array([0.05, 0.2, 0.5, 1.2]),
+                                       mean_loss_ratios=np.sort(rng.uniform(0, 1, 4)))
+                 for k, imt in enumerate(["PGA", "PGA", "SA(0.3)"])]
+    n_assets, n_sites, n_events = 400, 37, 9
+    gmf = {imt: rng.lognormal(-1.5, 0.8, (n_events, n_sites)) for imt in ("PGA", "SA(0.3)")}
+    gmf["PGA"][rng.uniform(size=gmf["PGA"].shape) < 0.1] = np.nan  # sites without a value
+    classes = np.array([[0, -1, -1], [1, 2, -1], [0, 1, 2]])
+    weights = np.array([[1.0, 0, 0], [0.6, 0.4, 0], [0.2, 0.3, 0.5]])
+    asset_class, site = rng.integers(0, 3, n_assets), rng.integers(0, n_sites, n_assets)
+    value = rng.uniform(1e5, 1e6, n_assets)
+    mapping = AssetMapping(site_index=site, functions=classes, weights=weights, asset_class=asset_class)
+    res = scenario_losses(functions, mapping, value, gmf, threads=threads)
+    want = np.zeros((n_events, n_assets))
+    for a in range(n_assets):
+        for slot in range(3):
+            f = classes[asset_class[a], slot]
+            if f >= 0:
+                x = gmf[functions[f].imt][:, site[a]]
+                lr = np.where(np.isnan(x), 0.0, functions[f].mean_loss_ratio(np.nan_to_num(x)))
+                want[:, a] += weights[asset_class[a], slot] * value[a] * lr
+    np.testing.assert_allclose(res.losses, want.mean(axis=0), rtol=1e-13)
+    np.testing.assert_allclose(res.event_totals, want.sum(axis=1), rtol=1e-13)
+
 @pytest.mark.parametrize(("kwargs", "message"), [
     ({"site_index": np.array([0, -1]), "functions": np.array([0, 0])}, "site_index"),
     ({"site_index": np.array([0, 1]), "functions": np.array([[0, 1]]), "weights": np.array([[0.5, 0.6]]),

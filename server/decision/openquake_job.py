@@ -43,10 +43,10 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-from scipy.spatial import cKDTree
 
-from quakewatch.ext.geodesy import EARTH_RADIUS_KM, chord_to_arc, unit_vectors
+from quakewatch.ext.csv_columns import lines_before, mapped, scan_csv, sorted_classes
 from quakewatch.ext.loss import AssetMapping, Consequence, DamageResult, scenario_damage, scenario_losses
+from quakewatch.ext.nearest_site import nearest_site
 
 from .distributed import damage_on_cluster, losses_on_cluster
 from .estimate import LossEstimate, TotalSummary, summarise
@@ -57,6 +57,7 @@ from .nrml import (
     InputFileError,
     VulnerabilityModel,
     consequence_scale,
+    csv_header_of,
     csv_lines,
     read_consequences,
     read_exposure,
@@ -68,6 +69,7 @@ from .nrml import (
 __all__ = ["OpenQuakeJob", "estimate_from_job", "read_job"]
 
 FloatArray = npt.NDArray[np.float64]
+Selection = npt.NDArray[np.int64] | slice  # rows of the exposure
 LOSS_TYPES = ("structural", "nonstructural", "contents", "business_interruption")
 VULNERABILITY_TYPES = (*LOSS_TYPES, "occupants", "residents")
 SUPPORTED_MODES = ("scenario_damage", "scenario_risk")
@@ -142,21 +144,31 @@ def _distance_km(params: dict[str, str], path: Path) -> float:
 # --------------------------------------------------------------------------- #
 
 
-def _coordinates(text: str, where: str) -> list[tuple[float, float]]:
+def _coordinates(text: str, where: str) -> FloatArray:
+    """``lon lat, lon lat, ...`` as an (n, 2) array (thousands of sites: one split when
+    every pair is two numbers; a third value, a depth, is ignored)."""
+    pairs = text.split(",")
+    try:
+        return np.array(text.replace(",", " ").split(), dtype=np.float64).reshape(len(pairs), 2)
+    except ValueError:
+        pass
     out = []
-    for pair in text.split(","):
+    for pair in pairs:
         parts = pair.split()
         if len(parts) < 2:
             raise InputFileError(f"{where}: expected 'lon lat' pairs, got {pair.strip()!r}")
-        out.append((float(parts[0]), float(parts[1])))
-    return out
+        try:
+            out.append((float(parts[0]), float(parts[1])))
+        except ValueError:
+            raise InputFileError(f"{where}: expected 'lon lat' pairs, got {pair.strip()!r}") from None
+    return np.array(out, dtype=np.float64).reshape(-1, 2)
 
 
 def _sites(job: Path, params: dict[str, str]) -> tuple[FloatArray, FloatArray, list[str] | None]:
     """Site coordinates in the engine's numbering, and custom ids when given."""
     if "sites" in params:
-        coords = sorted(_coordinates(params["sites"], f"{job}: sites"))
-        lon, lat = np.array(coords).T
+        coords = _coordinates(params["sites"], f"{job}: sites")
+        lon, lat = coords[np.lexsort((coords[:, 1], coords[:, 0]))].T  # sorted as the engine sorts them
         return np.round(lon, 5), np.round(lat, 5), None
     for key in ("sites_csv", "site_model_file"):
         if key in params:
@@ -171,8 +183,7 @@ def _sites(job: Path, params: dict[str, str]) -> tuple[FloatArray, FloatArray, l
             except ValueError:
                 header = [c.strip() for c in rows[0]]
             if header is None:  # a plain list of lon,lat: the engine sorts it
-                coords = sorted((float(r[0]), float(r[1])) for r in rows)
-                lon, lat = np.array(coords).T
+                lon, lat = np.array(sorted((float(r[0]), float(r[1])) for r in rows)).T
                 return np.round(lon, 5), np.round(lat, 5), None
             if "lon" not in header or "lat" not in header:
                 raise InputFileError(f"{path}: the site file needs lon and lat columns")
@@ -185,52 +196,75 @@ def _sites(job: Path, params: dict[str, str]) -> tuple[FloatArray, FloatArray, l
     raise InputFileError(f"{job}: the ground-motion fields need sites (sites, sites_csv or site_model_file)")
 
 
-def _gmfs(path: Path, n_sites: int, custom: list[str] | None) -> tuple[dict[str, FloatArray], npt.NDArray[np.int64]]:
-    """GMF CSV -> {imt: (n_events, n_sites)} (NaN where a site has no row) and the event ids."""
+def _gmf_columns(path: Path) -> dict[str, Any]:
+    """The GMF CSV's columns (renamed to sid / eid), by the plain-CSV scanner or pandas."""
     import pandas as pd
 
-    with path.open(encoding="utf-8-sig") as handle:
-        skip = 0
-        for line in handle:
-            if not line.startswith("#"):
-                break
-            skip += 1
+    names = {"site_id": "sid", "event_id": "eid"}
+    try:
+        with mapped(path) as data:
+            header, start = csv_header_of(data, path, "GMF CSV")
+            fast = scan_csv(data, start, header, numbers={c for c in header if c != "custom_site_id"},
+                            texts={"custom_site_id"})
+            skip = lines_before(data, start)
+    except OSError as exc:
+        raise InputFileError(f"{path}: cannot read the GMF CSV: {exc}") from exc
+    if fast is not None and len(set(header)) == len(header):
+        columns: dict[str, Any] = {**fast.numbers, **fast.texts}
+        return {names.get(c, c): columns[c] for c in header}
     try:
         df = pd.read_csv(path, skiprows=skip, dtype={"custom_site_id": str}, encoding="utf-8-sig")
     except (OSError, ValueError, pd.errors.ParserError) as exc:
         raise InputFileError(f"{path}: cannot read the GMF CSV: {exc}") from exc
-    df.columns = [str(c).strip() for c in df.columns]
-    df = df.rename(columns={"site_id": "sid", "event_id": "eid"})
+    return {names.get(str(c).strip(), str(c).strip()): df[c].to_numpy() for c in df.columns}
+
+
+def _integers(values: Any, path: Path) -> npt.NDArray[np.int64]:
+    a = np.asarray(values)
+    if a.dtype.kind == "f":
+        if not np.all(np.isfinite(a)) or not np.array_equal(a, np.floor(a)):
+            raise InputFileError(f"{path}: eid and sid must be integers")
+        return a.astype(np.int64)
+    try:
+        return a.astype(np.int64)
+    except (TypeError, ValueError) as exc:
+        raise InputFileError(f"{path}: eid and sid must be integers ({exc})") from None
+
+
+def _gmfs(path: Path, n_sites: int, custom: list[str] | None) -> tuple[dict[str, FloatArray], npt.NDArray[np.int64]]:
+    """GMF CSV -> {imt: (n_events, n_sites)} (NaN where a site has no row) and the event ids."""
+    import pandas as pd
+
+    df = _gmf_columns(path)
     if "eid" not in df or ("sid" not in df and "custom_site_id" not in df):
         raise InputFileError(f"{path}: a GMF CSV needs eid (event_id) and sid (site_id) or custom_site_id")
-    imt_cols = [(c, c[4:] if c.startswith("gmv_") else c) for c in df.columns
+    imt_cols = [(c, c[4:] if c.startswith("gmv_") else c) for c in df
                 if c not in ("sid", "eid", "custom_site_id", "rlz_id", "rlzi")]
     if not imt_cols:
         raise InputFileError(f"{path}: no ground-motion columns (gmv_<IMT>)")
-    try:
-        eids = df["eid"].to_numpy(np.int64)
-        if "sid" in df:
-            sids = df["sid"].to_numpy(np.int64)
-        else:
-            if custom is None:
-                raise InputFileError(f"{path}: custom_site_id needs a site file with custom_site_id")
-            index = pd.Index(custom)
-            sids = index.get_indexer(df["custom_site_id"].astype(str).str.strip()).astype(np.int64)
-            if (sids < 0).any():
-                bad = df["custom_site_id"].to_numpy()[int(np.argmax(sids < 0))]
-                raise InputFileError(f"{path}: unknown custom_site_id {bad!r}")
-    except (TypeError, ValueError) as exc:
-        raise InputFileError(f"{path}: eid and sid must be integers ({exc})") from None
+    eids = _integers(df["eid"], path)
+    if "sid" in df:
+        sids = _integers(df["sid"], path)
+    else:
+        if custom is None:
+            raise InputFileError(f"{path}: custom_site_id needs a site file with custom_site_id")
+        given = np.array([str(v).strip() for v in df["custom_site_id"]], dtype=object)
+        sids = pd.Index(custom).get_indexer(given).astype(np.int64)
+        if (sids < 0).any():
+            raise InputFileError(f"{path}: unknown custom_site_id {given[int(np.argmax(sids < 0))]!r}")
     if (sids < 0).any() or (sids >= n_sites).any():
         raise InputFileError(f"{path}: site ids must be within [0, {n_sites - 1}]")
     events, event_row = np.unique(eids, return_inverse=True)
     pairs = event_row.reshape(-1) * n_sites + sids
-    if np.unique(pairs).size != pairs.size:
+    n_pairs = events.size * n_sites
+    repeated = (np.bincount(pairs, minlength=n_pairs).max(initial=0) > 1 if n_pairs <= 4 * pairs.size + 1024
+                else np.unique(pairs).size != pairs.size)
+    if repeated:
         raise InputFileError(f"{path}: duplicated (site, event) rows")
     gmf: dict[str, FloatArray] = {}
     for col, imt in imt_cols:
         try:
-            values = df[col].to_numpy(np.float32).astype(np.float64)  # the engine stores float32
+            values = np.asarray(df[col]).astype(np.float32).astype(np.float64)  # the engine stores float32
         except (TypeError, ValueError):
             raise InputFileError(f"{path}: column {col!r} must hold numbers") from None
         if not np.all(np.isfinite(values)) or (values < 0).any():
@@ -241,7 +275,7 @@ def _gmfs(path: Path, n_sites: int, custom: list[str] | None) -> tuple[dict[str,
     return gmf, events
 
 
-def _inside(lon: FloatArray, lat: FloatArray, polygon: list[tuple[float, float]]) -> npt.NDArray[np.bool_]:
+def _inside(lon: FloatArray, lat: FloatArray, polygon: FloatArray) -> npt.NDArray[np.bool_]:
     """Points strictly inside the polygon (lon/lat plane), vectorised over points.
 
     Even-odd rule; points on an edge are outside, as shapely's ``within``
@@ -266,11 +300,10 @@ def _inside(lon: FloatArray, lat: FloatArray, polygon: list[tuple[float, float]]
 
 def associate(asset_lon: FloatArray, asset_lat: FloatArray, site_lon: FloatArray, site_lat: FloatArray,
               max_km: float) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.bool_]]:
-    """Nearest site of each asset (great-circle) and whether it is within ``max_km``."""
-    tree = cKDTree(unit_vectors(site_lon, site_lat))
-    chord, index = tree.query(unit_vectors(asset_lon, asset_lat), workers=-1)
-    km = chord_to_arc(chord, EARTH_RADIUS_KM)
-    return index.astype(np.int64), km <= max_km
+    """Nearest site of each asset (great-circle) and whether it is within ``max_km``
+    (the index of an asset beyond ``max_km`` of every site may be -1)."""
+    index, km = nearest_site(site_lon, site_lat, asset_lon, asset_lat, max_km=max_km)
+    return index, km <= max_km
 
 
 # --------------------------------------------------------------------------- #
@@ -336,7 +369,7 @@ def read_job(path: str | Path) -> OpenQuakeJob:
         consequences=consequences,
         taxonomy_map=read_taxonomy_mapping(
             _file(job, params["taxonomy_mapping_csv"], "taxonomy_mapping_csv")
-            if "taxonomy_mapping_csv" in params else None, set(exposure.taxonomy.tolist())),
+            if "taxonomy_mapping_csv" in params else None, set(exposure.taxonomy_classes[0].tolist())),
         time_event=time_event,
     )
 
@@ -348,16 +381,14 @@ def read_job(path: str | Path) -> OpenQuakeJob:
 
 def taxonomy_classes(taxonomy: npt.NDArray[np.str_]) -> tuple[npt.NDArray[np.str_], npt.NDArray[np.intp]]:
     """The sorted distinct taxonomies and each asset's index among them."""
-    taxonomies, asset_class = np.unique(taxonomy, return_inverse=True)
-    return taxonomies, asset_class.reshape(-1)
+    return sorted_classes(taxonomy)
 
 
 def asset_mapping(classes: tuple[npt.NDArray[np.str_], npt.NDArray[np.intp]], site: npt.NDArray[np.int64],
                   taxonomy_map: dict[str, list[tuple[str, float]]], risk_ids: list[str],
                   where: str) -> AssetMapping:
-    """Assets in taxonomy classes (:func:`taxonomy_classes`, computed once per portfolio:
-    sorting 100,000 strings costs 9 ms), each class mapped to risk functions (indices
-    into ``risk_ids``)."""
+    """Assets in taxonomy classes (:func:`taxonomy_classes`, computed once per portfolio),
+    each class mapped to risk functions (indices into ``risk_ids``)."""
     index = {r: i for i, r in enumerate(risk_ids)}
     taxonomies, asset_class = classes
     slots = max(len(v) for v in taxonomy_map.values())
@@ -371,7 +402,7 @@ def asset_mapping(classes: tuple[npt.NDArray[np.str_], npt.NDArray[np.intp]], si
     return AssetMapping(site_index=site, functions=fn, weights=w, asset_class=asset_class)
 
 
-def _scale(job: OpenQuakeJob, name: str, loss_type: str, keep: npt.NDArray[np.int64]) -> FloatArray:
+def _scale(job: OpenQuakeJob, name: str, loss_type: str, keep: Selection) -> FloatArray:
     exp = job.exposure
     kind = consequence_scale(name)
     if kind == "value":
@@ -389,7 +420,7 @@ def _scale(job: OpenQuakeJob, name: str, loss_type: str, keep: npt.NDArray[np.in
     return exp.number[keep]
 
 
-def _value(job: OpenQuakeJob, loss_type: str, keep: npt.NDArray[np.int64]) -> FloatArray:
+def _value(job: OpenQuakeJob, loss_type: str, keep: Selection) -> FloatArray:
     exp = job.exposure
     if loss_type == "occupants":
         return _scale(job, "fatalities", loss_type, keep)
@@ -432,6 +463,8 @@ def estimate_from_job(job: OpenQuakeJob, *, threads: int = 2, client: Any = None
     kept = np.zeros(len(exp), dtype=bool)
     kept[keep] = True
     discarded = exp.ids[~kept].tolist()
+    # the kept assets' rows; every asset: views of the exposure's arrays, not copies
+    selected: Selection = slice(None) if keep.size == len(exp) else keep
 
     damage: dict[str, FloatArray] = {}
     losses: dict[str, FloatArray] = {}
@@ -440,7 +473,8 @@ def estimate_from_job(job: OpenQuakeJob, *, threads: int = 2, client: Any = None
     totals: dict[str, TotalSummary] = {}
     states: tuple[str, ...] = ("no_damage",)
 
-    classes = taxonomy_classes(exp.taxonomy[keep])
+    taxonomies, asset_class = exp.taxonomy_classes
+    classes = (taxonomies, asset_class[selected])
     for lt, model in job.fragility.items():
         risk_ids = sorted(model.functions)
         mapping = asset_mapping(classes, site, job.taxonomy_map, risk_ids, str(job.path))
@@ -451,14 +485,14 @@ def estimate_from_job(job: OpenQuakeJob, *, threads: int = 2, client: Any = None
                 if all(r is None for r in rows):
                     continue
                 ratios = np.array([r if r is not None else np.zeros(len(model.limit_states)) for r in rows])
-                consequences.append(Consequence(name, ratios, _scale(job, name, lt, keep)))
+                consequences.append(Consequence(name, ratios, _scale(job, name, lt, selected)))
         if client is not None:
             result: DamageResult = damage_on_cluster(
-                client, [model.functions[r] for r in risk_ids], mapping, exp.number[keep], job.gmf,
+                client, [model.functions[r] for r in risk_ids], mapping, exp.number[selected], job.gmf,
                 consequences, convention="openquake")
         else:
             result = scenario_damage(
-                [model.functions[r] for r in risk_ids], mapping, exp.number[keep], job.gmf,
+                [model.functions[r] for r in risk_ids], mapping, exp.number[selected], job.gmf,
                 consequences, convention="openquake", threads=threads)
         states = ("no_damage", *model.limit_states)
         damage[lt] = result.fractions
@@ -476,17 +510,17 @@ def estimate_from_job(job: OpenQuakeJob, *, threads: int = 2, client: Any = None
         mapping = asset_mapping(classes, site, job.taxonomy_map, risk_ids, str(job.path))
         functions = [vmodel.functions[r] for r in risk_ids]
         if client is not None:
-            loss = losses_on_cluster(client, functions, mapping, _value(job, lt, keep), job.gmf,
+            loss = losses_on_cluster(client, functions, mapping, _value(job, lt, selected), job.gmf,
                                      minimum_loss=_minimum_loss(job, lt))
         else:
-            loss = scenario_losses(functions, mapping, _value(job, lt, keep), job.gmf,
+            loss = scenario_losses(functions, mapping, _value(job, lt, selected), job.gmf,
                                    minimum_loss=_minimum_loss(job, lt), threads=threads)
         (casualties if lt in ("occupants", "residents") else losses)[lt] = loss.losses
         totals[f"losses:{lt}"] = summarise(loss.event_totals)
 
     return LossEstimate(
-        asset_ids=exp.ids[keep], lon=exp.lon[keep], lat=exp.lat[keep], taxonomy=exp.taxonomy[keep],
-        number=exp.number[keep], damage_states=states, damage=damage, losses=losses,
+        asset_ids=exp.ids[selected], lon=exp.lon[selected], lat=exp.lat[selected], taxonomy=exp.taxonomy[selected],
+        number=exp.number[selected], damage_states=states, damage=damage, losses=losses,
         casualties=casualties, other=other, totals=totals, n_events=int(job.event_ids.size),
         provenance={
             "method": f"openquake-{job.mode}", "job": str(job.path),
