@@ -12,10 +12,12 @@ the caller reads the file with a general parser instead.
 * A number field is ``[+-]digits[.digits][(e|E)[+-]digits]`` (digits on at
   least one side of the point) or empty (NaN).  It is converted exactly
   rounded: by one multiplication or division by a power of ten when the
-  significand has at most 19 digits, is below 2^53 and the power is within
-  10^22 (both operands exact, so the one rounding is the correctly rounded
-  result: Clinger, "How to read floating point numbers accurately", PLDI 1990),
-  otherwise by the C library's ``strtod``.
+  significand has at most 19 digits (leading zeros included), is below 2^53
+  and the power is within 10^22 (both operands exact, so the one rounding is
+  the correctly rounded result: Clinger, "How to read floating point numbers
+  accurately", PLDI 1990), otherwise by the C library's ``strtod`` (glibc's
+  is exact; should a process switch LC_NUMERIC to a decimal comma, strtod
+  stops at the point and the field is reported, never misread).
 * A text field is returned as its byte range; :func:`intern` gives each
   distinct text a code in first-occurrence order (an open-addressing hash
   table over the byte ranges).

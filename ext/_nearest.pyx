@@ -122,7 +122,7 @@ cdef int _query(double lon, double lat, const double* rot, const double* lo, con
             if c[i] + r < dims[i] - 1:
                 face = lo[i] + (c[i] + r + 1) * cell - w[i]
                 bound = min(bound, face * face + outside - off[i] * off[i])
-        if best < bound * (1.0 - 1e-12):  # the margin covers the rotation's rounding
+        if best < bound * (1.0 - 1e-12) - 1e-15:  # a margin for the rotation's rounding
             break
     best_index[0] = idx
     best_chord[0] = sqrt(best)
@@ -162,9 +162,10 @@ def nearest(const float64_t[::1] site_lon, const float64_t[::1] site_lat,
     # bin in a frame whose third axis is the sites' mean direction, where a regional
     # patch of sites is thin (in the earth's axes it is tilted and fills a 3-D box)
     rot_a = _frame(xyz_a.mean(axis=0))
-    binned = xyz_a @ rot_a.T
+    binned_a = np.ascontiguousarray(xyz_a @ rot_a.T)
+    cdef float64_t[:, ::1] binned = binned_a
     cdef double[::1] rot = rot_a.reshape(-1)
-    lo_a, hi_a = binned.min(axis=0), binned.max(axis=0)
+    lo_a, hi_a = binned_a.min(axis=0), binned_a.max(axis=0)
     e = np.sort(hi_a - lo_a)
     # the sites cover a patch of the sphere (or a line): about one site per four cells
     # of it (fewer candidates per point than one per cell: 14.8 against 16.7 ms for

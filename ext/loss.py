@@ -500,23 +500,25 @@ def _losses_by_class_and_site(vulnerabilities: Sequence[VulnerabilityFunction], 
     pair_class, pair_site, of_asset = _class_site_pairs(mapping)
     n_pairs = pair_class.size
     pair_value = np.bincount(of_asset, val, minlength=n_pairs).astype(np.float64)
-    users = []  # per function: the pairs whose class uses it, and its weight there
+    n_sites = int(mapping.site_index.max(initial=-1)) + 1
+    users = []  # per function: the pairs whose class uses it, its weight there, the sites of those pairs
     for f, vf in enumerate(vulnerabilities):
         weight = np.where(mapping.functions == f, mapping.weights, 0.0).sum(axis=1)[pair_class]
         rows = np.flatnonzero(weight > 0.0)
         if rows.size:
             if vf.imt not in ground:
                 raise ValueError(f"gmf has no {vf.imt!r} values, needed by {vf.id!r}")
-            users.append((vf, rows, pair_site[rows], weight[rows]))
+            sites, at = _distinct(pair_site[rows], n_sites)  # a function shared by classes: once per site
+            users.append((vf, rows, weight[rows], sites, at))
 
     def work(block: slice) -> tuple[FloatArray, ...]:
         ratio = np.zeros((block.stop - block.start, n_pairs))
-        for vf, rows, sites, weight in users:
+        for vf, rows, weight, sites, at in users:
             x = ground[vf.imt][block][:, sites]
             missing = np.isnan(x)
             lr = vf.mean_loss_ratio(np.where(missing, 0.0, x))
             lr[missing] = 0.0
-            ratio[:, rows] += weight * lr
+            ratio[:, rows] += weight * lr[:, at]
         return ratio.sum(axis=0), ratio @ pair_value
 
     blocks = _blocks(n_events, n_pairs)

@@ -345,7 +345,10 @@ def read_exposure(path: str | Path) -> Exposure:
     periods = h.periods or [p for p in OCCUPANCY_PERIODS if p in cols]
     occupants = {p: _column(cols, p, where) for p in periods}
     if occupants:
-        occupants["avg"] = np.sum(list(occupants.values()), axis=0) / len(occupants)
+        total = np.zeros(len(cols["id"]))
+        for people in occupants.values():
+            total += people
+        occupants["avg"] = total / len(occupants)
     residents = _column(cols, "residents", where) if "residents" in cols else None
     n = ids.size
     tags = {t: np.asarray(cols.get(t, ["?"] * n)).astype(str) for t in h.tag_names}

@@ -475,9 +475,17 @@ def estimate_from_job(job: OpenQuakeJob, *, threads: int = 2, client: Any = None
 
     taxonomies, asset_class = exp.taxonomy_classes
     classes = (taxonomies, asset_class[selected])
+    mappings: dict[tuple[str, ...], AssetMapping] = {}  # loss types with the same risk ids share one
+
+    def mapping_of(risk_ids: list[str]) -> AssetMapping:
+        key = tuple(risk_ids)
+        if key not in mappings:
+            mappings[key] = asset_mapping(classes, site, job.taxonomy_map, risk_ids, str(job.path))
+        return mappings[key]
+
     for lt, model in job.fragility.items():
         risk_ids = sorted(model.functions)
-        mapping = asset_mapping(classes, site, job.taxonomy_map, risk_ids, str(job.path))
+        mapping = mapping_of(risk_ids)
         consequences = []
         if job.consequences is not None:
             for name in job.consequences.names:
@@ -507,7 +515,7 @@ def estimate_from_job(job: OpenQuakeJob, *, threads: int = 2, client: Any = None
 
     for lt, vmodel in job.vulnerability.items():
         risk_ids = sorted(vmodel.functions)
-        mapping = asset_mapping(classes, site, job.taxonomy_map, risk_ids, str(job.path))
+        mapping = mapping_of(risk_ids)
         functions = [vmodel.functions[r] for r in risk_ids]
         if client is not None:
             loss = losses_on_cluster(client, functions, mapping, _value(job, lt, selected), job.gmf,
