@@ -15,6 +15,9 @@ Usage::
     python benchmarks/loss.py --skip-engine    # our timings only
     python benchmarks/loss.py --assets 20000   # a smaller side-by-side run
 
+It exits 1 when the totals differ from the engine's by more than 1e-6, and with
+``--strict`` also when a target is missed.
+
 The engine (openquake.engine 3.26, installed with --no-deps) runs in a
 subprocess with ``OQ_DISTRIBUTE=processpool`` (its default, both cores) and a
 scratch ``HOME``; its time is its own ``calc.run()`` wall time (reading the
@@ -35,6 +38,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+from _verdict import verdict  # noqa: E402  # benchmarks/ is the script's directory
 from loss_cases import CaseSpec, write_case, write_scenario  # noqa: E402
 
 from quakewatch.server.decision.openquake_job import estimate_from_job, read_job  # noqa: E402
@@ -79,7 +83,9 @@ def _agreement(mode: str, ours: dict[str, float], engine: dict[str, float]) -> f
     return worst
 
 
-def side_by_side(n_assets: int, scratch: Path, skip_engine: bool, modes: list[str]) -> None:
+def side_by_side(n_assets: int, scratch: Path, skip_engine: bool, modes: list[str]) -> tuple[bool, bool]:
+    """Our run and the engine's on each job: (totals agree within 1e-6, >= 100x)."""
+    agree_all, fast_all = True, True
     for mode, events in (("scenario_damage", 10), ("scenario_risk", 10)):
         if mode not in modes:
             continue
@@ -92,10 +98,13 @@ def side_by_side(n_assets: int, scratch: Path, skip_engine: bool, modes: list[st
             engine, engine_totals = _engine(job, scratch)
             agree = _agreement(mode, ours_totals, engine_totals)
             line += f" | openquake {engine:8.2f} s | ratio {engine / ours:6.1f}x | totals agree to {agree:.1e}"
+            agree_all &= agree <= 1e-6
+            fast_all &= engine / ours >= 100.0
         print(line, flush=True)
+    return agree_all, fast_all
 
 
-def million_one_event(scratch: Path) -> None:
+def million_one_event(scratch: Path) -> bool:
     job = write_case(scratch / "million", CaseSpec(n_assets=1_000_000, n_sites=20_000, n_events=1, seed=9,
                                                    missing_fraction=0.0))
     t0 = time.perf_counter()
@@ -105,9 +114,10 @@ def million_one_event(scratch: Path) -> None:
     t2 = time.perf_counter()
     print(f"scenario_damage  1,000,000 assets x 1 event: {t2 - t0:6.2f} s end to end "
           f"(read {t1 - t0:.2f} s, compute {t2 - t1:.2f} s); target <= 10 s", flush=True)
+    return t2 - t0 <= 10.0
 
 
-def correlated_realisations(scratch: Path, n_assets: int, realisations: int) -> None:
+def correlated_realisations(scratch: Path, n_assets: int, realisations: int) -> bool:
     path = write_scenario(scratch / "mc", n_assets=n_assets, realisations=realisations, seed=1)
     t0 = time.perf_counter()
     est, _ = run_scenario_file(path)
@@ -115,9 +125,10 @@ def correlated_realisations(scratch: Path, n_assets: int, realisations: int) -> 
     print(f"scenario         {n_assets:>9,d} assets x {realisations} correlated realisations: {dt:6.2f} s "
           f"end to end; target <= 60 s (deaths {est.totals['severity_4:structural'].mean:.1f}, "
           f"p95 {est.totals['severity_4:structural'].p95:.1f})", flush=True)
+    return dt <= 60.0
 
 
-def main() -> None:
+def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--assets", type=int, default=100_000)
     ap.add_argument("--skip-engine", action="store_true")
@@ -126,15 +137,17 @@ def main() -> None:
     ap.add_argument("--modes", nargs="+", default=["scenario_damage", "scenario_risk"],
                     choices=["scenario_damage", "scenario_risk"], help="side-by-side runs")
     ap.add_argument("--skip-realisations", action="store_true")
+    ap.add_argument("--strict", action="store_true", help="exit 1 when a target is missed")
     a = ap.parse_args()
     with tempfile.TemporaryDirectory(prefix="qw-loss-bench-") as tmp:
         scratch = Path(tmp)
-        side_by_side(a.assets, scratch, a.skip_engine, a.modes)
+        agree, met = side_by_side(a.assets, scratch, a.skip_engine, a.modes)
         if not a.skip_million:
-            million_one_event(scratch)
+            met &= million_one_event(scratch)
         if not a.skip_realisations:
-            correlated_realisations(scratch, a.assets, a.realisations)
+            met &= correlated_realisations(scratch, a.assets, a.realisations)
+    return verdict(agree, met, a.strict)
 
 
 if __name__ == "__main__":
-    main()
+    raise SystemExit(main())

@@ -17,8 +17,6 @@ from __future__ import annotations
 import argparse
 import sys
 import tempfile
-import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +25,8 @@ import pandas as pd
 from scipy.spatial import cKDTree
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+from _timing import best_of  # noqa: E402  # benchmarks/ is the script's directory
+from _verdict import verdict  # noqa: E402
 from loss_cases import CaseSpec, write_case  # noqa: E402
 
 from quakewatch.ext.csv_columns import csv_header, mapped, scan_csv  # noqa: E402
@@ -35,16 +35,7 @@ from quakewatch.ext.nearest_site import nearest_site  # noqa: E402
 from quakewatch.server.decision.openquake_job import read_job  # noqa: E402
 
 
-def _best(fn: Callable[[], Any], repeats: int) -> tuple[float, Any]:
-    best, out = np.inf, None
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        out = fn()
-        best = min(best, time.perf_counter() - t0)
-    return best, out
-
-
-def main() -> None:
+def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--assets", type=int, default=100_000)
     ap.add_argument("--repeats", type=int, default=15)
@@ -63,8 +54,8 @@ def main() -> None:
         def theirs() -> pd.DataFrame:
             return pd.read_csv(csv, dtype={"id": str, "taxonomy": str}, keep_default_na=False, na_values=[""])
 
-        t_ours, got = _best(ours, a.repeats)
-        t_pandas, df = _best(theirs, a.repeats)
+        t_ours, got = best_of(a.repeats, ours)
+        t_pandas, df = best_of(a.repeats, theirs)
         same = all(np.array_equal(got.numbers[c], df[c].to_numpy(np.float64)) for c in numbers)
         print(f"exposure CSV, {a.assets:,d} rows ({csv.stat().st_size / 1e6:.1f} MB): scan_csv {t_ours * 1e3:6.1f} ms | "
               f"pandas.read_csv {t_pandas * 1e3:6.1f} ms | ratio {t_pandas / t_ours:5.1f}x | numbers identical: {same}")
@@ -72,16 +63,17 @@ def main() -> None:
         parsed = read_job(job)
         lon, lat = parsed.exposure.lon, parsed.exposure.lat
         s_lon, s_lat = parsed.site_lon, parsed.site_lat
-        t_grid, (index, _) = _best(lambda: nearest_site(s_lon, s_lat, lon, lat), a.repeats)
+        t_grid, (index, _) = best_of(a.repeats, lambda: nearest_site(s_lon, s_lat, lon, lat))
 
         def tree() -> Any:
             return cKDTree(unit_vectors(s_lon, s_lat)).query(unit_vectors(lon, lat), workers=-1)
 
-        t_tree, (_, want) = _best(tree, a.repeats)
+        t_tree, (_, want) = best_of(a.repeats, tree)
         print(f"nearest site, {lon.size:,d} assets x {s_lon.size:,d} sites: nearest_site {t_grid * 1e3:6.1f} ms | "
               f"cKDTree {t_tree * 1e3:6.1f} ms | ratio {t_tree / t_grid:5.1f}x | "
               f"same sites: {np.array_equal(index, want)}")
+        return verdict(same and bool(np.array_equal(index, want)), True, False)
 
 
 if __name__ == "__main__":
-    main()
+    raise SystemExit(main())

@@ -52,7 +52,8 @@ import tracemalloc
 import networkx as nx
 import numpy as np
 
-from _verdict import verdict  # benchmarks/ is the script's directory
+from _timing import best_of  # benchmarks/ is the script's directory
+from _verdict import verdict
 from scipy.optimize import linprog
 from scipy.sparse import coo_matrix
 
@@ -142,15 +143,6 @@ def lp_assignment(t, ready, types, need, prio, deadline, penalty):
         filled += float(x.sum())
         arrivals += float(arr[ti[x], si[x]].sum())
     return objective, filled, arrivals, seconds
-
-
-def best_of(repeats: int, fn):
-    best, out = math.inf, None
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        out = fn()
-        best = min(best, time.perf_counter() - t0)
-    return best, out
 
 
 def main(argv: list[str] | None = None) -> int:
