@@ -10,7 +10,7 @@ or nothing).
 CSV columns (``structure_id`` and ``channel_id`` required)::
 
     structure_id, name, kind, longitude_deg, latitude_deg, elevation_m, tenant,
-    network_code, station_code, description,
+    network_code, station_code, description, lowest_mode_hz,
     channel_id, array_id, seed_id, orientation, azimuth_deg, dip_deg, x_m, y_m, z_m,
     floor, height_m, units, sensitivity, sample_rate_hz, clip_level
 """
@@ -27,7 +27,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from quakewatch.v1 import common_pb2, registry_pb2
 
-STRUCTURE_FIELDS = ("structure_id", "name", "kind", "longitude_deg", "latitude_deg", "elevation_m", "tenant", "network_code", "station_code", "description")
+STRUCTURE_FIELDS = ("structure_id", "name", "kind", "longitude_deg", "latitude_deg", "elevation_m", "tenant", "network_code", "station_code", "description",
+                    "lowest_mode_hz")
 CHANNEL_FIELDS = ("channel_id", "array_id", "seed_id", "orientation", "azimuth_deg", "dip_deg", "x_m", "y_m", "z_m", "floor", "height_m", "units", "sensitivity", "sample_rate_hz", "clip_level")
 
 
@@ -70,6 +71,7 @@ class StructureRow(BaseModel):
     network_code: str = ""
     station_code: str = ""
     description: str = ""
+    lowest_mode_hz: float = Field(0.0, ge=0, le=100)  # the slowest mode when known; 0: found in each record
 
 
 class StructureLayout(BaseModel):
@@ -149,6 +151,7 @@ def to_requests(layout: StructureLayout) -> tuple[registry_pb2.PutStructureReque
         structure_id=s.structure_id, name=s.name, kind=registry_pb2.StructureKind.Value(f"STRUCTURE_KIND_{s.kind.upper()}"),
         location=common_pb2.GeoPoint(longitude_deg=s.longitude_deg, latitude_deg=s.latitude_deg, elevation_m=s.elevation_m),
         tenant=s.tenant, network_code=s.network_code, station_code=s.station_code, description=s.description,
+        lowest_mode_hz=s.lowest_mode_hz,
     )
     chans = []
     for c in layout.channels:
@@ -166,6 +169,7 @@ def export_rows(structure: registry_pb2.Structure, channels: list[registry_pb2.C
         "longitude_deg": structure.location.longitude_deg, "latitude_deg": structure.location.latitude_deg,
         "elevation_m": structure.location.elevation_m, "tenant": structure.tenant, "network_code": structure.network_code,
         "station_code": structure.station_code, "description": structure.description,
+        "lowest_mode_hz": structure.lowest_mode_hz,
     }
     rows = []
     for c in channels:

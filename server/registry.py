@@ -74,6 +74,10 @@ class StructureInput:
     network_code: str = ""
     station_code: str = ""
     description: str = ""
+    lowest_mode_hz: float = 0.0  # 0: found in each record
+
+#: the highest slowest-mode frequency a structure may declare (Hz)
+MAX_LOWEST_MODE_HZ = 100.0
 
 
 def _audit(s: Session, p: Principal, action: str, target: str, details: dict[str, object]) -> None:
@@ -96,6 +100,9 @@ def put_structure(engine: Engine, p: Principal, inp: StructureInput, default_net
         raise InvalidInput(f"structure.kind: {inp.kind!r} is not one of {', '.join(KINDS)}", field="structure.kind")
     if not (-180 <= inp.longitude_deg <= 180 and -90 <= inp.latitude_deg <= 90 and math.isfinite(inp.elevation_m)):
         raise InvalidInput("structure.location: longitude must be in [-180, 180] and latitude in [-90, 90]", field="structure.location")
+    if not (math.isfinite(inp.lowest_mode_hz) and 0.0 <= inp.lowest_mode_hz <= MAX_LOWEST_MODE_HZ):
+        raise InvalidInput(f"structure.lowest_mode_hz: must be 0 (found in each record) or a frequency in (0, "
+                           f"{MAX_LOWEST_MODE_HZ:g}] Hz, got {inp.lowest_mode_hz:g}", field="structure.lowest_mode_hz")
     with Session(engine) as s:
         row = s.get(Structure, inp.structure_id)
         created = row is None
@@ -118,6 +125,7 @@ def put_structure(engine: Engine, p: Principal, inp: StructureInput, default_net
         row.kind = inp.kind
         row.longitude_deg, row.latitude_deg, row.elevation_m = inp.longitude_deg, inp.latitude_deg, inp.elevation_m
         row.description = inp.description
+        row.lowest_mode_hz = inp.lowest_mode_hz
         row.updated_at = utcnow()
         s.add(row)
         _audit(s, p, "structure.create" if created else "structure.update", row.structure_id, {"kind": row.kind, "tenant": row.tenant})

@@ -12,12 +12,12 @@ from test_cli_ingest_e2e import QW, free_port, start_server, token
 
 from quakewatch.clients.layout import LayoutError, parse_csv, parse_json
 
-CSV = """structure_id,name,kind,longitude_deg,latitude_deg,channel_id,array_id,orientation,azimuth_deg,dip_deg,floor,height_m,units,sensitivity,sample_rate_hz,clip_level
-tower-7,Office tower 7,building,112.55,37.87,gf-e,free-field,E,90,0,0,0,acceleration_mps2,1,200,19.6
-tower-7,Office tower 7,building,112.55,37.87,gf-n,free-field,N,0,0,0,0,acceleration_mps2,1,200,19.6
-tower-7,Office tower 7,building,112.55,37.87,gf-z,free-field,Z,0,-90,0,0,acceleration_mps2,1,200,19.6
-tower-7,Office tower 7,building,112.55,37.87,roof-x,roof,X,90,0,30,98.5,acceleration_mps2,1,200,19.6
-bridge-2,River bridge,bridge,113.1,36.2,deck-mid-z,deck,Z,0,-90,0,0,acceleration_mps2,8388608,100,8388607
+CSV = """structure_id,name,kind,longitude_deg,latitude_deg,channel_id,array_id,orientation,azimuth_deg,dip_deg,floor,height_m,units,sensitivity,sample_rate_hz,clip_level,lowest_mode_hz
+tower-7,Office tower 7,building,112.55,37.87,gf-e,free-field,E,90,0,0,0,acceleration_mps2,1,200,19.6,0.25
+tower-7,Office tower 7,building,112.55,37.87,gf-n,free-field,N,0,0,0,0,acceleration_mps2,1,200,19.6,0.25
+tower-7,Office tower 7,building,112.55,37.87,gf-z,free-field,Z,0,-90,0,0,acceleration_mps2,1,200,19.6,0.25
+tower-7,Office tower 7,building,112.55,37.87,roof-x,roof,X,90,0,30,98.5,acceleration_mps2,1,200,19.6,0.25
+bridge-2,River bridge,bridge,113.1,36.2,deck-mid-z,deck,Z,0,-90,0,0,acceleration_mps2,8388608,100,8388607,0
 """
 
 
@@ -26,19 +26,24 @@ def test_csv_parses_into_structures_with_their_channels() -> None:
     assert [(lay.structure.structure_id, len(lay.channels)) for lay in layouts] == [("tower-7", 4), ("bridge-2", 1)]
     roof = layouts[0].channels[3]
     assert (roof.floor, roof.height_m, roof.orientation) == (30, 98.5, "X")
+    assert (layouts[0].structure.lowest_mode_hz, layouts[1].structure.lowest_mode_hz) == (0.25, 0.0)
 
 
 @pytest.mark.parametrize(
     "bad,expected",
     [
-        (CSV.replace("acceleration_mps2,1,200,19.6\ntower-7,Office tower 7,building,112.55,37.87,gf-n", "furlongs,1,200,19.6\ntower-7,Office tower 7,building,112.55,37.87,gf-n", 1), r"<csv>:2: units:"),
+        (CSV.replace("acceleration_mps2,1,200,19.6,0.25\ntower-7,Office tower 7,building,112.55,37.87,gf-n", "furlongs,1,200,19.6,0.25\ntower-7,Office tower 7,building,112.55,37.87,gf-n", 1), r"<csv>:2: units:"),
         (CSV.replace(",N,0,0,0", ",N,0,95,0", 1), r"<csv>:3: dip_deg:"),
         (CSV.replace("Office tower 7,building,112.55,37.87,gf-z", "Office tower 7,dam,112.55,37.87,gf-z", 1), r"<csv>:4: kind: 'dam' differs"),
         (CSV.replace("gf-n", "gf-e", 1), r"<csv>:3: channel_id: 'gf-e' appears twice"),
         (CSV.replace("clip_level", "clip_level,colour", 1), r"unknown column\(s\) colour"),
         (CSV.replace(",8388608,100,", ",-1,100,", 1), r"<csv>:6: sensitivity:"),
+        (CSV.replace("19.6,0.25\n", "19.6,-0.25\n", 1), r"<csv>:2: lowest_mode_hz:"),
+        (CSV.replace("gf-z,free-field,Z,0,-90,0,0,acceleration_mps2,1,200,19.6,0.25", "gf-z,free-field,Z,0,-90,0,0,acceleration_mps2,1,200,19.6,0.3", 1),
+         r"<csv>:4: lowest_mode_hz: 0.3 differs"),
     ],
-    ids=["units", "dip", "inconsistent-structure", "duplicate-channel", "unknown-column", "sensitivity"],
+    ids=["units", "dip", "inconsistent-structure", "duplicate-channel", "unknown-column", "sensitivity", "lowest-mode",
+         "inconsistent-lowest-mode"],
 )
 def test_csv_errors_name_line_and_field(bad: str, expected: str) -> None:
     with pytest.raises(LayoutError, match=expected):

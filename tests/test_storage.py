@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import threading
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -129,3 +130,35 @@ def test_registry_changes_and_their_audit_entries_commit_together(engine: Any) -
     rep = audit.verify_chain(engine)
     assert rep.ok and rep.entries == 1 + 20
     assert sum(e.action == "channels.put" for e in entries()) == 20
+
+
+def test_structures_registered_before_0010_get_no_lowest_mode(db_url: str | None, tmp_path: Path) -> None:
+    """0010 adds ``structure.lowest_mode_hz``: existing rows read 0 (found in each record); the
+    downgrade drops the column again."""
+    from alembic import command
+    from sqlalchemy import inspect
+
+    from quakewatch.server.storage.engine import default_url, make_engine
+    from quakewatch.server.storage.models import Structure
+
+    e = make_engine(db_url or default_url(tmp_path))
+    try:
+        migrate.upgrade(e, "0009")
+        with e.begin() as conn:
+            conn.execute(text("INSERT INTO structure (structure_id, name, kind, longitude_deg, latitude_deg, elevation_m, "
+                              "tenant, network_code, station_code, description, created_at, updated_at) VALUES "
+                              "('tower-7', 'Tower 7', 'building', 112.5, 37.8, 0, 'acme', 'QW', 'TW7', '', "
+                              "CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"))
+        migrate.upgrade(e)
+        with Session(e) as s:
+            row = s.get(Structure, "tower-7")
+            assert row is not None and row.lowest_mode_hz == 0.0 and row.name == "Tower 7"
+        cfg = migrate.alembic_config()
+        with e.begin() as conn:
+            cfg.attributes["connection"] = conn
+            command.downgrade(cfg, "0009")
+        with e.connect() as conn:
+            columns = {c["name"] for c in inspect(conn).get_columns("structure")}
+        assert "lowest_mode_hz" not in columns and "station_code" in columns
+    finally:
+        e.dispose()

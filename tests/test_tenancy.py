@@ -124,6 +124,9 @@ def test_registry_rejects_station_squatting_bad_enums_and_non_finite_numbers(tmp
                     # B may not take A's SDS station (its data would land in A's directory)
                     (registry_pb2.PutStructureRequest(structure=registry_pb2.Structure(structure_id="b-1", network_code=net, station_code=sta)), "PutStructure", grpc.StatusCode.ALREADY_EXISTS, "station_code"),
                     (registry_pb2.PutStructureRequest(structure=registry_pb2.Structure(structure_id="b-2", kind=99)), "PutStructure", grpc.StatusCode.INVALID_ARGUMENT, "structure.kind"),
+                    (registry_pb2.PutStructureRequest(structure=registry_pb2.Structure(structure_id="b-4", lowest_mode_hz=-0.2)), "PutStructure", grpc.StatusCode.INVALID_ARGUMENT, "structure.lowest_mode_hz"),
+                    (registry_pb2.PutStructureRequest(structure=registry_pb2.Structure(structure_id="b-4", lowest_mode_hz=float("nan"))), "PutStructure", grpc.StatusCode.INVALID_ARGUMENT, "structure.lowest_mode_hz"),
+                    (registry_pb2.PutStructureRequest(structure=registry_pb2.Structure(structure_id="b-4", lowest_mode_hz=250.0)), "PutStructure", grpc.StatusCode.INVALID_ARGUMENT, "structure.lowest_mode_hz"),
                 ]
                 for req, method, code, field in cases:
                     with pytest.raises(grpc.aio.AioRpcError) as ei:

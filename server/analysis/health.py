@@ -75,6 +75,7 @@ class _Window:
     rate_hz: float
     acc: CovarianceAccumulator
     motion: np.ndarray  # row indices of the motion channels in the blocks
+    lowest_hz: float | None = None  # the slowest mode's frequency the lags were sized for, when known
 
 
 @dataclass
@@ -93,6 +94,7 @@ class _Structure:
     tenant: str
     kind: str
     channels: dict[str, Channel]
+    lowest_mode_hz: float = 0.0  # the registry's value; 0: the server's health.lowest_mode_hz, or found per record
     windows: dict[tuple[str, ...], _Window] = field(default_factory=dict)
     covariates: dict[tuple[str, int], list[float]] = field(default_factory=dict)  # (channel, window) -> [sum, n]
     covariate_rows: dict[tuple[str, ...], list[tuple[int, str]]] = field(default_factory=dict)  # group -> rows
@@ -177,9 +179,9 @@ class HealthEngine:
         cur = self._structures.get(structure_id)
         by_id = {c.channel_id: c for c in chans}
         if cur is None:
-            self._structures[structure_id] = _Structure(st.tenant, st.kind, by_id)
+            self._structures[structure_id] = _Structure(st.tenant, st.kind, by_id, st.lowest_mode_hz)
         else:
-            cur.tenant, cur.kind, cur.channels = st.tenant, st.kind, by_id
+            cur.tenant, cur.kind, cur.channels, cur.lowest_mode_hz = st.tenant, st.kind, by_id, st.lowest_mode_hz
             cur.covariate_rows.clear()
             cur.windows.clear()  # channel metadata changed: start the windows afresh
 
@@ -241,10 +243,15 @@ class HealthEngine:
             refs = choose_references(np.asarray(first[motion], dtype=np.float64).T, n_refs)
         n_r = m if refs is None else refs.size
         window_samples = int(self.cfg.window_s * rate)
+        lowest = st.lowest_mode_hz or self.cfg.lowest_mode_hz or None
+        if lowest is not None and lowest >= rate / 2:  # a sensor slower than the mode: find it per record
+            log.warning("health: the slowest mode (%g Hz) is not below half the sample rate (%g Hz); the lags "
+                        "follow each record's lowest spectral peak", lowest, rate)
+            lowest = None
         i = default_block_rows(m, n_r, rate, self.cfg.max_order, n_samples=window_samples,
-                               n_blocks=self.cfg.jackknife_blocks, lowest_hz=self.cfg.lowest_mode_hz)
+                               n_blocks=self.cfg.jackknife_blocks, lowest_hz=lowest)
         acc = CovarianceAccumulator(m, 2 * i, ref_channels=refs, block_samples=max(1, window_samples // self.cfg.jackknife_blocks))
-        return _Window(start_ns, first_ns, first_ns, rate, acc, np.array(motion, dtype=np.intp))
+        return _Window(start_ns, first_ns, first_ns, rate, acc, np.array(motion, dtype=np.intp), lowest)
 
     def _finish(self, sid: str, st: _Structure, ids: tuple[str, ...], w: _Window, *, complete: bool) -> None:
         st.windows.pop(ids, None)
@@ -255,7 +262,7 @@ class HealthEngine:
         motion_ids = [ids[i] for i in w.motion]
         try:
             every = w.acc.ref_channels == tuple(range(w.motion.size))  # CVA needs every channel as a reference
-            res = identify(w.acc, w.rate_hz, max_order=self.cfg.max_order, lowest_hz=self.cfg.lowest_mode_hz,
+            res = identify(w.acc, w.rate_hz, max_order=self.cfg.max_order, lowest_hz=w.lowest_hz,
                            weighting=self.cfg.weighting if every else "none")
         except (ValueError, np.linalg.LinAlgError) as exc:  # one bad window must not stop the batch
             log.warning("health %s: window at %d not identified: %s", sid, w.start_ns, exc)

@@ -75,6 +75,7 @@ def structure_to_pb(s: Structure) -> registry_pb2.Structure:
         description=s.description,
         create_time=ts(s.created_at),
         update_time=ts(s.updated_at),
+        lowest_mode_hz=s.lowest_mode_hz,
     )
 
 

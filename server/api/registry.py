@@ -36,6 +36,7 @@ class RegistryServicer(registry_pb2_grpc.RegistryServiceServicer):
             network_code=s.network_code,
             station_code=s.station_code,
             description=s.description,
+            lowest_mode_hz=s.lowest_mode_hz,
         )
         row, created = await asyncio.to_thread(registry.put_structure, self.engine, current_principal(), inp, self.network_code)
         await self.on_change(row.structure_id, False)

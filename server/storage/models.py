@@ -37,6 +37,8 @@ class StructureBase(SQLModel):
     network_code: str = Field(default="QW", max_length=2)
     station_code: str = Field(max_length=5)
     description: str = ""
+    # the slowest mode's frequency when known (Hz); 0: found in each record
+    lowest_mode_hz: float = 0.0
 
     @property
     def has_location(self) -> bool:

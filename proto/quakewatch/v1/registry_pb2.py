@@ -26,45 +26,45 @@ from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__
 from quakewatch.v1 import common_pb2 as quakewatch_dot_v1_dot_common__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1cquakewatch/v1/registry.proto\x12\rquakewatch.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1aquakewatch/v1/common.proto\"\xb9\x02\n\tStructure\x12\x14\n\x0cstructure_id\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12*\n\x04kind\x18\x03 \x01(\x0e\x32\x1c.quakewatch.v1.StructureKind\x12)\n\x08location\x18\x04 \x01(\x0b\x32\x17.quakewatch.v1.GeoPoint\x12\x0e\n\x06tenant\x18\x05 \x01(\t\x12\x14\n\x0cnetwork_code\x18\x06 \x01(\t\x12\x14\n\x0cstation_code\x18\x07 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x08 \x01(\t\x12/\n\x0b\x63reate_time\x18\t \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\x0bupdate_time\x18\n \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\xc6\x02\n\x07\x43hannel\x12\x12\n\nchannel_id\x18\x01 \x01(\t\x12\x14\n\x0cstructure_id\x18\x02 \x01(\t\x12\x10\n\x08\x61rray_id\x18\x03 \x01(\t\x12\x0f\n\x07seed_id\x18\x04 \x01(\t\x12\x13\n\x0b\x61zimuth_deg\x18\x05 \x01(\x01\x12\x0f\n\x07\x64ip_deg\x18\x06 \x01(\x01\x12\x13\n\x0borientation\x18\x07 \x01(\t\x12\x0b\n\x03x_m\x18\x08 \x01(\x01\x12\x0b\n\x03y_m\x18\t \x01(\x01\x12\x0b\n\x03z_m\x18\n \x01(\x01\x12\r\n\x05\x66loor\x18\x0b \x01(\x05\x12\x10\n\x08height_m\x18\x0c \x01(\x01\x12*\n\x05units\x18\r \x01(\x0e\x32\x1b.quakewatch.v1.ChannelUnits\x12\x13\n\x0bsensitivity\x18\x0e \x01(\x01\x12\x16\n\x0esample_rate_hz\x18\x0f \x01(\x01\x12\x12\n\nclip_level\x18\x10 \x01(\x01\"B\n\x13PutStructureRequest\x12+\n\tstructure\x18\x01 \x01(\x0b\x32\x18.quakewatch.v1.Structure\"T\n\x14PutStructureResponse\x12+\n\tstructure\x18\x01 \x01(\x0b\x32\x18.quakewatch.v1.Structure\x12\x0f\n\x07\x63reated\x18\x02 \x01(\x08\"+\n\x13GetStructureRequest\x12\x14\n\x0cstructure_id\x18\x01 \x01(\t\"m\n\x14GetStructureResponse\x12+\n\tstructure\x18\x01 \x01(\x0b\x32\x18.quakewatch.v1.Structure\x12(\n\x08\x63hannels\x18\x02 \x03(\x0b\x32\x16.quakewatch.v1.Channel\"S\n\x15ListStructuresRequest\x12*\n\x04kind\x18\x01 \x01(\x0e\x32\x1c.quakewatch.v1.StructureKind\x12\x0e\n\x06tenant\x18\x02 \x01(\t\"F\n\x16ListStructuresResponse\x12,\n\nstructures\x18\x01 \x03(\x0b\x32\x18.quakewatch.v1.Structure\".\n\x16\x44\x65leteStructureRequest\x12\x14\n\x0cstructure_id\x18\x01 \x01(\t\"\x19\n\x17\x44\x65leteStructureResponse\"T\n\x12PutChannelsRequest\x12\x14\n\x0cstructure_id\x18\x01 \x01(\t\x12(\n\x08\x63hannels\x18\x02 \x03(\x0b\x32\x16.quakewatch.v1.Channel\"?\n\x13PutChannelsResponse\x12(\n\x08\x63hannels\x18\x01 \x03(\x0b\x32\x16.quakewatch.v1.Channel\"+\n\x13ListChannelsRequest\x12\x14\n\x0cstructure_id\x18\x01 \x01(\t\"@\n\x14ListChannelsResponse\x12(\n\x08\x63hannels\x18\x01 \x03(\x0b\x32\x16.quakewatch.v1.Channel*\xcd\x01\n\rStructureKind\x12\x1e\n\x1aSTRUCTURE_KIND_UNSPECIFIED\x10\x00\x12\x19\n\x15STRUCTURE_KIND_BRIDGE\x10\x01\x12\x16\n\x12STRUCTURE_KIND_DAM\x10\x02\x12\x17\n\x13STRUCTURE_KIND_MINE\x10\x03\x12\x1b\n\x17STRUCTURE_KIND_BUILDING\x10\x04\x12\x19\n\x15STRUCTURE_KIND_TUNNEL\x10\x05\x12\x18\n\x14STRUCTURE_KIND_OTHER\x10\x06*\xe8\x01\n\x0c\x43hannelUnits\x12\x1d\n\x19\x43HANNEL_UNITS_UNSPECIFIED\x10\x00\x12#\n\x1f\x43HANNEL_UNITS_ACCELERATION_MPS2\x10\x01\x12\x1e\n\x1a\x43HANNEL_UNITS_VELOCITY_MPS\x10\x02\x12 \n\x1c\x43HANNEL_UNITS_DISPLACEMENT_M\x10\x03\x12\x18\n\x14\x43HANNEL_UNITS_STRAIN\x10\x04\x12\x1f\n\x1b\x43HANNEL_UNITS_TEMPERATURE_C\x10\x05\x12\x17\n\x13\x43HANNEL_UNITS_OTHER\x10\x06\x32\xb3\x04\n\x0fRegistryService\x12W\n\x0cPutStructure\x12\".quakewatch.v1.PutStructureRequest\x1a#.quakewatch.v1.PutStructureResponse\x12W\n\x0cGetStructure\x12\".quakewatch.v1.GetStructureRequest\x1a#.quakewatch.v1.GetStructureResponse\x12]\n\x0eListStructures\x12$.quakewatch.v1.ListStructuresRequest\x1a%.quakewatch.v1.ListStructuresResponse\x12`\n\x0f\x44\x65leteStructure\x12%.quakewatch.v1.DeleteStructureRequest\x1a&.quakewatch.v1.DeleteStructureResponse\x12T\n\x0bPutChannels\x12!.quakewatch.v1.PutChannelsRequest\x1a\".quakewatch.v1.PutChannelsResponse\x12W\n\x0cListChannels\x12\".quakewatch.v1.ListChannelsRequest\x1a#.quakewatch.v1.ListChannelsResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1cquakewatch/v1/registry.proto\x12\rquakewatch.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1aquakewatch/v1/common.proto\"\xd1\x02\n\tStructure\x12\x14\n\x0cstructure_id\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12*\n\x04kind\x18\x03 \x01(\x0e\x32\x1c.quakewatch.v1.StructureKind\x12)\n\x08location\x18\x04 \x01(\x0b\x32\x17.quakewatch.v1.GeoPoint\x12\x0e\n\x06tenant\x18\x05 \x01(\t\x12\x14\n\x0cnetwork_code\x18\x06 \x01(\t\x12\x14\n\x0cstation_code\x18\x07 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x08 \x01(\t\x12/\n\x0b\x63reate_time\x18\t \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\x0bupdate_time\x18\n \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x16\n\x0elowest_mode_hz\x18\x0b \x01(\x01\"\xc6\x02\n\x07\x43hannel\x12\x12\n\nchannel_id\x18\x01 \x01(\t\x12\x14\n\x0cstructure_id\x18\x02 \x01(\t\x12\x10\n\x08\x61rray_id\x18\x03 \x01(\t\x12\x0f\n\x07seed_id\x18\x04 \x01(\t\x12\x13\n\x0b\x61zimuth_deg\x18\x05 \x01(\x01\x12\x0f\n\x07\x64ip_deg\x18\x06 \x01(\x01\x12\x13\n\x0borientation\x18\x07 \x01(\t\x12\x0b\n\x03x_m\x18\x08 \x01(\x01\x12\x0b\n\x03y_m\x18\t \x01(\x01\x12\x0b\n\x03z_m\x18\n \x01(\x01\x12\r\n\x05\x66loor\x18\x0b \x01(\x05\x12\x10\n\x08height_m\x18\x0c \x01(\x01\x12*\n\x05units\x18\r \x01(\x0e\x32\x1b.quakewatch.v1.ChannelUnits\x12\x13\n\x0bsensitivity\x18\x0e \x01(\x01\x12\x16\n\x0esample_rate_hz\x18\x0f \x01(\x01\x12\x12\n\nclip_level\x18\x10 \x01(\x01\"B\n\x13PutStructureRequest\x12+\n\tstructure\x18\x01 \x01(\x0b\x32\x18.quakewatch.v1.Structure\"T\n\x14PutStructureResponse\x12+\n\tstructure\x18\x01 \x01(\x0b\x32\x18.quakewatch.v1.Structure\x12\x0f\n\x07\x63reated\x18\x02 \x01(\x08\"+\n\x13GetStructureRequest\x12\x14\n\x0cstructure_id\x18\x01 \x01(\t\"m\n\x14GetStructureResponse\x12+\n\tstructure\x18\x01 \x01(\x0b\x32\x18.quakewatch.v1.Structure\x12(\n\x08\x63hannels\x18\x02 \x03(\x0b\x32\x16.quakewatch.v1.Channel\"S\n\x15ListStructuresRequest\x12*\n\x04kind\x18\x01 \x01(\x0e\x32\x1c.quakewatch.v1.StructureKind\x12\x0e\n\x06tenant\x18\x02 \x01(\t\"F\n\x16ListStructuresResponse\x12,\n\nstructures\x18\x01 \x03(\x0b\x32\x18.quakewatch.v1.Structure\".\n\x16\x44\x65leteStructureRequest\x12\x14\n\x0cstructure_id\x18\x01 \x01(\t\"\x19\n\x17\x44\x65leteStructureResponse\"T\n\x12PutChannelsRequest\x12\x14\n\x0cstructure_id\x18\x01 \x01(\t\x12(\n\x08\x63hannels\x18\x02 \x03(\x0b\x32\x16.quakewatch.v1.Channel\"?\n\x13PutChannelsResponse\x12(\n\x08\x63hannels\x18\x01 \x03(\x0b\x32\x16.quakewatch.v1.Channel\"+\n\x13ListChannelsRequest\x12\x14\n\x0cstructure_id\x18\x01 \x01(\t\"@\n\x14ListChannelsResponse\x12(\n\x08\x63hannels\x18\x01 \x03(\x0b\x32\x16.quakewatch.v1.Channel*\xcd\x01\n\rStructureKind\x12\x1e\n\x1aSTRUCTURE_KIND_UNSPECIFIED\x10\x00\x12\x19\n\x15STRUCTURE_KIND_BRIDGE\x10\x01\x12\x16\n\x12STRUCTURE_KIND_DAM\x10\x02\x12\x17\n\x13STRUCTURE_KIND_MINE\x10\x03\x12\x1b\n\x17STRUCTURE_KIND_BUILDING\x10\x04\x12\x19\n\x15STRUCTURE_KIND_TUNNEL\x10\x05\x12\x18\n\x14STRUCTURE_KIND_OTHER\x10\x06*\xe8\x01\n\x0c\x43hannelUnits\x12\x1d\n\x19\x43HANNEL_UNITS_UNSPECIFIED\x10\x00\x12#\n\x1f\x43HANNEL_UNITS_ACCELERATION_MPS2\x10\x01\x12\x1e\n\x1a\x43HANNEL_UNITS_VELOCITY_MPS\x10\x02\x12 \n\x1c\x43HANNEL_UNITS_DISPLACEMENT_M\x10\x03\x12\x18\n\x14\x43HANNEL_UNITS_STRAIN\x10\x04\x12\x1f\n\x1b\x43HANNEL_UNITS_TEMPERATURE_C\x10\x05\x12\x17\n\x13\x43HANNEL_UNITS_OTHER\x10\x06\x32\xb3\x04\n\x0fRegistryService\x12W\n\x0cPutStructure\x12\".quakewatch.v1.PutStructureRequest\x1a#.quakewatch.v1.PutStructureResponse\x12W\n\x0cGetStructure\x12\".quakewatch.v1.GetStructureRequest\x1a#.quakewatch.v1.GetStructureResponse\x12]\n\x0eListStructures\x12$.quakewatch.v1.ListStructuresRequest\x1a%.quakewatch.v1.ListStructuresResponse\x12`\n\x0f\x44\x65leteStructure\x12%.quakewatch.v1.DeleteStructureRequest\x1a&.quakewatch.v1.DeleteStructureResponse\x12T\n\x0bPutChannels\x12!.quakewatch.v1.PutChannelsRequest\x1a\".quakewatch.v1.PutChannelsResponse\x12W\n\x0cListChannels\x12\".quakewatch.v1.ListChannelsRequest\x1a#.quakewatch.v1.ListChannelsResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'quakewatch.v1.registry_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_STRUCTUREKIND']._serialized_start=1558
-  _globals['_STRUCTUREKIND']._serialized_end=1763
-  _globals['_CHANNELUNITS']._serialized_start=1766
-  _globals['_CHANNELUNITS']._serialized_end=1998
+  _globals['_STRUCTUREKIND']._serialized_start=1582
+  _globals['_STRUCTUREKIND']._serialized_end=1787
+  _globals['_CHANNELUNITS']._serialized_start=1790
+  _globals['_CHANNELUNITS']._serialized_end=2022
   _globals['_STRUCTURE']._serialized_start=109
-  _globals['_STRUCTURE']._serialized_end=422
-  _globals['_CHANNEL']._serialized_start=425
-  _globals['_CHANNEL']._serialized_end=751
-  _globals['_PUTSTRUCTUREREQUEST']._serialized_start=753
-  _globals['_PUTSTRUCTUREREQUEST']._serialized_end=819
-  _globals['_PUTSTRUCTURERESPONSE']._serialized_start=821
-  _globals['_PUTSTRUCTURERESPONSE']._serialized_end=905
-  _globals['_GETSTRUCTUREREQUEST']._serialized_start=907
-  _globals['_GETSTRUCTUREREQUEST']._serialized_end=950
-  _globals['_GETSTRUCTURERESPONSE']._serialized_start=952
-  _globals['_GETSTRUCTURERESPONSE']._serialized_end=1061
-  _globals['_LISTSTRUCTURESREQUEST']._serialized_start=1063
-  _globals['_LISTSTRUCTURESREQUEST']._serialized_end=1146
-  _globals['_LISTSTRUCTURESRESPONSE']._serialized_start=1148
-  _globals['_LISTSTRUCTURESRESPONSE']._serialized_end=1218
-  _globals['_DELETESTRUCTUREREQUEST']._serialized_start=1220
-  _globals['_DELETESTRUCTUREREQUEST']._serialized_end=1266
-  _globals['_DELETESTRUCTURERESPONSE']._serialized_start=1268
-  _globals['_DELETESTRUCTURERESPONSE']._serialized_end=1293
-  _globals['_PUTCHANNELSREQUEST']._serialized_start=1295
-  _globals['_PUTCHANNELSREQUEST']._serialized_end=1379
-  _globals['_PUTCHANNELSRESPONSE']._serialized_start=1381
-  _globals['_PUTCHANNELSRESPONSE']._serialized_end=1444
-  _globals['_LISTCHANNELSREQUEST']._serialized_start=1446
-  _globals['_LISTCHANNELSREQUEST']._serialized_end=1489
-  _globals['_LISTCHANNELSRESPONSE']._serialized_start=1491
-  _globals['_LISTCHANNELSRESPONSE']._serialized_end=1555
-  _globals['_REGISTRYSERVICE']._serialized_start=2001
-  _globals['_REGISTRYSERVICE']._serialized_end=2564
+  _globals['_STRUCTURE']._serialized_end=446
+  _globals['_CHANNEL']._serialized_start=449
+  _globals['_CHANNEL']._serialized_end=775
+  _globals['_PUTSTRUCTUREREQUEST']._serialized_start=777
+  _globals['_PUTSTRUCTUREREQUEST']._serialized_end=843
+  _globals['_PUTSTRUCTURERESPONSE']._serialized_start=845
+  _globals['_PUTSTRUCTURERESPONSE']._serialized_end=929
+  _globals['_GETSTRUCTUREREQUEST']._serialized_start=931
+  _globals['_GETSTRUCTUREREQUEST']._serialized_end=974
+  _globals['_GETSTRUCTURERESPONSE']._serialized_start=976
+  _globals['_GETSTRUCTURERESPONSE']._serialized_end=1085
+  _globals['_LISTSTRUCTURESREQUEST']._serialized_start=1087
+  _globals['_LISTSTRUCTURESREQUEST']._serialized_end=1170
+  _globals['_LISTSTRUCTURESRESPONSE']._serialized_start=1172
+  _globals['_LISTSTRUCTURESRESPONSE']._serialized_end=1242
+  _globals['_DELETESTRUCTUREREQUEST']._serialized_start=1244
+  _globals['_DELETESTRUCTUREREQUEST']._serialized_end=1290
+  _globals['_DELETESTRUCTURERESPONSE']._serialized_start=1292
+  _globals['_DELETESTRUCTURERESPONSE']._serialized_end=1317
+  _globals['_PUTCHANNELSREQUEST']._serialized_start=1319
+  _globals['_PUTCHANNELSREQUEST']._serialized_end=1403
+  _globals['_PUTCHANNELSRESPONSE']._serialized_start=1405
+  _globals['_PUTCHANNELSRESPONSE']._serialized_end=1468
+  _globals['_LISTCHANNELSREQUEST']._serialized_start=1470
+  _globals['_LISTCHANNELSREQUEST']._serialized_end=1513
+  _globals['_LISTCHANNELSRESPONSE']._serialized_start=1515
+  _globals['_LISTCHANNELSRESPONSE']._serialized_end=1579
+  _globals['_REGISTRYSERVICE']._serialized_start=2025
+  _globals['_REGISTRYSERVICE']._serialized_end=2588
 # @@protoc_insertion_point(module_scope)

@@ -46,7 +46,7 @@ CHANNEL_UNITS_TEMPERATURE_C: ChannelUnits
 CHANNEL_UNITS_OTHER: ChannelUnits
 
 class Structure(_message.Message):
-    __slots__ = ("structure_id", "name", "kind", "location", "tenant", "network_code", "station_code", "description", "create_time", "update_time")
+    __slots__ = ("structure_id", "name", "kind", "location", "tenant", "network_code", "station_code", "description", "create_time", "update_time", "lowest_mode_hz")
     STRUCTURE_ID_FIELD_NUMBER: _ClassVar[int]
     NAME_FIELD_NUMBER: _ClassVar[int]
     KIND_FIELD_NUMBER: _ClassVar[int]
@@ -57,6 +57,7 @@ class Structure(_message.Message):
     DESCRIPTION_FIELD_NUMBER: _ClassVar[int]
     CREATE_TIME_FIELD_NUMBER: _ClassVar[int]
     UPDATE_TIME_FIELD_NUMBER: _ClassVar[int]
+    LOWEST_MODE_HZ_FIELD_NUMBER: _ClassVar[int]
     structure_id: str
     name: str
     kind: StructureKind
@@ -67,7 +68,8 @@ class Structure(_message.Message):
     description: str
     create_time: _timestamp_pb2.Timestamp
     update_time: _timestamp_pb2.Timestamp
-    def __init__(self, structure_id: _Optional[str] = ..., name: _Optional[str] = ..., kind: _Optional[_Union[StructureKind, str]] = ..., location: _Optional[_Union[_common_pb2.GeoPoint, _Mapping]] = ..., tenant: _Optional[str] = ..., network_code: _Optional[str] = ..., station_code: _Optional[str] = ..., description: _Optional[str] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., update_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    lowest_mode_hz: float
+    def __init__(self, structure_id: _Optional[str] = ..., name: _Optional[str] = ..., kind: _Optional[_Union[StructureKind, str]] = ..., location: _Optional[_Union[_common_pb2.GeoPoint, _Mapping]] = ..., tenant: _Optional[str] = ..., network_code: _Optional[str] = ..., station_code: _Optional[str] = ..., description: _Optional[str] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., update_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., lowest_mode_hz: _Optional[float] = ...) -> None: ...
 
 class Channel(_message.Message):
     __slots__ = ("channel_id", "structure_id", "array_id", "seed_id", "azimuth_deg", "dip_deg", "orientation", "x_m", "y_m", "z_m", "floor", "height_m", "units", "sensitivity", "sample_rate_hz", "clip_level")
