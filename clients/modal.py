@@ -32,8 +32,9 @@ file, mixed sampling rates, a gap, a record too short for the block rows), as fo
 missing or contradictory option, ``--plot`` without matplotlib). Messages name the
 file, trace or option concerned; user errors never print a traceback.
 
-``--structure-id`` (a window stored by the server) is parsed but not yet supported
-(:func:`run_structure`).
+``--structure-id ID`` shows the identification the server ran on one of that
+structure's stored windows instead: the latest, or with ``--start`` (ISO) the one
+holding that time (:func:`run_structure`, ``clients/health.py``).
 """
 
 from __future__ import annotations
