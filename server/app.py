@@ -266,14 +266,16 @@ class QuakeWatchServer:
             log.warning("plan action overdue action=%s escalated_to=%s due=%s count=%d", e.action_id, e.to_role, e.due.isoformat(), e.count)
 
     async def send_notifications(self) -> None:
-        """Send the plan notifications that are due (webhooks; audited when they end)."""
+        """Send the plan notifications that are due (webhooks, e-mail; audited when they end)."""
         from datetime import UTC, datetime
 
+        from .decision.mail import smtp_mailer
         from .decision.notify import deliver_due
 
         d = self.settings.decision
         sent = await asyncio.to_thread(deliver_due, self.engine, datetime.now(UTC), max_attempts=d.notification_attempts,
-                                       timeout_s=d.notification_timeout_s)
+                                       timeout_s=d.notification_timeout_s,
+                                       mailer=smtp_mailer(d.smtp) if d.smtp is not None else None)
         for x in sent:
             if x.status == "pending":
                 log.warning("plan notification not delivered id=%s address=%s attempt=%d error=%s", x.notification_id,

@@ -137,6 +137,20 @@ class HealthSettings(BaseModel):
     )
 
 
+class SmtpSettings(BaseModel):
+    """The mail server that plan notifications to ``email`` targets go through."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    host: str = Field(min_length=1, description="mail server (submission) host name")
+    port: int = Field(587, ge=1, le=65535, description="587: submission with STARTTLS; 465: implicit TLS; 25: relay")
+    security: Literal["starttls", "tls", "none"] = Field("starttls", description="starttls (upgrade after connecting), tls "
+                                                          "(TLS from the start, port 465) or none (a relay on a trusted network)")
+    from_address: str = Field(min_length=3, description="sender address of the notifications")
+    username: str = Field("", description="login name; empty: no login")
+    password_env: str = Field("", description="environment variable that holds the password (never the password itself)")
+
+
 class DecisionSettings(BaseModel):
     """Loss estimates (``DecisionService``, ``decision/``)."""
 
@@ -150,7 +164,8 @@ class DecisionSettings(BaseModel):
     notification_interval_s: float = Field(5.0, gt=0, description="period of the job that sends due plan notifications (webhooks)")
     notification_attempts: int = Field(8, ge=1, description="attempts per plan notification before it is failed "
                                        "(retried after 5 s, 10 s, 20 s ... at most 10 min apart)")
-    notification_timeout_s: float = Field(5.0, gt=0, description="how long one webhook POST may take")
+    notification_timeout_s: float = Field(5.0, gt=0, description="how long one webhook POST or mail hand-over may take")
+    smtp: SmtpSettings | None = Field(None, description="mail server for email targets; without one they are undeliverable")
 
 
 class MineSettings(BaseModel):

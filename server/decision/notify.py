@@ -25,10 +25,13 @@ What is never sent:
 * on an exercise server (``exercise: true``, every drill server) the messages are written
   ``suppressed``: a drill's activation shows whom the plan would have told and when,
   and cannot reach a real duty officer;
-* phone, SMS, fax, e-mail, radio and gRPC targets are written ``undeliverable`` (no
-  gateway for them in this service); they remain the duty roster of the activation's
-  document.  So are webhooks to the documentation domains of RFC 2606 (the shipped
-  example plans' ``example.org`` addresses).
+* phone, SMS, fax, radio and gRPC targets are written ``undeliverable`` (no gateway for
+  them in this service); they remain the duty roster of the activation's document.  So
+  are webhooks and e-mail addresses in the documentation domains of RFC 2606 (the
+  shipped example plans' ``example.org`` addresses);
+* e-mail goes through the operator's mail server (``decision.smtp``, :mod:`.mail`);
+  without one configured the job marks e-mail messages ``undeliverable`` when it first
+  picks them up.
 """
 
 from __future__ import annotations
@@ -51,6 +54,7 @@ from sqlmodel import Session, col, select
 
 from ..storage import audit
 from ..storage.models import PlanActivation, PlanNotification, as_utc
+from .mail import Mailer, compose
 from .plan_loader import LoadedPlan
 from .plan_schema import Level
 
@@ -59,8 +63,10 @@ __all__ = ["DELIVERED_CHANNELS", "Delivery", "deliver_due", "enqueue", "http_pos
 
 log = logging.getLogger(__name__)
 
-#: channels this service delivers itself (the others need a gateway)
-DELIVERED_CHANNELS = frozenset({"webhook"})
+#: channels this service delivers (e-mail when a mail server is configured; the others need a gateway)
+DELIVERED_CHANNELS = frozenset({"webhook", "email"})
+#: why an e-mail message stays unsent without a mail server
+NO_MAIL_SERVER = "no mail server configured (decision.smtp)"
 #: first retry delay and the longest one
 RETRY_FIRST = timedelta(seconds=5)
 RETRY_MAX = timedelta(minutes=10)
@@ -93,11 +99,14 @@ def payload(row: PlanActivation, loaded: LoadedPlan, kind: str, role: str, level
     }
 
 
-def placeholder(url: str) -> bool:
-    """A URL whose host is in a domain reserved for documentation and testing (RFC 2606:
-    ``example.com/.net/.org`` and the ``.example``, ``.test`` and ``.invalid`` top-level
-    domains): the shipped example plans' addresses, never to be called."""
-    host = (urllib.parse.urlsplit(url.strip()).hostname or "").rstrip(".").lower()
+def placeholder(address: str) -> bool:
+    """A URL or e-mail address whose host is in a domain reserved for documentation and
+    testing (RFC 2606: ``example.com/.net/.org`` and the ``.example``, ``.test`` and
+    ``.invalid`` top-level domains): the shipped example plans' addresses, never to be
+    called."""
+    a = address.strip()
+    host = a.rpartition("@")[2] if "@" in a and "://" not in a else (urllib.parse.urlsplit(a).hostname or "")
+    host = host.rstrip(".").lower()
     return (host.rsplit(".", 1)[-1] in ("example", "test", "invalid")
             or any(host == d or host.endswith("." + d) for d in ("example.com", "example.net", "example.org")))
 
@@ -181,8 +190,9 @@ def retry_delay(attempts: int) -> timedelta:
 
 
 def deliver_due(engine: Engine, now: datetime, *, max_attempts: int, timeout_s: float, post: Post = http_post,
-                user_agent: str = "quakewatch-notification/1") -> list[Delivery]:
-    """Send every pending message whose time has come (one job run)."""
+                mailer: Mailer | None = None, user_agent: str = "quakewatch-notification/1") -> list[Delivery]:
+    """Send every pending message whose time has come (one job run): webhooks by ``post``,
+    e-mail by ``mailer`` (without one, e-mail messages become ``undeliverable``)."""
     with Session(engine) as s:
         due = list(s.exec(select(PlanNotification).where(col(PlanNotification.status) == "pending")
                           .where(col(PlanNotification.next_attempt_at) <= now)
@@ -190,15 +200,23 @@ def deliver_due(engine: Engine, now: datetime, *, max_attempts: int, timeout_s: 
     if not due:
         return []
 
-    def send(msg: PlanNotification) -> tuple[bool, str]:
+    def send(msg: PlanNotification) -> tuple[bool | None, str]:
+        """(True: delivered | False: try again | None: cannot be sent, why)."""
+        if msg.channel == "email":
+            if mailer is None:
+                return None, NO_MAIL_SERVER
+            return mailer.send(compose(msg.notification_id, msg.address, mailer.from_address, msg.payload_json), timeout_s)
         return post_message(post, msg.address, msg.notification_id, msg.payload_json, timeout_s, user_agent)
 
     with ThreadPoolExecutor(max_workers=min(SENDERS, len(due))) as pool:
         answers = list(pool.map(send, due))
     out = []
     for msg, (ok, error) in zip(due, answers):
-        attempts = msg.attempts + 1
-        if ok:
+        attempts = msg.attempts + (ok is not None)
+        values: dict[str, Any]
+        if ok is None:
+            status, values = "undeliverable", {}
+        elif ok:
             status, values = "delivered", {"delivered_at": now}
         else:
             status = "failed" if attempts >= max_attempts else "pending"
