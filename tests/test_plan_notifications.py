@@ -32,14 +32,22 @@ class Receiver:
     """An HTTP server on 127.0.0.1 that records every POST and answers with the next of
     ``codes`` (then 200)."""
 
-    def __init__(self, codes: list[int] | None = None) -> None:
+    def __init__(self, codes: list[int] | None = None, redirects: dict[str, tuple[int, str]] | None = None) -> None:
         self.codes = list(codes or [])
+        self.redirects = dict(redirects or {})  # path -> (status, Location)
         self.posts: list[dict[str, Any]] = []
         outer = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:  # noqa: N802 - http.server's name
                 body = self.rfile.read(int(self.headers["Content-Length"]))
+                if self.path in outer.redirects:
+                    code, location = outer.redirects[self.path]
+                    self.send_response(code)
+                    self.send_header("Location", location)
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return
                 outer.posts.append({"path": self.path, "headers": dict(self.headers), "body": json.loads(body)})
                 code = outer.codes.pop(0) if outer.codes else 200
                 self.send_response(code)
@@ -273,3 +281,24 @@ def test_webhook_delivered_over_the_live_path(tmp_path: Path, receiver: Receiver
         assert "relief         sms      +86 139 0000 0000  undeliverable  (no sms gateway in this service)" in shown.stdout
 
     run(live())
+
+
+def test_a_moved_webhook_is_followed_with_the_same_post_and_a_get_redirect_refused(engine: Any) -> None:
+    """308/307 keep the method and body (RFC 9110 15.4.8-9) and are followed; 302 would be
+    turned into a GET without the message by urllib, so it is an answer that did not take it."""
+    hook = Receiver(redirects={"/duty": (308, "/v2/duty"), "/rescue": (302, "/v2/rescue")})
+    try:
+        _, hq = create_token(engine, "hq", None)
+        now = datetime.now(UTC)
+        act = activation_store.create(engine, hq, _loaded(hook.url), plan_with(hook.url),
+                                      Situation(origin_time=now - timedelta(minutes=5), deaths=300.0), now=now)
+        outcome = {d.address.rsplit("/", 1)[1]: d for d in deliver_due(engine, now, max_attempts=3, timeout_s=5.0)}
+        assert outcome["duty"].status == "delivered"
+        assert [p["path"] for p in hook.posts] == ["/v2/duty"]  # the 302 target never got a request
+        moved = hook.posts[0]
+        assert moved["body"]["activation_id"] == act.row.activation_id and moved["body"]["role"] == "commander"
+        assert moved["headers"]["Idempotency-Key"] == moved["body"]["notification_id"]
+        assert outcome["rescue"].status == "pending" and "HTTP 302" in outcome["rescue"].error
+        assert "307 and 308 redirects are followed" in outcome["rescue"].error
+    finally:
+        hook.close()

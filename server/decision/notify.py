@@ -13,7 +13,9 @@ change that caused them (the transactional outbox: an activation is never stored
 without its messages, and a message never leaves for a change that was rolled back).
 :func:`deliver_due` (the ``plan-notification`` job, every
 ``decision.notification_interval_s``) sends what is due.  A webhook gets an HTTP POST of
-the JSON document of :func:`payload` with the header ``Idempotency-Key: <notification_id>``:
+the JSON document of :func:`payload` with the header ``Idempotency-Key: <notification_id>``
+(a 307 or 308 redirect is followed with the same POST; 301/302/303 are not, urllib would
+resend them as a GET without the message):
 delivery is at least once (a receiver that answered 2xx after the job's deadline gets the
 message again), so receivers drop repeats by that key.  Anything but a 2xx answer within
 ``decision.notification_timeout_s`` is retried after 5 s, 10 s, 20 s ... (at most
@@ -152,11 +154,36 @@ def listed(s: Session, activation_id: str) -> list[dict[str, Any]]:
 
 
 
+#: redirects a webhook POST follows (307 and 308 keep the method and the body, RFC 9110 15.4)
+MAX_REDIRECTS = 5
+
+
+class _PostRedirects(urllib.request.HTTPRedirectHandler):
+    """Follow 307/308 with the same POST and body; refuse 301/302/303, which urllib
+    would turn into a GET without the body (a "delivered" message nobody received)."""
+
+    max_redirections = MAX_REDIRECTS
+
+    def redirect_request(self, req: urllib.request.Request, fp: Any, code: int, msg: str, headers: Any,
+                         newurl: str) -> urllib.request.Request | None:
+        if code not in (307, 308):
+            raise urllib.error.HTTPError(req.full_url, code, f"redirected to {newurl}: a webhook must take the POST "
+                                         "itself (307 and 308 redirects are followed)", headers, fp)
+        if urllib.parse.urlsplit(newurl).scheme not in ("http", "https"):
+            raise urllib.error.HTTPError(req.full_url, code, f"redirected to {newurl}: not http(s)", headers, fp)
+        return urllib.request.Request(newurl, data=req.data, headers=dict(req.header_items()), method="POST")
+
+
+_OPENER = urllib.request.build_opener(_PostRedirects())
+
+
 def http_post(url: str, body: bytes, headers: dict[str, str], timeout_s: float) -> tuple[int | None, str]:
-    """POST ``body``; (HTTP status, "") on an answer, (None, reason) on none."""
+    """POST ``body``; (HTTP status, "") on an answer, (None, reason) on none.  307/308
+    redirects are followed (at most ``MAX_REDIRECTS``) with the same body; other
+    redirects are answers that did not take the message."""
     req = urllib.request.Request(url, data=body, headers=headers, method="POST")
     try:
-        with urllib.request.urlopen(req, timeout=timeout_s) as resp:  # noqa: S310 - the plan's own http(s) URL
+        with _OPENER.open(req, timeout=timeout_s) as resp:  # the plan's own http(s) URL
             return int(resp.status), ""
     except urllib.error.HTTPError as exc:
         return int(exc.code), str(exc.reason)
