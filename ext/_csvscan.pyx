@@ -135,6 +135,8 @@ cdef const unsigned char* _number(const unsigned char* p, const unsigned char* e
         while p < e and 48 <= p[0] <= 57:
             if epart < 100000:
                 epart = epart * 10 + (p[0] - 48)
+            else:  # clamped: strtod reads the exponent in full
+                dropped = True
             edigits += 1
             p += 1
         if edigits == 0:

@@ -38,7 +38,7 @@ cdef inline void _xyz(double lon, double lat, double* v) noexcept nogil:
 
 
 cdef inline Py_ssize_t _clamp(double x, Py_ssize_t n) noexcept nogil:
-    if x < 0:
+    if not (x >= 0):  # NaN too: never an index outside the grid
         return 0
     if x >= n:
         return n - 1
@@ -199,4 +199,5 @@ def nearest(const float64_t[::1] site_lon, const float64_t[::1] site_lat,
             index_v[i] = -2
             chord_v[i] = INFINITY
     distance = 2.0 * radius * np.arcsin(np.minimum(chord * 0.5, 1.0))
+    distance[index < 0] = np.inf
     return index, distance

@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, FilePath, ValidationError, model_validator
 
 
 class IngestLimits(BaseModel):
@@ -149,6 +149,14 @@ class SmtpSettings(BaseModel):
     from_address: str = Field(min_length=3, description="sender address of the notifications")
     username: str = Field("", description="login name; empty: no login")
     password_env: str = Field("", description="environment variable that holds the password (never the password itself)")
+    ca_file: FilePath | None = Field(None, description="CA certificates (PEM) that sign the mail server's certificate, for a "
+                                 "server with a private CA; default: the system's")
+
+    @model_validator(mode="after")
+    def _login_encrypted(self) -> SmtpSettings:
+        if self.username and self.security == "none":
+            raise ValueError("username: a login needs security starttls or tls (it would cross the network in the clear)")
+        return self
 
 
 class DecisionSettings(BaseModel):

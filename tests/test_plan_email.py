@@ -31,7 +31,7 @@ class MailServer:
     """An SMTP server on 127.0.0.1 that keeps every message and refuses the next
     ``refuse`` ones with 451 (a temporary failure)."""
 
-    def __init__(self, refuse: int = 0, login: tuple[str, str] | None = None) -> None:
+    def __init__(self, refuse: int = 0, login: tuple[str, str] | None = None, tls: Any = None) -> None:
         self.messages: list[tuple[list[str], email.message.EmailMessage]] = []
         self.refuse = refuse
         outer = self
@@ -53,7 +53,8 @@ class MailServer:
             s.bind(("127.0.0.1", 0))
             self.port = s.getsockname()[1]
         self.controller = Controller(Handler(), hostname="127.0.0.1", port=self.port,
-                                     authenticator=authenticate if login else None, auth_require_tls=False)
+                                     authenticator=authenticate if login else None, tls_context=tls,
+                                     require_starttls=tls is not None, auth_require_tls=tls is not None)
         self.controller.start()
 
     def close(self) -> None:
@@ -127,15 +128,59 @@ def test_a_refusal_is_retried_and_a_dead_server_given_up(engine: Any) -> None:
     assert [d.status for run in outcomes for d in run] == ["pending", "failed"]
 
 
-def test_login_is_used_and_the_password_read_from_the_environment(engine: Any, monkeypatch: pytest.MonkeyPatch) -> None:
-    server = MailServer(login=("duty", "s3cret"))  # refuses anything else (aiosmtpd's AUTH PLAIN / LOGIN)
+def _private_ca(tmp_path: Any) -> tuple[Any, Any]:
+    """A CA and a certificate it signs for 127.0.0.1: (server TLS context, CA file)."""
+    import ssl
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+    import ipaddress
+
+    def name(cn: str) -> x509.Name:
+        return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, cn)])
+
+    now = datetime.now(UTC)
+    ca_key, key = ec.generate_private_key(ec.SECP256R1()), ec.generate_private_key(ec.SECP256R1())
+    ca = (x509.CertificateBuilder().subject_name(name("QuakeWatch test CA")).issuer_name(name("QuakeWatch test CA"))
+          .public_key(ca_key.public_key()).serial_number(1).not_valid_before(now - timedelta(hours=1))
+          .not_valid_after(now + timedelta(days=1)).add_extension(x509.BasicConstraints(ca=True, path_length=None), True)
+          .sign(ca_key, hashes.SHA256()))
+    cert = (x509.CertificateBuilder().subject_name(name("127.0.0.1")).issuer_name(ca.subject)
+            .public_key(key.public_key()).serial_number(2).not_valid_before(now - timedelta(hours=1))
+            .not_valid_after(now + timedelta(days=1))
+            .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), False)
+            .sign(ca_key, hashes.SHA256()))
+    ca_file, cert_file, key_file = tmp_path / "ca.pem", tmp_path / "server.pem", tmp_path / "server.key"
+    ca_file.write_bytes(ca.public_bytes(serialization.Encoding.PEM))
+    cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_file.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                           serialization.NoEncryption()))
+    server = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    server.load_cert_chain(cert_file, key_file)
+    return server, ca_file
+
+
+def test_starttls_login_with_the_password_from_the_environment(engine: Any, tmp_path: Any,
+                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    """STARTTLS against a server whose certificate a private CA signs (``ca_file``), then a
+    login; the server refuses mail and AUTH before TLS."""
+    tls, ca_file = _private_ca(tmp_path)
+    server = MailServer(login=("duty", "s3cret"), tls=tls)
     try:
         act, now = _activate(engine, plan_with("{role: commander, channel: email, address: 'commander@hq.shanxi.local'}"))
         monkeypatch.setenv("QW_TEST_SMTP_PASSWORD", "s3cret")
-        cfg = _smtp(server, username="duty", password_env="QW_TEST_SMTP_PASSWORD")
+        cfg = SmtpSettings(host="127.0.0.1", port=server.port, security="starttls", from_address="qw-duty@quakewatch.local",
+                           username="duty", password_env="QW_TEST_SMTP_PASSWORD", ca_file=ca_file)
         assert "s3cret" not in cfg.model_dump_json()  # the configuration names the variable only
         (d,) = deliver_due(engine, now, max_attempts=3, timeout_s=5.0, mailer=smtp_mailer(cfg))
         assert d.status == "delivered" and len(server.messages) == 1
+        # without the CA the server's certificate is not trusted: not sent, retried
+        act, now = _activate(engine, plan_with("{role: commander, channel: email, address: 'commander@hq.shanxi.local'}"))
+        untrusted = cfg.model_copy(update={"ca_file": None})
+        (d,) = deliver_due(engine, now, max_attempts=3, timeout_s=5.0, mailer=smtp_mailer(untrusted))
+        assert d.status == "pending" and "CERTIFICATE_VERIFY_FAILED" in d.error and len(server.messages) == 1
     finally:
         server.close()
 
@@ -148,6 +193,31 @@ def test_without_a_mail_server_email_is_undeliverable_and_placeholders_never_sen
     (d,) = deliver_due(engine, now, max_attempts=3, timeout_s=5.0)
     assert (d.status, d.error, d.attempts) == ("undeliverable", NO_MAIL_SERVER, 0)
     assert placeholder("someone@example.org") and placeholder("x@duty.test") and not placeholder("x@hq.gov.cn")
+    assert placeholder("Duty <duty@example.org>")  # the address a mail server would take from it
+
+
+def test_one_unsendable_message_does_not_hold_up_the_batch(engine: Any, mail_server: MailServer) -> None:
+    """A plan title folded over two lines (YAML ``>``) cannot be a Subject as it is: the
+    line break is dropped; a failure of any one message is that message's, recorded."""
+    text = plan_with("{role: commander, channel: email, address: 'commander@hq.shanxi.local'}")
+    lines = text.splitlines()
+    at = next(i for i, line in enumerate(lines) if line.startswith("title:"))
+    lines[at] = "title: >\n  Test provincial\n  earthquake plan"
+    act, now = _activate(engine, "\n".join(lines) + "\n")
+    assert act.plan.plan.title.endswith("\n")
+    (d,) = deliver_due(engine, now, max_attempts=3, timeout_s=5.0, mailer=smtp_mailer(_smtp(mail_server)))
+    assert d.status == "delivered"
+    (msg,) = [m for _, m in mail_server.messages]
+    assert " ".join(str(msg["Subject"]).split()).startswith("Test provincial earthquake plan: level I")
+
+    def broken(message: Any, timeout_s: float) -> tuple[bool, str]:
+        raise UnicodeEncodeError("ascii", "密码", 0, 1, "ordinal not in range(128)")
+
+    from quakewatch.server.decision.mail import Mailer
+
+    act, now = _activate(engine, plan_with("{role: commander, channel: email, address: 'commander@hq.shanxi.local'}"))
+    (d,) = deliver_due(engine, now, max_attempts=3, timeout_s=5.0, mailer=Mailer("qw@q.local", broken))
+    assert d.status == "pending" and "UnicodeEncodeError" in d.error
 
 
 def test_email_delivered_over_the_live_path(tmp_path: Any, mail_server: MailServer) -> None:
@@ -193,6 +263,8 @@ def test_email_delivered_over_the_live_path(tmp_path: Any, mail_server: MailServ
     ({"host": "mail.local", "from_address": "qw@q.local", "security": "ssl3"}, "security"),
     ({"host": "mail.local"}, "from_address"),
     ({"host": "mail.local", "from_address": "qw@q.local", "password": "s3cret"}, "password"),  # only via the environment
+    ({"host": "mail.local", "from_address": "qw@q.local", "username": "duty", "security": "none"}, "in the clear"),
+    ({"host": "mail.local", "from_address": "qw@q.local", "ca_file": "/nonexistent/ca.pem"}, "ca_file"),
 ])
 def test_mail_server_settings_are_checked(smtp: dict[str, Any], field: str) -> None:
     from pydantic import ValidationError

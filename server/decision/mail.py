@@ -9,7 +9,11 @@ a message it accepted (2xx after DATA) counts as delivered.  Any refusal or conn
 failure is retried by the outbox (``notify.deliver_due``).
 
 The password is read from the environment variable the settings name
-(``decision.smtp.password_env``), never from the configuration file.
+(``decision.smtp.password_env``), never from the configuration file; a login needs
+``starttls`` or ``tls`` (the settings refuse it in the clear).  ``timeout_s`` bounds
+each exchange with the server (connect, each command), not the whole hand-over.
+Every refusal, permanent (5xx) ones included, is retried until the attempts run out:
+a mailbox that is full or a relay that is misconfigured is often mended within them.
 """
 
 from __future__ import annotations
@@ -27,7 +31,7 @@ from ..settings import SmtpSettings
 
 __all__ = ["Mail", "Mailer", "compose", "smtp_mailer"]
 
-#: sends one composed message (within a timeout in seconds): (accepted, why not)
+#: sends one composed message (each exchange within a timeout in seconds): (accepted, why not)
 Mail = Callable[[EmailMessage, float], tuple[bool, str]]
 
 
@@ -42,7 +46,8 @@ class Mailer:
 def compose(notification_id: str, to: str, sender: str, payload_json: str) -> EmailMessage:
     """The message of one notification (``payload_json``: its JSON document)."""
     doc = json.loads(payload_json)
-    text = str(doc.get("message") or "QuakeWatch plan notification")
+    # one line: a header cannot hold a line break (a folded YAML title ends with one)
+    text = " ".join(str(doc.get("message") or "QuakeWatch plan notification").split())
     msg = EmailMessage()
     msg["Subject"] = ("[EXERCISE] " if doc.get("exercise") else "") + text
     msg["From"] = sender
@@ -66,27 +71,33 @@ def smtp_mailer(cfg: SmtpSettings) -> Mailer:
     """Hand messages to ``cfg``'s server (a new connection per message: the outbox sends
     few, and a dropped connection must not hold the rest back)."""
     password = os.environ.get(cfg.password_env, "") if cfg.password_env else ""
+    context = ssl.create_default_context(cafile=str(cfg.ca_file) if cfg.ca_file else None)
 
     def send(msg: EmailMessage, timeout_s: float) -> tuple[bool, str]:
+        server: smtplib.SMTP | None = None
         try:
             if cfg.security == "tls":
-                server: smtplib.SMTP = smtplib.SMTP_SSL(cfg.host, cfg.port, timeout=timeout_s,
-                                                        context=ssl.create_default_context())
+                server = smtplib.SMTP_SSL(cfg.host, cfg.port, timeout=timeout_s, context=context)
             else:
                 server = smtplib.SMTP(cfg.host, cfg.port, timeout=timeout_s)
-            with server:
-                if cfg.security == "starttls":
-                    server.starttls(context=ssl.create_default_context())
-                if cfg.username:
-                    server.login(cfg.username, password)
-                refused = server.send_message(msg)
+            if cfg.security == "starttls":
+                server.starttls(context=context)
+            if cfg.username:
+                server.login(cfg.username, password)
+            refused = server.send_message(msg)
             # one recipient per message: any refusal is the whole message's
-            return (False, _refusals(refused)) if refused else (True, "")
+            result = (False, _refusals(refused)) if refused else (True, "")
         except smtplib.SMTPRecipientsRefused as exc:
-            return False, _refusals(exc.recipients)
+            result = False, _refusals(exc.recipients)
         except smtplib.SMTPResponseException as exc:
-            return False, f"SMTP {exc.smtp_code} {_text(exc.smtp_error)}"[:512]
-        except (smtplib.SMTPException, OSError) as exc:
-            return False, (str(exc) or type(exc).__name__)[:512]
+            result = False, f"SMTP {exc.smtp_code} {_text(exc.smtp_error)}"[:512]
+        except (smtplib.SMTPException, OSError, ValueError, UnicodeError) as exc:  # not ASCII credentials too
+            result = False, (str(exc) or type(exc).__name__)[:512]
+        if server is not None:  # after the answer to DATA: how QUIT goes changes nothing
+            try:
+                server.quit()
+            except (smtplib.SMTPException, OSError):
+                server.close()
+        return result
 
     return Mailer(cfg.from_address, send)

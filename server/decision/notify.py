@@ -38,6 +38,7 @@ What is never sent:
 
 from __future__ import annotations
 
+import email.utils
 import json
 import logging
 import secrets
@@ -83,14 +84,15 @@ def payload(row: PlanActivation, loaded: LoadedPlan, kind: str, role: str, level
             notification_id: str, details: dict[str, Any]) -> dict[str, Any]:
     """The JSON document a target receives (schema ``quakewatch-notification/1``)."""
     plan = loaded.plan
+    title = " ".join(plan.title.split())  # one line (a folded YAML title ends with a line break)
     spec = plan.level_spec_by_name(level) if level else None
     named = (f"level {level}" + (f" ({spec.name})" if spec else "")) if level else "no level"
     if kind == "escalation":
-        text = f"{plan.title}: action {details['action']!r} is overdue (due {details['due']}) and escalates to {role} ({named})"
+        text = f"{title}: action {details['action']!r} is overdue (due {details['due']}) and escalates to {role} ({named})"
     elif kind == "level_change":
-        text = f"{plan.title}: {named}, changed from level {details.get('from_level') or 'none'}"
+        text = f"{title}: {named}, changed from level {details.get('from_level') or 'none'}"
     else:
-        text = f"{plan.title}: {named} activated"
+        text = f"{title}: {named} activated"
     return {
         "schema": "quakewatch-notification/1", "notification_id": notification_id, "kind": kind,
         "exercise": bool(row.exercise), "activation_id": row.activation_id, "role": role,
@@ -107,7 +109,10 @@ def placeholder(address: str) -> bool:
     ``.invalid`` top-level domains): the shipped example plans' addresses, never to be
     called."""
     a = address.strip()
-    host = a.rpartition("@")[2] if "@" in a and "://" not in a else (urllib.parse.urlsplit(a).hostname or "")
+    if "@" in a and "://" not in a:  # the address a mail server would take from it ("Name <x@y>" too)
+        host = email.utils.parseaddr(a)[1].rpartition("@")[2]
+    else:
+        host = urllib.parse.urlsplit(a).hostname or ""
     host = host.rstrip(".").lower()
     return (host.rsplit(".", 1)[-1] in ("example", "test", "invalid")
             or any(host == d or host.endswith("." + d) for d in ("example.com", "example.net", "example.org")))
@@ -229,11 +234,16 @@ def deliver_due(engine: Engine, now: datetime, *, max_attempts: int, timeout_s: 
 
     def send(msg: PlanNotification) -> tuple[bool | None, str]:
         """(True: delivered | False: try again | None: cannot be sent, why)."""
-        if msg.channel == "email":
-            if mailer is None:
-                return None, NO_MAIL_SERVER
-            return mailer.send(compose(msg.notification_id, msg.address, mailer.from_address, msg.payload_json), timeout_s)
-        return post_message(post, msg.address, msg.notification_id, msg.payload_json, timeout_s, user_agent)
+        try:
+            if msg.channel == "email":
+                if mailer is None:
+                    return None, NO_MAIL_SERVER
+                return mailer.send(compose(msg.notification_id, msg.address, mailer.from_address, msg.payload_json),
+                                   timeout_s)
+            return post_message(post, msg.address, msg.notification_id, msg.payload_json, timeout_s, user_agent)
+        except Exception as exc:  # one bad message must not stop the batch from being recorded
+            log.exception("plan notification %s could not be sent", msg.notification_id)
+            return False, f"{type(exc).__name__}: {exc}"[:512]
 
     with ThreadPoolExecutor(max_workers=min(SENDERS, len(due))) as pool:
         answers = list(pool.map(send, due))

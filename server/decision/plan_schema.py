@@ -383,8 +383,8 @@ def semantic_errors(plan: Plan) -> list[tuple[Loc, str]]:
 
 def address_error(channel: str, address: str) -> str | None:
     """Why ``address`` cannot be one of ``channel`` (None when it can): a webhook is an
-    http(s) URL with a host, an email address has one ``@`` with a dot in its domain, a
-    phone, SMS or fax number has at least 3 digits and nothing but ``+``, digits, spaces,
+    http(s) URL with a host, an email address has one ``@`` with a dot in its domain and
+    no spaces, control characters or display name (``Name <x@y>``), a phone, SMS or fax number has at least 3 digits and nothing but ``+``, digits, spaces,
     dashes, dots and parentheses."""
     a = address.strip()
     if channel == "webhook":
@@ -393,8 +393,9 @@ def address_error(channel: str, address: str) -> str | None:
             return f"a webhook address is an http:// or https:// URL with a host, got {address!r}"
     elif channel == "email":
         local, at, domain = a.partition("@")
-        if not (local and at and "." in domain.strip(".") and "@" not in domain and " " not in a):
-            return f"not an email address: {address!r}"
+        if not (local and at and "." in domain.strip(".") and "@" not in domain
+                and not any(ch.isspace() or ch in '<>,;()"\\' or ord(ch) < 32 for ch in a)):
+            return f"not an email address (one plain address, no display name): {address!r}"
     elif channel in ("phone", "sms", "fax"):
         if sum(ch.isdigit() for ch in a) < 3 or any(not (ch.isdigit() or ch in "+-. ()") for ch in a):
             return f"a {channel} number has at least 3 digits and only +, digits, spaces, dashes, dots and parentheses, got {address!r}"
