@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import csv
 import xml.etree.ElementTree as ET
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from quakewatch.ext.csv_columns import Buffer, csv_header, factorize, lines_before, mapped, scan_csv, sorted_classes
+from quakewatch.ext.csv_columns import CsvColumns, csv_header, factorize, lines_before, mapped, scan_csv, sorted_classes
 from quakewatch.ext.fragility import DiscreteFragility, LognormalFragility
 from quakewatch.ext.vulnerability import VulnerabilityFunction
 
@@ -200,16 +200,27 @@ def _inline_columns(assets: ET.Element, path: Path) -> Columns:
     return {k: [row.get(k, "") for row in rows] for k in names}
 
 
-def csv_header_of(data: Buffer, path: Path, what: str) -> tuple[list[str], int]:
-    """The header and first data row offset of a CSV file's bytes (see
-    :func:`quakewatch.ext.csv_columns.csv_header`), or an InputFileError naming ``what``."""
+def scan_csv_file(path: Path, what: str, numbers: Callable[[str], bool],
+                  texts: Callable[[str], bool]) -> tuple[list[str], CsvColumns | None, int]:
+    """A CSV file's header, its columns by :func:`quakewatch.ext.csv_columns.scan_csv`
+    (the columns ``numbers`` / ``texts`` accept; None when the file is not plain CSV or
+    repeats a column name: read it with pandas, skipping the returned number of lines
+    before the header), or an InputFileError naming ``what``."""
     try:
-        found = csv_header(data)
-    except UnicodeDecodeError:
-        raise InputFileError(f"{path}: the {what} header is not UTF-8") from None
-    if found is None:
-        raise InputFileError(f"{path}: the {what} is empty")
-    return found
+        with mapped(path) as data:
+            try:
+                found = csv_header(data)
+            except UnicodeDecodeError:
+                raise InputFileError(f"{path}: the {what} header is not UTF-8") from None
+            if found is None:
+                raise InputFileError(f"{path}: the {what} is empty")
+            header, start = found
+            fast = scan_csv(data, start, header, numbers={c for c in header if numbers(c)},
+                            texts={c for c in header if texts(c)})
+            skip = lines_before(data, start)
+    except OSError as exc:
+        raise InputFileError(f"{path}: cannot read the {what}: {exc}") from exc
+    return header, fast if len(set(header)) == len(header) else None, skip
 
 
 def _csv_columns(path: Path, field_map: dict[str, list[str]], text_fields: set[str],
@@ -227,15 +238,9 @@ def _csv_columns(path: Path, field_map: dict[str, list[str]], text_fields: set[s
     def wanted(column: str, fields: set[str]) -> bool:
         return bool(fields & set(field_map.get(column, [column])))
 
-    try:
-        with mapped(path) as data:
-            header, start = csv_header_of(data, path, "exposure CSV")
-            fast = scan_csv(data, start, header, numbers={c for c in header if wanted(c, number_fields)},
-                            texts={c for c in header if wanted(c, text_fields)})
-            skip = lines_before(data, start)
-    except OSError as exc:
-        raise InputFileError(f"{path}: cannot read exposure data: {exc}") from exc
-    if fast is not None and len(set(header)) == len(header):
+    header, fast, skip = scan_csv_file(path, "exposure CSV", lambda c: wanted(c, number_fields),
+                                       lambda c: wanted(c, text_fields))
+    if fast is not None:
         scanned: dict[str, Any] = {**fast.numbers, **fast.texts}
         return {name: values for c, values in scanned.items() for name in field_map.get(c, [c])}
     return _pandas_columns(path, header, skip, field_map, text_fields)

@@ -44,8 +44,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from quakewatch.ext.csv_columns import lines_before, mapped, scan_csv, sorted_classes
-from quakewatch.ext.loss import AssetMapping, Consequence, DamageResult, scenario_damage, scenario_losses
+from quakewatch.ext.loss import AssetMapping, Consequence, DamageResult, distinct, scenario_damage, scenario_losses
 from quakewatch.ext.nearest_site import nearest_site
 
 from .distributed import damage_on_cluster, losses_on_cluster
@@ -57,13 +56,13 @@ from .nrml import (
     InputFileError,
     VulnerabilityModel,
     consequence_scale,
-    csv_header_of,
     csv_lines,
     read_consequences,
     read_exposure,
     read_fragility_model,
     read_taxonomy_mapping,
     read_vulnerability_model,
+    scan_csv_file,
 )
 
 __all__ = ["OpenQuakeJob", "estimate_from_job", "read_job"]
@@ -201,15 +200,8 @@ def _gmf_columns(path: Path) -> dict[str, Any]:
     import pandas as pd
 
     names = {"site_id": "sid", "event_id": "eid"}
-    try:
-        with mapped(path) as data:
-            header, start = csv_header_of(data, path, "GMF CSV")
-            fast = scan_csv(data, start, header, numbers={c for c in header if c != "custom_site_id"},
-                            texts={"custom_site_id"})
-            skip = lines_before(data, start)
-    except OSError as exc:
-        raise InputFileError(f"{path}: cannot read the GMF CSV: {exc}") from exc
-    if fast is not None and len(set(header)) == len(header):
+    header, fast, skip = scan_csv_file(path, "GMF CSV", lambda c: c != "custom_site_id", lambda c: c == "custom_site_id")
+    if fast is not None:
         columns: dict[str, Any] = {**fast.numbers, **fast.texts}
         return {names.get(c, c): columns[c] for c in header}
     try:
@@ -256,10 +248,7 @@ def _gmfs(path: Path, n_sites: int, custom: list[str] | None) -> tuple[dict[str,
         raise InputFileError(f"{path}: site ids must be within [0, {n_sites - 1}]")
     events, event_row = np.unique(eids, return_inverse=True)
     pairs = event_row.reshape(-1) * n_sites + sids
-    n_pairs = events.size * n_sites
-    repeated = (np.bincount(pairs, minlength=n_pairs).max(initial=0) > 1 if n_pairs <= 4 * pairs.size + 1024
-                else np.unique(pairs).size != pairs.size)
-    if repeated:
+    if distinct(pairs, events.size * n_sites)[0].size != pairs.size:
         raise InputFileError(f"{path}: duplicated (site, event) rows")
     gmf: dict[str, FloatArray] = {}
     for col, imt in imt_cols:
@@ -379,15 +368,10 @@ def read_job(path: str | Path) -> OpenQuakeJob:
 # --------------------------------------------------------------------------- #
 
 
-def taxonomy_classes(taxonomy: npt.NDArray[np.str_]) -> tuple[npt.NDArray[np.str_], npt.NDArray[np.intp]]:
-    """The sorted distinct taxonomies and each asset's index among them."""
-    return sorted_classes(taxonomy)
-
-
 def asset_mapping(classes: tuple[npt.NDArray[np.str_], npt.NDArray[np.intp]], site: npt.NDArray[np.int64],
                   taxonomy_map: dict[str, list[tuple[str, float]]], risk_ids: list[str],
                   where: str) -> AssetMapping:
-    """Assets in taxonomy classes (:func:`taxonomy_classes`, computed once per portfolio),
+    """Assets in taxonomy classes (``Exposure.taxonomy_classes``, computed once per portfolio),
     each class mapped to risk functions (indices into ``risk_ids``)."""
     index = {r: i for i, r in enumerate(risk_ids)}
     taxonomies, asset_class = classes

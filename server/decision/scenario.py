@@ -59,7 +59,7 @@ from .nrml import (
     read_taxonomy_mapping,
     read_vulnerability_model,
 )
-from .openquake_job import asset_mapping, associate, taxonomy_classes
+from .openquake_job import asset_mapping, associate
 from .relief import relief_needs
 from .response_level import evaluate, load_rule_table
 from .scenario_spec import ScenarioSpec, load_scenario
@@ -272,7 +272,7 @@ def run_scenario(spec: ScenarioSpec, base: Path, *, threads: int = 2, observed: 
     totals: dict[str, list[FloatArray]] = {}
     n_done = 0
     where = str(base)
-    classes = taxonomy_classes(exp.taxonomy)
+    classes = exp.taxonomy_classes
     damage_map = asset_mapping(classes, sites.of_asset, models["mapping"], risk_ids_f, where) if fragility else None
     vuln_maps = {lt: (sorted(m.functions), asset_mapping(classes, sites.of_asset, models["mapping"], sorted(m.functions),
                                                          where))
