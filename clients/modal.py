@@ -6,12 +6,19 @@ Runs :func:`quakewatch.ext.modal.identify` (automated SSI-cov) on a record read 
   :mod:`quakewatch.clients.sac`), given as files, directories (searched recursively,
   hidden files skipped) or glob patterns. Every trace must have the same sampling rate;
   the channels are the traces sorted by SEED id; the record is the time span common to
-  all traces (or the part of it chosen with ``--start``/``--end``), which must have no
-  gap: identification needs continuous data. Samples are taken on the nearest sample
-  of each trace (the largest sub-sample misalignment is kept in the provenance);
+  all traces (or the part of it chosen with ``--start``/``--end``). Samples are taken
+  on the nearest sample of each trace (the largest sub-sample misalignment is kept in
+  the provenance);
 * one ``.npy`` file holding a 2-D array ``(n_samples, n_channels)``, or one ``.csv``
   file with one column per channel and an optional header row of channel names; these
   carry no time or rate, so ``--fs`` is required and ``--start``/``--end`` are seconds.
+
+Gaps (telemetry outages, a trace missing for a while, NaN samples in an array file)
+are not an error: wherever some channel has no sample the record has a gap, and each
+stretch between gaps is correlated on its own, so that no lag product spans a gap
+(:meth:`~quakewatch.ext.covariance.CovarianceAccumulator.gap`). The gaps are listed
+(``gaps`` in the JSON, a warning otherwise); ``n_samples`` counts the samples analysed.
+An infinite sample is refused.
 
 Options map to :func:`identify`: ``--max-order``, ``--block-rows``, ``--lowest-hz``, ``--ref-channels``
 (indices or channel ids), ``--freq-range LOW,HIGH``, ``--no-uncertainty``; unset ones
@@ -23,11 +30,13 @@ Output: a table (rich) of modes, harmonics, dead channels and channels; or with
 ``std_damping_ratios`` (ratios, not %), ``mode_shapes`` (per mode, one value per channel
 in the order of ``channels``), ``channels`` (ids), ``harmonics_hz``, ``dead_channels``
 (ids), ``mpc``, ``n_poles``, ``provenance`` (identify's, plus ``input`` and
-``software``), ``fs_hz``, ``n_samples`` and ``start_time`` (ISO, null for .npy/.csv);
-NaN is written as null. ``--plot FILE.png`` also draws the stabilisation diagram.
+``software``), ``fs_hz``, ``n_samples`` (analysed, gaps excluded), ``start_time`` (ISO,
+null for .npy/.csv) and ``gaps`` (``start``, ``end``: ISO times or, for .npy/.csv,
+sample indices; ``seconds``; ``channels`` missing); NaN is written as null. ``--plot FILE.png`` also draws the stabilisation diagram.
 
 Exit status: 0 on success; 1 when the data cannot be analysed (unreadable or missing
-file, mixed sampling rates, a gap, a record too short for the block rows), as for
+file, mixed sampling rates, overlapping data, an infinite sample, a record too short
+for the block rows), as for
 ``quakewatch replay``; 2 when the command line cannot be honoured (argparse errors, a
 missing or contradictory option, ``--plot`` without matplotlib). Messages name the
 file, trace or option concerned; user errors never print a traceback.
@@ -236,14 +245,6 @@ def _runs(seed: str, segments: list[tuple[int, float, np.ndarray, Path]]) -> lis
     return runs
 
 
-def _gap_error(seed: str, a: _Run, b: _Run) -> DataError:
-    where = f"in {a.last_file}" if a.last_file == b.first_file else f"between {a.last_file} and {b.first_file}"
-    return DataError(
-        f"{seed}: gap of {(b.start_ns - a.end_ns()) / NS:.6g} s from {iso(a.end_ns())} to {iso(b.start_ns)} ({where}); "
-        "identification needs continuous data: choose a window without it with --start/--end"
-    )
-
-
 def read_traces(files: list[Path], fs: float | None, start: tuple[str, float] | None, end: tuple[str, float] | None) -> Record:
     """miniSEED and SAC traces cut to their common span (or the chosen window)."""
     segments = _read_segments(files)
@@ -269,25 +270,18 @@ def read_traces(files: list[Path], fs: float | None, start: tuple[str, float] | 
         t0, t1 = (t, t1) if option == "--start" else (t0, t)
     if t1 <= t0:
         raise UsageError(f"--start/--end: the window {iso(t0)} to {iso(t1)} is empty")
-    half = 0.5 * NS / rate
     n = round((t1 - t0) * rate / NS)
-    picks = []
-    for seed, rs in runs.items():
-        k = next((j for j, r in enumerate(rs) if r.start_ns - half <= t0 < r.end_ns() - half), None)
-        if k is None:  # t0 falls in a gap (or in the last half sample)
-            j = next((j for j, r in enumerate(rs) if r.start_ns > t0), None)
-            if j is None:
-                raise UsageError(f"--start/--end: the window {iso(t0)} to {iso(t1)} holds no sample of {seed}")
-            raise _gap_error(seed, rs[j - 1], rs[j])
-        if rs[k].end_ns() < t1 - half:
-            raise _gap_error(seed, rs[k], rs[k + 1])
-        k0 = round((t0 - rs[k].start_ns) * rate / NS)
-        n = min(n, rs[k].n - k0)
-        picks.append((rs[k], k0))
-    offsets = [abs(run.start_ns + round(k0 * NS / rate) - t0) / NS for run, k0 in picks]
-    data = np.empty((n, len(picks)))
-    for c, (run, k0) in enumerate(picks):
-        data[:, c] = run.samples()[k0 : k0 + n]
+    data = np.full((n, len(runs)), np.nan)  # NaN where a trace has no sample: a gap
+    offsets = []
+    for c, (seed, rs) in enumerate(runs.items()):
+        for r in rs:
+            k = round((r.start_ns - t0) * rate / NS)  # grid index of the run's first sample
+            lo, hi = max(k, 0), min(k + r.n, n)
+            if lo < hi:
+                data[lo:hi, c] = r.samples()[lo - k: hi - k]
+                offsets.append(abs(r.start_ns - (t0 + round(k * NS / rate))) / NS)
+        if not offsets or np.isnan(data[:, c]).all():
+            raise UsageError(f"--start/--end: the window {iso(t0)} to {iso(t1)} holds no sample of {seed}")
     if max(offsets) * rate > 0.01:
         log.warning("traces are misaligned by up to %.3g samples; each was taken on its nearest sample", max(offsets) * rate)
     kinds = sorted({"sac" if f.suffix.lower() == ".sac" else "miniseed" for f in files})
@@ -389,12 +383,39 @@ def read_record(paths: list[Path], fs: float | None, start: str | None, end: str
     if arrays and len(files) > 1:
         raise UsageError(f"FILE: {arrays[0].name} must be the only input: a .npy or .csv file holds the whole record")
     rec = read_array(files[0], fs, w0, w1) if arrays else read_traces(files, fs, w0, w1)
-    bad = ~np.isfinite(rec.data)
+    bad = np.isinf(rec.data)
     if bad.any():
         k, c = np.argwhere(bad)[0]
-        at = iso(rec.start_ns + round(k * NS / rec.fs_hz)) if rec.start_ns is not None else f"sample {k}"
-        raise DataError(f"{rec.channels[c]}: non-finite sample at {at} ({bad[:, c].sum()} in the record)")
+        raise DataError(f"{rec.channels[c]}: infinite sample at {_at(rec, k)} ({bad[:, c].sum()} in the record)")
+    gaps = find_gaps(rec)
+    if gaps:
+        missing = sum(g["seconds"] for g in gaps)
+        span = rec.data.shape[0] / rec.fs_hz
+        log.warning("%d gap(s) in the window, %.6g s of %.6g s (%.1f %%) without every channel; each stretch of data "
+                    "is correlated on its own (no lag spans a gap)", len(gaps), missing, span, 100 * missing / span)
+    rec.source["gaps"] = gaps
     return rec
+
+
+def _at(rec: Record, k: int) -> str:
+    """Where sample ``k`` of the record is: its time, or its index in an array file."""
+    return iso(rec.start_ns + round(k * NS / rec.fs_hz)) if rec.start_ns is not None else f"sample {k}"
+
+
+def find_gaps(rec: Record) -> list[dict[str, Any]]:
+    """Every stretch of the window in which some channel has no sample (NaN), with the
+    channels missing there: ``start`` and ``end`` (ISO times, or sample indices of an
+    array file), ``seconds`` and ``channels``."""
+    missing = np.isnan(rec.data)
+    rows = missing.any(axis=1)
+    edges = np.flatnonzero(np.diff(np.concatenate([[0], rows.view(np.int8), [0]])))
+    out = []
+    for a, b in zip(edges[::2], edges[1::2]):
+        chans = [rec.channels[c] for c in np.flatnonzero(missing[a:b].any(axis=0))]
+        end: Any = _at(rec, b) if rec.start_ns is not None else int(b)
+        out.append({"start": _at(rec, a) if rec.start_ns is not None else int(a), "end": end,
+                    "seconds": (b - a) / rec.fs_hz, "channels": chans})
+    return out
 
 
 # ---------------------------------------------------------------------------- options
@@ -472,7 +493,9 @@ def run_identify(rec: Record, opts: dict[str, Any]) -> ModalResult:
         files = rec.source.get("files", [])
         name = files[0] if len(files) == 1 else f"{len(files)} files"
         n = rec.data.shape[0]
-        raise DataError(f"{name} ({n} samples, {n / rec.fs_hz:g} s at {rec.fs_hz:g} Hz in the window): {exc}") from None
+        gaps = rec.source.get("gaps")
+        holes = f", {sum(g['seconds'] for g in gaps):g} s of it in {len(gaps)} gap(s)" if gaps else ""
+        raise DataError(f"{name} ({n} samples, {n / rec.fs_hz:g} s at {rec.fs_hz:g} Hz in the window{holes}): {exc}") from None
     res.provenance["input"] = {**rec.source, "channels": list(rec.channels)}
     res.provenance["software"] = {"quakewatch": _version()}
     return res
@@ -515,8 +538,9 @@ def result_json(res: ModalResult, rec: Record) -> dict[str, Any]:
         "n_poles": res.n_poles,
         "provenance": res.provenance,
         "fs_hz": rec.fs_hz,
-        "n_samples": rec.data.shape[0],
+        "n_samples": res.provenance.get("n_samples", rec.data.shape[0]),
         "start_time": None if rec.start_ns is None else iso(rec.start_ns),
+        "gaps": rec.source.get("gaps", []),
     })
 
 
@@ -528,9 +552,12 @@ def print_table(res: ModalResult, rec: Record) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    n, m = rec.data.shape
+    m = rec.data.shape[1]
+    n = int(res.provenance.get("n_samples", rec.data.shape[0]))
     when = f", from {iso(rec.start_ns)}" if rec.start_ns is not None else ""
-    t = Table(title=f"{res.n_modes} modes: {m} channels, {n} samples ({n / rec.fs_hz:g} s) at {rec.fs_hz:g} Hz{when}")
+    gaps = rec.source.get("gaps")
+    holes = f", {len(gaps)} gap{'s' if len(gaps) > 1 else ''} left out" if gaps else ""
+    t = Table(title=f"{res.n_modes} modes: {m} channels, {n} samples ({n / rec.fs_hz:g} s{holes}) at {rec.fs_hz:g} Hz{when}")
     for col in ("mode", "f [Hz]", "std f [Hz]", "damping [%]", "std damping [%]", "MPC", "poles"):
         t.add_column(col, justify="right")
     for k in range(res.n_modes):

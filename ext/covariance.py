@@ -36,6 +36,18 @@ give delete-one-block jackknife estimates of the modal parameters' uncertainty
 the raw data again.  Samples of an incomplete segment are held (fewer than ``S``)
 and included in :meth:`~CovarianceAccumulator.sums` on the fly, without changing the
 state.
+
+Gaps
+----
+Real records have telemetry gaps.  :meth:`~CovarianceAccumulator.gap` ends a *run* of
+contiguous samples: the held samples are folded with zeros after them up to the
+segment's end (zero after the offset adds nothing to any sum) and the reference
+history is cleared, so no lag product spans the gap.  Each run then contributes
+``max(n_run - k, 0)`` products to ``S_k`` (``counts``), and the mean removal of
+:meth:`CorrelationSums.covariances` uses the first and last ``max_lag`` samples of
+every run, summed position by position (``head``, ``tail``).  The padding shifts the
+later segments, groups and jackknife blocks by whole segments, the same for any split
+of the stream into updates, so the state stays independent of the splits.
 """
 
 from __future__ import annotations
@@ -53,6 +65,8 @@ import scipy.fft
 
 #: segments per batched cross-spectrum product (bounds memory and keeps BLAS busy)
 GROUP_SEGMENTS = 16
+#: rows checked at once by :func:`finite_runs`
+FINITE_ROWS = 16384
 #: threads computing the cross-spectra of the groups of one large update
 THREADS = max(1, min(2, os.cpu_count() or 1))
 
@@ -76,14 +90,18 @@ class CorrelationSums:
         ``sum_t y_i[t]`` and ``sum_t y_i[t]^2``.
     block_channel_sums : ndarray, shape (n_blocks, n_channels)
     head : ndarray, shape (min(n, max_lag), n_channels)
-        The first samples of every channel.
+        The first samples of every channel (with gaps: the first samples of every run,
+        summed position by position).
     tail : ndarray, shape (min(n, max_lag), n_refs)
-        The last samples of the references.
+        The last samples of the references (with gaps: of every run, summed position by
+        position from the run's end).
     offset : ndarray, shape (n_channels,)
         Constant subtracted from every sample before any sum (the mean of the first
         segment), so that DC offsets (gravity, counts) cost no precision.
     ref_channels : tuple of int
     n_samples : int
+    n_runs : int
+        Runs of contiguous samples (1 + the gaps between them; 0 before any sample).
     """
 
     sums: npt.NDArray[np.float64]
@@ -98,6 +116,7 @@ class CorrelationSums:
     offset: npt.NDArray[np.float64]
     ref_channels: tuple[int, ...]
     n_samples: int
+    n_runs: int = 1
 
     @property
     def variances(self) -> npt.NDArray[np.float64]:
@@ -114,6 +133,8 @@ class CorrelationSums:
         ``C_k = S_k - mu_j A_i(k) - mu_i B_j(k) + (n - k) mu_i mu_j`` with
         ``A_i(k) = sum_(t >= k) y_i[t]`` (from ``head``) and
         ``B_j(k) = sum_(t < n - k) y_j[t]`` (from ``tail``); ``R_k = C_k / (n - k)``.
+        With gaps the sums run over each run's own samples and ``counts`` replaces
+        ``n - k``.
         """
         n, lag1 = self.n_samples, self.sums.shape[0]
         if n == 0:
@@ -231,14 +252,57 @@ class CovarianceAccumulator:
         self._sumsq = np.zeros(self.n_channels)
         self._block_sum = np.zeros(self.n_channels)
         self._block_channel_sums: list[np.ndarray] = []
-        self._head = np.zeros((0, self.n_channels))
+        # runs of contiguous samples (see "Gaps"): positions count the zero padding too
+        self._head = np.zeros((self.max_lag, self.n_channels))  # first samples of every run, summed
+        self._run_head = 0  # samples of the current run in _head
+        self._tails = np.zeros((self.max_lag, n_r))  # last reference samples of every ended run, summed
+        self._run_start = 0  # position of the current run's first sample
+        self._run_end: int | None = None  # its end while its last group is folded with padding
+        self._runs: list[tuple[int, int]] = []  # ended runs that may reach into the current block
+        self._ended_counts = np.zeros(lag1)  # products of the ended runs in each S_k
+        self._padding = 0  # zeros folded after the ends of runs
+        self._n_runs_ended = 0
 
     # ------------------------------------------------------------------ feeding
 
     @property
     def n_samples(self) -> int:
         """Samples received so far."""
-        return self._done + self._n_pending
+        return self._done - self._padding + self._n_pending
+
+    @property
+    def n_runs(self) -> int:
+        """Runs of contiguous samples so far (the current one included once it has a sample)."""
+        return self._n_runs_ended + (self._done + self._n_pending > self._run_start)
+
+    def gap(self) -> None:
+        """End the current run: the next sample does not follow the last one.
+
+        No lag product will span the gap (see "Gaps" in the module docstring).  Nothing
+        happens before the first sample or right after another gap.
+        """
+        end = self._done + self._n_pending
+        if end == self._run_start:
+            return
+        tail = self._history
+        if self._n_pending:
+            waiting = self._pending
+            x = waiting - self._start_offset(waiting)
+            tail = _tail(self._history, x[:, self._refs], self.max_lag)
+            n_seg = -(-x.shape[0] // self.segment)
+            padded = np.zeros((n_seg * self.segment, self.n_channels))
+            padded[: x.shape[0]] = x
+            self._chunks, self._n_pending = [], 0
+            self._run_end = end
+            self._apply(padded, n_seg, self._cross_spectrum(padded, self._history, n_seg))
+            self._padding += padded.shape[0] - x.shape[0]
+        self._tails += tail
+        self._ended_counts += np.clip(end - self._run_start - np.arange(self.max_lag + 1), 0, None)
+        if self._block_segments:  # (only block counts look back at ended runs)
+            self._runs.append((self._run_start, end))
+        self._n_runs_ended += 1
+        self._run_start, self._run_end, self._run_head = self._done, None, 0
+        self._history = np.zeros_like(self._history)
 
     def update(self, block: npt.ArrayLike) -> None:
         """Add ``block`` of shape ``(n_samples, n_channels)`` (any real dtype; finite).
@@ -256,6 +320,10 @@ class CovarianceAccumulator:
         if not np.isfinite(x).all():
             t, c = np.argwhere(~np.isfinite(x))[0]
             raise ValueError(f"block contains NaN or Inf (first at sample {int(t)}, channel {int(c)})")
+        self._add(x)
+
+    def _add(self, x: np.ndarray) -> None:
+        """:meth:`update` with ``x`` already checked (2-D, real, finite, not empty)."""
         # Samples wait as a list of chunks and are joined only to complete a group (joining
         # on every small block would copy the waiting samples again each time); whole
         # groups inside a large block are folded from views of it, never copied.
@@ -363,8 +431,10 @@ class CovarianceAccumulator:
         """Book a group (``x`` already offset) whose cross-spectrum is ``spec``."""
         self._spec += spec
         self._history = _tail(self._history, x[:, self._refs], self.max_lag)
-        if self._head.shape[0] < self.max_lag:
-            self._head = np.concatenate([self._head, x[: self.max_lag - self._head.shape[0]]])
+        if self._run_head < self.max_lag:  # (padding after a run's end adds zeros)
+            take = min(self.max_lag - self._run_head, x.shape[0])
+            self._head[self._run_head: self._run_head + take] += x[:take]
+            self._run_head += take
         group_sum = x.sum(axis=0)
         self._sum += group_sum
         self._block_sum += group_sum
@@ -379,6 +449,7 @@ class CovarianceAccumulator:
             self._total += lags
             self._spec[...] = 0.0
             self._spec_start = self._done
+            self._runs = [r for r in self._runs if r[1] > self._spec_start]
 
     def _cross_spectrum(self, x: np.ndarray, history: np.ndarray, n_seg: int) -> np.ndarray:
         """Sum over ``n_seg`` segments of ``x`` of ``conj(U) V^T`` (shape (F, m, n_r))."""
@@ -398,9 +469,14 @@ class CovarianceAccumulator:
         return np.ascontiguousarray(r[::-1])
 
     def _counts(self, first: int, end: int) -> np.ndarray:
-        """Products in ``S_k`` contributed by samples ``t`` in ``[first, end)``."""
+        """Products in ``S_k`` contributed by samples ``t`` at positions ``[first, end)``
+        (the later sample of each product; both in the same run)."""
         k = np.arange(self.max_lag + 1)
-        return np.clip(end - np.maximum(first, k), 0, None).astype(np.float64)
+        out = np.zeros(self.max_lag + 1)
+        current = self._run_end if self._run_end is not None else end
+        for a, b in [*self._runs, (self._run_start, current)]:
+            out += np.clip(min(end, b) - np.maximum(first, a + k), 0, None)
+        return out
 
     # ------------------------------------------------------------------ reading
 
@@ -412,7 +488,7 @@ class CovarianceAccumulator:
             waiting[: self.segment].mean(axis=0) if waiting.shape[0] else np.zeros(self.n_channels))
         pending = waiting - offset
         total_sum, total_sq = self._sum.copy(), self._sumsq.copy()
-        head, tail = self._head, self._history
+        head, tail = self._head.copy(), self._history
         if pending.shape[0]:
             n_seg = -(-pending.shape[0] // self.segment)
             padded = np.zeros((n_seg * self.segment, self.n_channels))
@@ -420,7 +496,8 @@ class CovarianceAccumulator:
             spec += self._cross_spectrum(padded, self._history, n_seg)
             total_sum += pending.sum(axis=0)
             total_sq += np.einsum("ij,ij->j", pending, pending)
-            head = np.concatenate([head, pending[: self.max_lag - head.shape[0]]])
+            take = min(self.max_lag - self._run_head, pending.shape[0])
+            head[self._run_head: self._run_head + take] += pending[:take]
             tail = _tail(tail, pending[:, self._refs], self.max_lag)
         total = self._total + self._lags(spec) if (self._done > self._spec_start or pending.shape[0]) \
             else self._total.copy()
@@ -430,13 +507,65 @@ class CovarianceAccumulator:
         bcounts = np.stack(self._block_counts) if self._blocks else np.zeros((0, blag1))
         bsums = np.stack(self._block_channel_sums) if self._blocks else np.zeros((0, self.n_channels))
         n = self.n_samples
-        tail = np.array(tail[max(0, self.max_lag - n):])
-        counts = self._counts(0, n)
-        out = (total, counts, blocks, bcounts, total_sum, total_sq, bsums, np.array(head), tail,
+        # every run is at most n long: rows beyond min(n, max_lag) of the sums are zero
+        head = head[: min(n, self.max_lag)]
+        tail = (self._tails + tail)[max(0, self.max_lag - n):]
+        end = self._done + self._n_pending
+        counts = self._ended_counts + np.clip(end - self._run_start - np.arange(self.max_lag + 1), 0, None)
+        out = (total, counts, blocks, bcounts, total_sum, total_sq, bsums, head, tail,
                np.array(offset, dtype=np.float64))
         for arr in out:
             arr.setflags(write=False)
-        return CorrelationSums(*out, ref_channels=self.ref_channels, n_samples=n)
+        return CorrelationSums(*out, ref_channels=self.ref_channels, n_samples=n, n_runs=self.n_runs)
+
+
+def finite_runs(x: np.ndarray) -> list[tuple[int, int]]:
+    """Row ranges ``[a, b)`` of ``x`` (n_samples, n_channels) in which every channel is
+    finite: a row with a NaN in any channel is a missing sample, a gap.
+
+    An infinite sample is not a gap but a fault: ValueError naming its sample and channel.
+    """
+    if x.dtype.kind not in "iuf":
+        raise TypeError(f"data must be a real array, got dtype {x.dtype}")
+    n = x.shape[0]
+    if x.dtype.kind in "iu":
+        return [(0, n)] if n else []
+    ok = np.zeros(n + 2, dtype=bool)  # the rows, between two sentinel gaps
+    for a in range(0, n, FINITE_ROWS):  # in row blocks: no temporary the size of the record
+        blk = x[a: a + FINITE_ROWS]
+        with np.errstate(over="ignore", invalid="ignore"):
+            row = np.isfinite(np.add.reduce(blk, axis=1, dtype=np.float64))  # NaN and Inf propagate
+        if not row.all():
+            bad = np.flatnonzero(~row)
+            row[bad] = np.isfinite(blk[bad]).all(axis=1)  # a row sum may overflow with finite samples
+            inf = np.isinf(blk[bad])
+            if inf.any():
+                t, c = np.argwhere(inf)[0]
+                raise ValueError(f"data holds an infinite value (first at sample {a + int(bad[t])}, channel {int(c)}); "
+                                 "NaN marks a missing sample, Inf is not allowed")
+        ok[1 + a: 1 + a + blk.shape[0]] = row
+    edges = np.flatnonzero(ok[1:] != ok[:-1])
+    return [(int(a), int(b)) for a, b in zip(edges[::2], edges[1::2])]
+
+
+def accumulate_runs(x: np.ndarray, runs: list[tuple[int, int]], max_lag: int, *,
+                    ref_channels: npt.ArrayLike | None = None, n_blocks: int = 0) -> CovarianceAccumulator:
+    """A :class:`CovarianceAccumulator` fed the rows ``runs`` of ``x`` (2-D, real; the
+    runs from :func:`finite_runs`, not empty) with a gap between runs, and, with
+    ``n_blocks >= 3``, jackknife blocks of a ``n_blocks``-th of the positions the runs
+    fill (padding included, see "Gaps")."""
+    block_samples = None
+    if n_blocks >= 3:
+        segment = segment_length(max_lag)[0]
+        lengths = [b - a for a, b in runs]
+        filled = sum(-(-n // segment) * segment for n in lengths[:-1]) + (lengths[-1] if lengths else 0)
+        block_samples = max(1, filled // n_blocks)
+    acc = CovarianceAccumulator(x.shape[1], max_lag, ref_channels=ref_channels, block_samples=block_samples)
+    for k, (a, b) in enumerate(runs):
+        if k:
+            acc.gap()
+        acc._add(x[a:b])  # finite_runs has checked every sample of the runs
+    return acc
 
 
 def _tail(history: np.ndarray, new: np.ndarray, n: int) -> np.ndarray:

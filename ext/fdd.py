@@ -161,7 +161,7 @@ def identify_efdd(data: object, fs_hz: float, *, lag_s: float = 20.0,
     import math
     import time
 
-    from .covariance import CorrelationSums, CovarianceAccumulator
+    from .covariance import CorrelationSums, CovarianceAccumulator, accumulate_runs, finite_runs
     from .modal import ModalResult, StabilisationDiagram, live_channels
     from .ssi import mpc, normalise_shapes
 
@@ -179,12 +179,13 @@ def identify_efdd(data: object, fs_hz: float, *, lag_s: float = 20.0,
         x = np.asarray(data)
         if x.ndim != 2:
             raise ValueError(f"data must have shape (n_samples, n_channels), got {x.shape}")
-        lag = min(int(round(lag_s * fs)), x.shape[0] // 10)
+        runs = finite_runs(x)  # rows with a NaN are gaps
+        n = sum(b - a for a, b in runs)
+        lag = min(int(round(lag_s * fs)), n // 10)
         if lag < 16:
-            raise ValueError(f"data has {x.shape[0]} samples; EFDD needs at least 160")
-        acc = CovarianceAccumulator(x.shape[1], lag)
-        acc.update(x)
-        sums = acc.sums()
+            raise ValueError(f"data has {n} samples{' with every channel finite' if n < x.shape[0] else ''}; "
+                             "EFDD needs at least 160")
+        sums = accumulate_runs(x, runs, lag).sums()
     n_ch = sums.channel_sums.size
     if len(sums.ref_channels) != n_ch:
         raise ValueError("method='efdd' needs every channel as a reference (ref_channels=None)")
@@ -210,5 +211,5 @@ def identify_efdd(data: object, fs_hz: float, *, lag_s: float = 20.0,
         mpc=mpc(np.nan_to_num(shapes_c.T)) if keep.any() else z, n_poles=np.zeros(int(keep.sum()), np.int64),
         harmonics_hz=res.frequencies_hz[~keep] if res is not None else z, dead_channels=dead, diagram=diagram,
         provenance={"method": "efdd", "references": ["Brincker, Zhang & Andersen 2001", "Brincker, Ventura & Andersen 2001"],
-                    "fs_hz": fs, "n_samples": int(sums.n_samples), "n_channels": n_ch, "lags": int(sums.sums.shape[0] - 1),
+                    "fs_hz": fs, "n_samples": int(sums.n_samples), "gaps": max(0, sums.n_runs - 1), "n_channels": n_ch, "lags": int(sums.sums.shape[0] - 1),
                     "dead_channels": list(dead), "seconds": {"identification": time.perf_counter() - t0}})

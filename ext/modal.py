@@ -50,7 +50,7 @@ import numpy.typing as npt
 import scipy.linalg
 from threadpoolctl import threadpool_limits
 
-from .covariance import CorrelationSums, CovarianceAccumulator
+from .covariance import CorrelationSums, CovarianceAccumulator, accumulate_runs, finite_runs
 from .covariance import check_count as _int
 from .modal_lag import lag_rows_for, lowest_peak_hz
 from .modal_significance import amplitude_significance, jackknife_block_rows
@@ -240,7 +240,10 @@ def identify(data: npt.ArrayLike | CovarianceAccumulator | CorrelationSums, fs_h
     ----------
     data : ndarray (n_samples, n_channels), CovarianceAccumulator or CorrelationSums
         Output-only response (any consistent units), or covariances accumulated at
-        ingest (their ``max_lag`` must be at least ``2 * block_rows``).
+        ingest (their ``max_lag`` must be at least ``2 * block_rows``).  In an array a
+        row with a NaN in any channel is a missing sample: the runs between such rows
+        are correlated each on its own, so that no lag product spans a gap
+        (:meth:`CovarianceAccumulator.gap`); Inf is refused.
     fs_hz : float
         Sampling rate, > 0.
     ref_channels : sequence of int, optional
@@ -380,7 +383,7 @@ def _identify(data: Any, fs_hz: float, *, ref_channels: Any, block_rows: int | N
             raise ValueError("weighting='cva' needs every live channel as a reference, in channel order "
                              f"(references {refs_all[live_refs].tolist()}, live channels {np.flatnonzero(live).tolist()})")
         try:
-            weight = output_covariance_factor(cov, i, sums.n_samples)
+            weight = output_covariance_factor(cov, i, sums.counts)
         except np.linalg.LinAlgError:
             raise ValueError("weighting='cva': the output covariance matrix is not positive definite "
                              "(too short a record for the block rows)") from None
@@ -450,7 +453,7 @@ def _identify(data: Any, fs_hz: float, *, ref_channels: Any, block_rows: int | N
     provenance = {
         "method": "ssi-cov",
         "references": ["Peeters & De Roeck 1999", "Magalhaes, Cunha & Caetano 2009", "jackknife (Efron & Tibshirani 1993)"],
-        "fs_hz": fs, "n_samples": int(sums.n_samples), "n_channels": n_ch,
+        "fs_hz": fs, "n_samples": int(sums.n_samples), "gaps": max(0, sums.n_runs - 1), "n_channels": n_ch,
         "ref_channels": [int(r) for r in refs_all[live_refs]], "block_rows": i, "lag_s": 2 * i / fs,
         "lowest_peak_hz": lowest,
         "orders": [int(orders.min()), int(orders.max()), order_step], "max_damping": max_damping,
@@ -520,21 +523,33 @@ def _sums(data: Any, fs: float, ref_channels: Any, block_rows: int | None, max_o
     if m > n:  # (n_channels, n_samples) given: refuse before sizing anything by n_channels
         raise ValueError(f"data must have shape (n_samples, n_channels); got {x.shape}: more channels than samples "
                          "(transpose it)")
+    runs = finite_runs(x)  # rows with a NaN are gaps
+    if not runs:
+        raise ValueError(f"data has no sample at which every channel is finite (NaN marks a gap); "
+                         f"{_empty_channels(x)}")
+    n = sum(b - a for a, b in runs)
+    a, b = max(runs, key=lambda r: r[1] - r[0])  # the longest run sizes references and lags
     n_auto = reference_count(m, fs, max_order, block_rows)
     if ref_channels is None and n_auto < m:
-        ref_channels = choose_references(x[: min(n, max(4096, int(60 * fs)))], n_auto)
+        ref_channels = choose_references(x[a: min(b, a + max(4096, int(60 * fs)))], n_auto)
     refs = m if ref_channels is None else len(np.atleast_1d(ref_channels))
     if lowest_hz is None and block_rows is None:
-        lowest_hz = lowest_peak_hz(x, fs)
+        lowest_hz = lowest_peak_hz(x[a:b], fs)
     i = block_rows if block_rows is not None else default_block_rows(m, max(refs, 1), fs, max_order, n_samples=n,
                                                                      n_blocks=n_blocks, lowest_hz=lowest_hz)
     i = _int(i, "block_rows", 2)
     if n < 4 * i:
         raise ValueError(f"data has {n} samples; at least {4 * i} are needed for block_rows={i}")
-    acc = CovarianceAccumulator(m, 2 * i, ref_channels=ref_channels,
-                                block_samples=max(1, n // n_blocks) if n_blocks >= 3 else None)
-    acc.update(x)
+    acc = accumulate_runs(x, runs, 2 * i, ref_channels=ref_channels, n_blocks=n_blocks)
     return acc.sums(), lowest_hz
+
+
+def _empty_channels(x: np.ndarray) -> str:
+    """Which channels hold no finite sample, for the message of a record without one."""
+    empty = np.flatnonzero(~np.isfinite(x).any(axis=0))
+    if empty.size:
+        return f"channel(s) {empty[:8].tolist()} hold no finite sample"
+    return "the channels' finite samples never coincide"
 
 
 def _empty(n_ch: int, dead: tuple[int, ...], sums: CorrelationSums, fs: float, why: str) -> ModalResult:

@@ -66,7 +66,8 @@ class Poles:
     mpc: FloatArray
 
 
-def output_covariance_factor(correlations: FloatArray, block_rows: int, n_samples: int | None = None) -> FloatArray:
+def output_covariance_factor(correlations: FloatArray, block_rows: int,
+                             n_samples: int | npt.ArrayLike | None = None) -> FloatArray:
     """Lower Cholesky factor ``L`` of the covariance of ``i`` consecutive outputs,
     block ``(r, c) = R_(r - c)`` (``R_(-k) = R_k^T``), from correlations against every
     channel in channel order (shape ``(lags, m, m)``).
@@ -79,7 +80,9 @@ def output_covariance_factor(correlations: FloatArray, block_rows: int, n_sample
 
     With ``n_samples`` the lags are those of the biased estimator, ``R_k (1 - k / N)``,
     whose block Toeplitz matrix is positive semi-definite (Brockwell & Davis 1991, sec.
-    7.2); unbiased lags of a short record need not be.  A matrix that is still
+    7.2); unbiased lags of a short record need not be.  ``n_samples`` may also be the
+    products per lag (``CorrelationSums.counts``, a record with gaps): the taper is then
+    ``counts_k / counts_0``, the biased estimator summed over the runs.  A matrix that is still
     numerically singular (a nearly noise-free record of few modes) gets a ridge of
     ``1e-10``, then ``1e-7``, of its mean diagonal; ``numpy.linalg.LinAlgError`` if that
     does not suffice.
@@ -88,7 +91,13 @@ def output_covariance_factor(correlations: FloatArray, block_rows: int, n_sample
     _, m, n_r = correlations.shape
     if n_r != m:
         raise ValueError(f"CVA weighting needs every channel as a reference ({m}), got {n_r}")
-    taper = np.ones(i) if n_samples is None else np.clip(1.0 - np.arange(i) / float(n_samples), 0.0, 1.0)
+    if n_samples is None:
+        taper = np.ones(i)
+    elif np.ndim(n_samples) == 0:
+        taper = np.clip(1.0 - np.arange(i) / float(n_samples), 0.0, 1.0)  # type: ignore[arg-type]
+    else:
+        counts = np.asarray(n_samples, dtype=np.float64)[:i]
+        taper = counts / counts[0] if counts[0] > 0 else np.zeros(i)
     lags = correlations[:i] * taper[:, None, None]
     # R_-(i-1) .. R_0 .. R_(i-1), then block (r, c) is entry r - c + i - 1 of that sequence
     both = np.concatenate([lags[:0:-1].transpose(0, 2, 1), lags])

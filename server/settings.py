@@ -115,7 +115,7 @@ class HealthSettings(BaseModel):
 
     enabled: bool = True
     window_s: float = Field(1800.0, ge=10, description="analysis window (30 min is usual for OMA)")
-    min_window_fraction: float = Field(0.5, gt=0, le=1, description="a window cut short by a gap is identified if it holds this fraction")
+    min_window_fraction: float = Field(0.5, gt=0, le=1, description="a window with gaps, or cut short, is identified if it holds this fraction of its samples")
     min_channels: int = Field(1, ge=1, description="motion channels needed in a stream for identification")
     max_order: int = Field(100, ge=4, le=400, description="largest SSI-cov model order")
     weighting: Literal["none", "cva"] = Field("none", description="SSI-cov weighting: 'cva' lowers the frequency scatter by "

@@ -28,7 +28,7 @@ FS = 100.0
 N_CH = 16
 START = "2024-05-01T12:00:00"
 KEYS = {"frequencies_hz", "std_frequencies_hz", "damping_ratios", "std_damping_ratios", "mode_shapes", "channels", "harmonics_hz",
-        "dead_channels", "mpc", "n_poles", "provenance", "fs_hz", "n_samples", "start_time"}
+        "dead_channels", "mpc", "n_poles", "provenance", "fs_hz", "n_samples", "start_time", "gaps"}
 
 
 def seed_id(c: int) -> str:
@@ -129,7 +129,7 @@ def test_miniseed_modes_match_the_model(mseed_result: dict[str, Any], model: Mod
     mac = (phi * true).sum(1) ** 2 / ((phi**2).sum(1) * (true**2).sum(1))
     assert mac.min() > 0.98, mac
     assert out["fs_hz"] == FS and out["n_samples"] == 60_000
-    assert out["start_time"] == START + ".000000Z"
+    assert out["start_time"] == START + ".000000Z" and out["gaps"] == []
     assert out["dead_channels"] == [] and out["harmonics_hz"] == []
     assert len(out["mpc"]) == len(out["n_poles"]) == model.n_modes
     assert out["provenance"]["method"] == "ssi-cov" and out["provenance"]["input"]["format"] == "miniseed"
@@ -157,6 +157,58 @@ def test_sac_files_give_the_same_result(capsys: Any, tmp_path: Path, record: np.
     assert out["channels"] == mseed_result["channels"] and out["start_time"] == mseed_result["start_time"]
     np.testing.assert_allclose(out["frequencies_hz"], mseed_result["frequencies_hz"], rtol=1e-9)
     assert out["provenance"]["input"]["format"] == "sac"
+
+
+# Gaps written into the miniSEED files (seconds from the start, traces missing there):
+# one channel's telemetry drops for 30 s, the whole station for 5 s, one channel for half a second
+GAPS = [(120.0, 150.0, [3]), (400.0, 405.0, list(range(N_CH))), (500.0, 500.5, [9])]
+
+
+@pytest.mark.reference
+def test_gaps_are_left_out_and_listed_and_the_modes_still_match(tmp_path: Path, record: np.ndarray, model: ModalModel) -> None:
+    """Real archives have gaps: every stretch of the window in which a channel has no
+    sample is listed with its channels, left out of the analysis (no lag spans it), and
+    the modes still match the model. The gaps are those ObsPy was told to write."""
+    import obspy
+
+    st = obspy.Stream()
+    for tr in traces(record):
+        c = int(tr.stats.location)
+        cuts = [(a, b) for a, b, chans in GAPS if c in chans]
+        edges = [0.0] + [t for ab in cuts for t in ab] + [record.shape[1] / FS]
+        for a, b in zip(edges[::2], edges[1::2]):  # the stretches this trace keeps
+            st += tr.slice(obspy.UTCDateTime(START) + a, obspy.UTCDateTime(START) + b - 0.5 / FS, nearest_sample=False)  # [a, b)
+    st.write(str(tmp_path / "gappy.mseed"), format="MSEED", encoding="FLOAT32")
+    out = qw_json(tmp_path / "gappy.mseed")
+    t0 = obspy.UTCDateTime(START)
+    want = [{"start": str(t0 + a), "end": str(t0 + b), "seconds": b - a,
+             "channels": [seed_id(c) for c in chans]} for a, b, chans in GAPS]
+    assert out["gaps"] == want
+    assert out["n_samples"] == record.shape[1] - sum(round((b - a) * FS) for a, b, _ in GAPS)
+    assert out["provenance"]["gaps"] == len(GAPS)
+    f = np.array(out["frequencies_hz"])
+    assert f.size == model.n_modes, f
+    np.testing.assert_allclose(f, model.frequencies_hz, rtol=0.01)
+    std = np.array(out["std_frequencies_hz"])
+    assert np.all(np.abs(f - model.frequencies_hz) < 4.5 * std)
+
+
+def test_nan_rows_of_an_array_are_gaps(capsys: Any, tmp_path: Path, record: np.ndarray) -> None:
+    """NaN marks a missing sample in a .npy file: the result is identify() on the same
+    array (which leaves out rows with a NaN), the gaps are listed by sample index."""
+    from quakewatch.ext.modal import identify
+
+    x = np.ascontiguousarray(record[:, :24_000].T, dtype=np.float64)
+    x[5_000:5_100, 2] = np.nan
+    x[15_000:15_020] = np.nan
+    np.save(tmp_path / "rec.npy", x)
+    out = cli_json(capsys, tmp_path / "rec.npy", "--fs", "100", "--max-order", "40")
+    assert out["gaps"] == [{"start": 5_000, "end": 5_100, "seconds": 1.0, "channels": ["ch02"]},
+                           {"start": 15_000, "end": 15_020, "seconds": 0.2, "channels": [f"ch{c:02d}" for c in range(N_CH)]}]
+    assert out["n_samples"] == 24_000 - 120
+    want = identify(x, FS, max_order=40)
+    assert want.n_modes >= 5
+    np.testing.assert_allclose(out["frequencies_hz"], want.frequencies_hz, rtol=1e-12)
 
 
 @pytest.mark.reference
@@ -256,18 +308,20 @@ def _write_mixed_rates(d: Path) -> list[Path]:
     return [d / "a.mseed", d / "b.mseed"]
 
 
-GAP_MESSAGE = "XX.BLD.01.HNY: gap of 2 s from 2024-05-01T12:00:30.000000Z to 2024-05-01T12:00:32.000000Z"
+def _write_inf(d: Path) -> list[Path]:
+    x = short(60).T.astype(np.float64)
+    x[1234, 2] = np.inf
+    np.save(d / "inf.npy", x)
+    return [d / "inf.npy", "--fs", "100"]  # type: ignore[list-item]
 
 
-def _write_gap(d: Path) -> list[Path]:
+def _write_overlap(d: Path) -> list[Path]:
     import obspy
 
     st = traces(short(60, 2), ids=["XX.BLD.00.HNX", "XX.BLD.01.HNY"])
-    late = traces(short(30, 1), t0=str(obspy.UTCDateTime(START) + 32), ids=["XX.BLD.01.HNY"])
-    early = st.select(id="XX.BLD.01.HNY")[0]
-    early.data = early.data[:3000]  # 0..30 s, then 2 s missing, then 32..62 s
-    (st + late).write(str(d / "gap.mseed"), format="MSEED")
-    return [d / "gap.mseed"]
+    again = traces(short(10, 1), t0=str(obspy.UTCDateTime(START) + 30), ids=["XX.BLD.01.HNY"])
+    (st + again).write(str(d / "twice.mseed"), format="MSEED")
+    return [d / "twice.mseed"]
 
 
 def _write_npy(d: Path) -> list[Path]:
@@ -304,7 +358,8 @@ def _write_too_short(d: Path) -> list[Path]:
     ("make", "code", "messages"),
     [
         pytest.param(_write_mixed_rates, 1, ["mixed sampling rates", "50 Hz: XX.BLD.02.HNZ (b.mseed)", "100 Hz"], id="mixed-rates"),
-        pytest.param(_write_gap, 1, [GAP_MESSAGE, "gap.mseed", "--start/--end"], id="gap"),
+        pytest.param(_write_inf, 1, ["ch02: infinite sample at sample 1234"], id="infinite-sample"),
+        pytest.param(_write_overlap, 1, ["XX.BLD.01.HNY: overlapping data at 2024-05-01T12:00:30", "twice.mseed"], id="overlap"),
         pytest.param(_write_npy, 2, ["--fs: required for .npy input"], id="npy-without-fs"),
         pytest.param(_write_text, 1, ["notes.mseed: not readable as miniSEED"], id="not-miniseed"),
         pytest.param(_write_too_short, 1, ["short.npy (50 samples, 0.5 s at 100 Hz in the window)", "at least", "block_rows"], id="too-short"),
@@ -322,8 +377,8 @@ def test_input_errors(capsys: Any, tmp_path: Path, make: Any, code: int, message
 
 
 def test_error_in_a_real_process_exit_status_and_no_traceback(tmp_path: Path) -> None:
-    r = qw(*_write_gap(tmp_path), "--json")
-    assert r.returncode == 1 and GAP_MESSAGE in r.stderr, r.stderr
+    r = qw(*_write_overlap(tmp_path), "--json")
+    assert r.returncode == 1 and "XX.BLD.01.HNY: overlapping data" in r.stderr, r.stderr
     assert "Traceback" not in r.stderr and r.stdout == ""
 
 

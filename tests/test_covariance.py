@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from quakewatch.ext.covariance import CovarianceAccumulator
+from quakewatch.ext.covariance import CovarianceAccumulator, finite_runs
 
 pytestmark = pytest.mark.reference
 
@@ -85,6 +85,112 @@ def test_threaded_fold_of_a_long_update_is_bit_identical_to_the_serial_fold(monk
         np.testing.assert_array_equal(getattr(a, name), getattr(b, name), err_msg=name)
         np.testing.assert_array_equal(getattr(a, name), getattr(c, name), err_msg=name)
     np.testing.assert_allclose(a.covariances(), _direct(y, refs, 40, True), rtol=0, atol=1e-10)
+
+
+# ------------------------------------------------------------------------ gaps
+
+
+def _direct_runs(runs: list[np.ndarray], refs: list[int], max_lag: int, mu: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Textbook lag sums within each run (no product spans a gap) and their counts."""
+    sums = np.zeros((max_lag + 1, runs[0].shape[1], len(refs)))
+    counts = np.zeros(max_lag + 1)
+    for y in runs:
+        x, n = y - mu, y.shape[0]
+        for k in range(min(max_lag + 1, n)):
+            sums[k] += x[k:].T @ x[: n - k, refs]
+            counts[k] += n - k
+    return sums, counts
+
+
+RUN_LENGTHS = [1700, 13, 0, 2900, 5, 60, 2222]  # runs shorter than the lags, an empty one
+
+
+def _runs(seed: int = 21) -> list[np.ndarray]:
+    rng = np.random.default_rng(seed)
+    # each run with its own DC level, as after a logger restart
+    return [rng.standard_normal((n, 4)) * 2.0 + rng.uniform(-5, 5, 4) for n in RUN_LENGTHS]
+
+
+def _feed_runs(acc: CovarianceAccumulator, runs: list[np.ndarray], step: int | None = None) -> None:
+    acc.gap()  # before any sample: nothing
+    for y in runs:
+        for a in range(0, y.shape[0], step or max(1, y.shape[0])):
+            acc.update(y[a: a + (step or y.shape[0])])
+        acc.gap()
+        acc.gap()  # a second gap in a row: nothing
+
+
+@pytest.mark.parametrize("block", [None, 1500])
+def test_gaps_no_lag_product_spans_a_gap(block):
+    """Lag sums, counts and mean-removed covariances of a record with gaps are those of
+    the textbook sums taken within each run; the record mean is over every sample."""
+    runs, refs, lag = _runs(), [0, 3], 40
+    acc = CovarianceAccumulator(4, lag, ref_channels=refs, block_samples=block)
+    _feed_runs(acc, runs)
+    s = acc.sums()
+    n_real = sum(RUN_LENGTHS)
+    assert s.n_samples == acc.n_samples == n_real and s.n_runs == 6  # the empty run is not a run
+    raw, counts = _direct_runs(runs, refs, lag, s.offset)
+    np.testing.assert_array_equal(s.counts, counts)
+    np.testing.assert_allclose(s.sums, raw, rtol=0, atol=1e-9)
+    mu = np.concatenate(runs).mean(axis=0)
+    centred, _ = _direct_runs(runs, refs, lag, mu)
+    np.testing.assert_allclose(s.covariances(), centred / counts[:, None, None], rtol=0, atol=1e-12)
+    np.testing.assert_allclose(s.variances, np.concatenate(runs).var(axis=0, ddof=1), rtol=1e-12)
+
+
+def test_gap_blocks_hold_the_products_of_their_positions():
+    """Jackknife blocks with gaps: a run starts at the first segment boundary after the
+    previous run's end (the padding of the module docstring); each block's sums are the
+    products whose later sample lies at its positions."""
+    runs, refs, lag = _runs(5), [1, 2], 30
+    acc = CovarianceAccumulator(4, lag, ref_channels=refs, block_samples=1200)
+    _feed_runs(acc, runs)
+    s = acc.sums()
+    seg = acc.segment
+    span = 1200 // seg * seg
+    starts, pos = [], 0
+    for y in runs:
+        starts.append(pos)
+        pos = -(-(pos + y.shape[0]) // seg) * seg if y.shape[0] else pos
+    assert s.block_sums.shape[0] >= 3
+    for b in range(s.block_sums.shape[0]):
+        want = np.zeros(s.block_sums.shape[1:])
+        cnt = np.zeros(s.block_sums.shape[1])
+        for y, p in zip(runs, starts):
+            x = y - s.offset
+            for k in range(min(lag + 1, y.shape[0])):
+                t = np.arange(k, y.shape[0])
+                inside = t[(p + t >= b * span) & (p + t < (b + 1) * span)]
+                want[k] += x[inside].T @ x[inside - k][:, refs]
+                cnt[k] += inside.size
+        np.testing.assert_allclose(s.block_sums[b], want, rtol=0, atol=1e-9, err_msg=f"block {b}")
+        np.testing.assert_array_equal(s.block_counts[b], cnt)
+
+
+@settings(max_examples=20, deadline=None)
+@given(st.integers(1, 3000), st.sampled_from([None, 900]))
+def test_state_with_gaps_is_bit_identical_for_any_split(step, block):
+    runs = _runs(8)
+    one = CovarianceAccumulator(4, 25, ref_channels=[2], block_samples=block)
+    _feed_runs(one, runs)
+    many = CovarianceAccumulator(4, 25, ref_channels=[2], block_samples=block)
+    _feed_runs(many, runs, step)
+    a, b = one.sums(), many.sums()
+    for name in ("sums", "counts", "block_sums", "block_counts", "channel_sums", "channel_sumsq", "head", "tail", "offset"):
+        np.testing.assert_array_equal(getattr(a, name), getattr(b, name), err_msg=name)
+
+
+def test_finite_runs_nan_rows_are_gaps_inf_is_refused():
+    x = np.zeros((10, 2))
+    x[0, 1] = x[4:6, 0] = x[9] = np.nan
+    assert finite_runs(x) == [(1, 4), (6, 9)]
+    assert finite_runs(np.zeros((5, 2), dtype=np.int16)) == [(0, 5)]
+    assert finite_runs(np.full((3, 2), np.nan)) == []
+    assert finite_runs(np.full((3, 2), 1e308)) == [(0, 3)]  # the row sums overflow, the samples are finite
+    x[7, 1] = -np.inf
+    with pytest.raises(ValueError, match=r"infinite value \(first at sample 7, channel 1\)"):
+        finite_runs(x)
 
 
 def test_jackknife_blocks_partition_the_record():

@@ -249,3 +249,33 @@ def test_a_gap_ends_a_window_short_windows_are_dropped(tmp_path: Path) -> None:
         assert complete == {0: True, 60: True, 120: False, 180: True, 240: False}
 
     run(scenario())
+
+
+def test_a_gap_inside_a_window_is_left_out_and_the_window_goes_on(tmp_path: Path) -> None:
+    """A 3 s telemetry gap inside a window ends a run of its accumulator, not the window:
+    the window is identified on its 57 s, no lag spanning the gap, and says so."""
+    model = _model()
+    x = AmbientVibration(model, FS, seed=4, noise_rms_mps2=2e-5).next_block(int(70 * FS)).astype(np.float32)
+    cfg = HealthSettings(window_s=WINDOW_S, baseline_windows=BASELINE, max_order=40)
+    t0 = (time.time_ns() // int(WINDOW_S * NS) - 4) * int(WINDOW_S * NS)
+    # 1 s blocks; the blocks at 25, 26 and 27 s never arrive, a new window starts at 60 s
+    seconds = [s for s in range(65) if not 25 <= s < 28]
+
+    async def scenario() -> None:
+        async with running_server(tmp_path, health=cfg) as srv:
+            tok, _ = create_token(srv.engine, "owner", "t")
+            async with AsyncClient(srv.address, tok) as c:
+                ids = (await _register(c, "tower"))[:4]
+                blocks = [block("tower", q + 1, t0 + s * NS, ids, x[:, s * 100:(s + 1) * 100], rate_hz=FS)
+                          for q, s in enumerate(seconds)]
+                assert all(a.status == 1 for a in await stream_all(c, blocks))
+                await asyncio.to_thread(srv.shm.drain)
+                r = await c.health.ListModalResults(health_pb2.ListModalResultsRequest(structure_id="tower"))
+        assert [(m.window_start_ns - t0) // NS for m in r.results] == [0]
+        prov = json.loads(r.results[0].provenance_json)
+        assert prov["n_samples"] == 57 * int(FS) and prov["gaps"] == 1 and prov["missing_s"] == 3.0
+        assert prov["window_complete"] is False
+        f = sorted(m.frequency_hz for m in r.results[0].modes)
+        assert any(abs(fi - model.frequencies_hz[0]) / model.frequencies_hz[0] < 0.02 for fi in f), (f, model.frequencies_hz)
+
+    run(scenario())

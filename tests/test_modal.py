@@ -120,6 +120,67 @@ def test_accumulator_input_gives_the_same_result_as_the_array(building):
     np.testing.assert_array_equal(streamed.std_frequencies_hz, direct.std_frequencies_hz)
 
 
+def _with_gaps(y: np.ndarray, seed: int) -> np.ndarray:
+    """A copy of ``y`` with 12 telemetry gaps (0.5-4 s, every channel) and one channel
+    missing for 20 s, marked NaN."""
+    rng = np.random.default_rng(seed)
+    g = y.copy()
+    for s in rng.choice(np.arange(2_000, y.shape[0] - 2_000, 500), 12, replace=False):
+        g[s: s + rng.integers(50, 400)] = np.nan
+    g[30_000:32_000, 4] = np.nan
+    return g
+
+
+@pytest.mark.parametrize("seed", [3, 4])
+def test_record_with_gaps_all_modes_no_spurious(building, seed):
+    """NaN rows are gaps: each stretch is correlated on its own; the modes are the
+    model's, with errors consistent with the reported uncertainty."""
+    g = _with_gaps(_record(building, seed, 900), seed)
+    res = identify(g, FS)
+    idx = _match(res, building)
+    assert (idx >= 0).all() and res.n_modes == building.n_modes, res.frequencies_hz
+    z = (res.frequencies_hz[idx] - building.frequencies_hz) / res.std_frequencies_hz[idx]
+    assert np.all(np.abs(z) < 4.5), z
+    mac = np.diag(mac_matrix(res.mode_shapes[:, idx].T, building.mode_shapes.T))
+    assert mac.min() >= 0.995, mac
+    ok = np.isfinite(g).all(axis=1)
+    assert res.provenance["gaps"] == np.count_nonzero(ok[1:] & ~ok[:-1]) >= 12
+    assert res.provenance["n_samples"] == np.count_nonzero(ok)
+
+
+def test_gaps_in_an_array_are_the_accumulator_gaps(building):
+    """identify() on an array with NaN rows is identify() on an accumulator fed the
+    stretches between them with a gap() between stretches (what the server does)."""
+    g = _with_gaps(_record(building, 7, 600), 7)
+    ok = np.isfinite(g).all(axis=1)
+    direct = identify(g, FS, block_rows=30, ref_channels=np.arange(16), n_blocks=20)
+    edges = np.flatnonzero(np.diff(np.concatenate([[0], ok.astype(np.int8), [0]])))
+    stretches = list(zip(edges[::2], edges[1::2]))
+    seg = CovarianceAccumulator(16, 60).segment
+    filled = sum(-(-(b - a) // seg) * seg for a, b in stretches[:-1]) + (stretches[-1][1] - stretches[-1][0])
+    acc = CovarianceAccumulator(16, 60, block_samples=filled // 20)
+    for a, b in stretches:
+        for start in range(a, b, 200):  # ingest-sized blocks
+            acc.update(g[start: min(b, start + 200)])
+        acc.gap()
+    streamed = identify(acc, FS, block_rows=30)
+    np.testing.assert_allclose(streamed.frequencies_hz, direct.frequencies_hz, rtol=1e-12)
+    np.testing.assert_allclose(streamed.std_frequencies_hz, direct.std_frequencies_hz, rtol=1e-9)
+    with pytest.raises(ValueError, match="no sample at which every channel is finite.*channel\\(s\\) \\[2\\]"):
+        identify(np.where(np.arange(16) == 2, np.nan, g[:5000]), FS)
+    with pytest.raises(ValueError, match="infinite value"):
+        identify(np.where(np.arange(16) == 2, np.inf, g[:5000]), FS)
+
+
+def test_efdd_with_gaps_finds_the_single_mode():
+    model = ModalModel(np.array([3.0]), np.array([0.02]), np.ones((2, 1)))
+    y = _record(model, 11, 1800, noise=0.05)
+    y[10_000:10_300] = np.nan
+    y[90_000:90_050, 1] = np.nan
+    res = identify(y, FS, method="efdd")
+    assert res.n_modes == 1 and abs(res.frequencies_hz[0] - 3.0) < 0.01 and res.provenance["gaps"] == 2
+
+
 def test_noise_and_silence_give_no_modes():
     rng = np.random.default_rng(9)
     assert identify(rng.standard_normal((60000, 8)), FS).n_modes == 0

@@ -8,8 +8,11 @@ Data flow (one :class:`HealthEngine` per server):
   :class:`~quakewatch.ext.covariance.CovarianceAccumulator` (motion channels) and the
   running means of its covariate channels (temperature units).  Windows are aligned
   to sample time (``HealthSettings.window_s``, e.g. :00 and :30), so replays and live
-  streams give the same windows.  A gap ends the window: identified when it holds at
-  least ``min_window_fraction`` of its samples, dropped otherwise.
+  streams give the same windows.  A gap inside a window ends a run of the accumulator
+  (:meth:`~quakewatch.ext.covariance.CovarianceAccumulator.gap`: no lag product spans
+  it) and the window goes on; a window whose end passes in a gap, or whose stream
+  overlaps itself or changes rate, ends there.  A window is identified when it holds
+  at least ``min_window_fraction`` of its samples, dropped otherwise.
 * A complete window is identified (:func:`quakewatch.ext.modal.identify`) on the same
   worker; the :class:`ModalResult` is stored with its modes tracked against the
   baseline (mode identities ``M1..``: frequency within ``tracking_window`` and MAC at
@@ -76,6 +79,7 @@ class _Window:
     acc: CovarianceAccumulator
     motion: np.ndarray  # row indices of the motion channels in the blocks
     lowest_hz: float | None = None  # the slowest mode's frequency the lags were sized for, when known
+    missing_ns: int = 0  # time lost in gaps inside the window
 
 
 @dataclass
@@ -212,9 +216,15 @@ class HealthEngine:
         while offset < n:
             t0 = start_ns + round(offset * NS / rate)
             w = st.windows.get(ids)
-            if w is not None and (abs(t0 - w.next_ns) > NS / rate / 2 or w.rate_hz != rate):
-                self._finish(sid, st, ids, w, complete=False)  # gap, overlap or new rate
-                w = None
+            if w is not None:
+                late = t0 - w.next_ns
+                if w.rate_hz != rate or late < -NS / rate / 2 or t0 >= w.start_ns + window_ns:
+                    self._finish(sid, st, ids, w, complete=False)  # new rate, overlap, or a gap past the end
+                    w = None
+                elif late > NS / rate / 2:  # a gap inside the window: no lag product spans it
+                    w.acc.gap()
+                    w.missing_ns += late
+                    w.next_ns = t0
             if w is None:
                 w = self._new_window(st, ids, t0 - t0 % window_ns, t0, rate, samples[:, offset:])
                 if w is None:
@@ -310,7 +320,8 @@ class HealthEngine:
                           mode_shape=(shape / peak).tolist(), mpc=res.mpc[k], n_poles=int(res.n_poles[k]))
         prov = dict(res.provenance)
         prov.pop("selection", None)
-        prov.update(window_complete=complete, software="quakewatch.ext.modal")
+        prov.update(window_complete=complete and not w.missing_ns, missing_s=w.missing_ns / NS,
+                    software="quakewatch.ext.modal")
         msg.provenance_json = json.dumps(prov, default=float)
         msg.create_time.GetCurrentTime()
         return msg
