@@ -182,6 +182,8 @@ def build_parser() -> argparse.ArgumentParser:
                     "record length and the slowest mode)")
     mo.add_argument("--lowest-hz", type=float, metavar="F", help="the slowest mode's frequency when known (default: the record's "
                     "lowest spectral peak); the correlation lags span 0.6 of its period")
+    mo.add_argument("--channels", metavar="LIST", help="channels to analyse: comma list of ids or patterns such as "
+                    "'XX.BR1.*.HN?' (default: every motion sensor; .npy/.csv: every column)")
     mo.add_argument("--ref-channels", metavar="LIST", help="reference channels: comma list of indices or channel ids (default: chosen by identify)")
     mo.add_argument("--freq-range", metavar="LOW,HIGH", help="report modes in this band only, Hz")
     mo.add_argument("--no-uncertainty", action="store_true", help="skip the jackknife standard deviations")

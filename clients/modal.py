@@ -20,6 +20,13 @@ stretch between gaps is correlated on its own, so that no lag product spans a ga
 (``gaps`` in the JSON, a warning otherwise); ``n_samples`` counts the samples analysed.
 An infinite sample is refused.
 
+Channels: ``--channels LIST`` chooses them (comma list of channel ids or shell-style
+patterns such as ``XX.BR1.*.HN?``; column names for .npy/.csv). Without it, traces
+whose SEED channel code names a sensor that does not measure motion (temperature
+``LKO``, strain, wind, mass position ...) are left out: a structure's archive keeps its
+covariates beside its accelerometers, often at another rate. What was left out, and
+why, is in the provenance (``input.left_out``).
+
 Options map to :func:`identify`: ``--max-order``, ``--block-rows``, ``--lowest-hz``, ``--ref-channels``
 (indices or channel ids), ``--freq-range LOW,HIGH``, ``--no-uncertainty``; unset ones
 keep identify's defaults. ``--start``/``--end`` take ISO times or seconds from the start
@@ -245,9 +252,62 @@ def _runs(seed: str, segments: list[tuple[int, float, np.ndarray, Path]]) -> lis
     return runs
 
 
-def read_traces(files: list[Path], fs: float | None, start: tuple[str, float] | None, end: tuple[str, float] | None) -> Record:
+#: SEED instrument codes of motion sensors (SEED manual v2.4, Appendix A): high- and
+#: low-gain seismometers, accelerometers, geophones, gravimeters
+MOTION_INSTRUMENTS = {"H": "high-gain seismometer", "L": "low-gain seismometer", "N": "accelerometer",
+                      "P": "geophone", "G": "gravimeter"}
+#: the other instrument codes, for the message that leaves such a trace out
+OTHER_INSTRUMENTS = {"K": "temperature", "W": "wind", "D": "pressure", "S": "strain", "M": "mass position",
+                     "I": "humidity", "R": "rainfall", "E": "electronic test point", "F": "magnetometer",
+                     "O": "water current", "T": "tide", "V": "volumetric strain", "Q": "voltage", "U": "bolometer",
+                     "X": "derived or generated"}
+
+
+def select_channels(names: list[str], patterns: str | None, *, seed_ids: bool) -> tuple[list[str], dict[str, str]]:
+    """The channels to analyse and the ones left out with why.
+
+    ``--channels`` patterns (comma list of shell-style globs, case-sensitive) choose
+    explicitly. Otherwise miniSEED/SAC traces whose SEED channel code names a sensor
+    other than a motion sensor (temperature ``LKO``, strain, wind, mass position ...)
+    are left out: a structure's archive holds its covariates beside its accelerometers,
+    often at another rate. Channel codes that are not SEED-like are kept.
+    """
+    from fnmatch import fnmatchcase
+
+    if patterns is not None:
+        pats = [p.strip() for p in patterns.split(",") if p.strip()]
+        if not pats:
+            raise UsageError("--channels: give at least one channel id or pattern")
+        shown = ", ".join(names[:4]) + (", ..." if len(names) > 4 else "")
+        for p in pats:
+            if not any(fnmatchcase(n, p) for n in names):
+                raise UsageError(f"--channels: {p!r} matches none of the channels ({shown})")
+        kept = [n for n in names if any(fnmatchcase(n, p) for p in pats)]
+        return kept, {n: "not chosen by --channels" for n in names if n not in kept}
+    if not seed_ids:
+        return list(names), {}
+    out: dict[str, str] = {}
+    for n in names:
+        code = n.rsplit(".", 1)[-1]
+        if len(code) == 3 and code[1] not in MOTION_INSTRUMENTS and code[1].isalpha():
+            what = OTHER_INSTRUMENTS.get(code[1], f"instrument code {code[1]!r}")
+            out[n] = f"not a motion sensor ({what}); choose it with --channels"
+    kept = [n for n in names if n not in out]
+    if not kept:
+        raise DataError(f"no motion channel among the {len(names)} traces (SEED instrument codes "
+                        f"{', '.join(MOTION_INSTRUMENTS)}): {', '.join(names[:4])}{' ...' if len(names) > 4 else ''}; "
+                        "choose channels with --channels")
+    return kept, out
+
+
+def read_traces(files: list[Path], fs: float | None, start: tuple[str, float] | None, end: tuple[str, float] | None,
+                channels: str | None = None) -> Record:
     """miniSEED and SAC traces cut to their common span (or the chosen window)."""
     segments = _read_segments(files)
+    kept, left_out = select_channels(sorted({s[0] for s in segments}), channels, seed_ids=True)
+    if left_out:
+        log.info("left out %d trace(s): %s", len(left_out), "; ".join(f"{k}: {v}" for k, v in left_out.items()))
+    segments = [s for s in segments if s[0] in set(kept)]
     rate = _check_rates(segments)
     if fs is not None and abs(fs - rate) > 1e-6 * rate:
         raise UsageError(f"--fs: {fs:g} Hz disagrees with the {rate:g} Hz of the traces; leave --fs out for miniSEED and SAC")
@@ -286,7 +346,7 @@ def read_traces(files: list[Path], fs: float | None, start: tuple[str, float] | 
         log.warning("traces are misaligned by up to %.3g samples; each was taken on its nearest sample", max(offsets) * rate)
     kinds = sorted({"sac" if f.suffix.lower() == ".sac" else "miniseed" for f in files})
     source = {"format": "+".join(kinds), "files": [str(f) for f in files], "start_time": iso(t0), "end_time": iso(t0 + round(n * NS / rate)),
-              "common_span": [iso(common0), iso(common1)], "max_alignment_offset_s": max(offsets)}
+              "common_span": [iso(common0), iso(common1)], "max_alignment_offset_s": max(offsets), "left_out": left_out}
     return Record(data, rate, tuple(runs), t0, source)
 
 
@@ -335,7 +395,8 @@ def _csv_problem(path: Path, has_header: bool) -> str:
     return "not readable as numbers"
 
 
-def read_array(path: Path, fs: float | None, start: tuple[str, float] | None, end: tuple[str, float] | None) -> Record:
+def read_array(path: Path, fs: float | None, start: tuple[str, float] | None, end: tuple[str, float] | None,
+               channels: str | None = None) -> Record:
     """A ``.npy`` or ``.csv`` record; ``fs`` is required, the window is in seconds."""
     if fs is None:
         raise UsageError(f"--fs: required for {path.suffix} input ({path.name} carries no sampling rate)")
@@ -368,13 +429,19 @@ def read_array(path: Path, fs: float | None, start: tuple[str, float] | None, en
             raise UsageError(f"{option}: {k / fs:g} s is beyond the end of {path.name} ({span:g} s at {fs:g} Hz)")
     if k1 <= k0:
         raise UsageError(f"--start/--end: the window {k0 / fs:g} s to {k1 / fs:g} s is empty")
-    channels = tuple(names) if names else tuple(f"ch{c:02d}" for c in range(x.shape[1]))
-    source = {"format": path.suffix.lower().lstrip("."), "files": [str(path)], "first_sample": k0, "window_s": [k0 / fs, k1 / fs]}
-    return Record(np.asarray(x[k0:k1], dtype=np.float64), fs, channels, None, source)
+    all_names = list(names) if names else [f"ch{c:02d}" for c in range(x.shape[1])]
+    if len(set(all_names)) != len(all_names):
+        raise DataError(f"{path}: the header names a column twice ({', '.join(sorted({n for n in all_names if all_names.count(n) > 1}))})")
+    kept, left_out = select_channels(all_names, channels, seed_ids=False)
+    cols = [all_names.index(n) for n in kept]
+    source = {"format": path.suffix.lower().lstrip("."), "files": [str(path)], "first_sample": k0, "window_s": [k0 / fs, k1 / fs],
+              "left_out": left_out}
+    return Record(np.asarray(x[k0:k1, cols], dtype=np.float64), fs, tuple(kept), None, source)
 
 
-def read_record(paths: list[Path], fs: float | None, start: str | None, end: str | None) -> Record:
-    """The record named by the FILE arguments, checked for non-finite samples."""
+def read_record(paths: list[Path], fs: float | None, start: str | None, end: str | None, channels: str | None = None) -> Record:
+    """The record named by the FILE arguments (the ``channels`` chosen), checked for
+    infinite samples, its gaps listed."""
     if fs is not None and not (math.isfinite(fs) and fs > 0):
         raise UsageError(f"--fs: must be a finite rate > 0 Hz, got {fs:g}")
     w0, w1 = parse_time("--start", start), parse_time("--end", end)
@@ -382,7 +449,7 @@ def read_record(paths: list[Path], fs: float | None, start: str | None, end: str
     arrays = [f for f in files if f.suffix.lower() in ARRAY_SUFFIXES]
     if arrays and len(files) > 1:
         raise UsageError(f"FILE: {arrays[0].name} must be the only input: a .npy or .csv file holds the whole record")
-    rec = read_array(files[0], fs, w0, w1) if arrays else read_traces(files, fs, w0, w1)
+    rec = read_array(files[0], fs, w0, w1, channels) if arrays else read_traces(files, fs, w0, w1, channels)
     bad = np.isinf(rec.data)
     if bad.any():
         k, c = np.argwhere(bad)[0]
@@ -569,6 +636,8 @@ def print_table(res: ModalResult, rec: Record) -> None:
     dead = ", ".join(f"{c}: {rec.channels[c]}" for c in res.dead_channels) or "none"
     con.print(f"harmonics (periodic excitation, not modes): {harmonics}", highlight=False)
     con.print(f"dead channels (left out): {dead}", highlight=False)
+    for name, why in rec.source.get("left_out", {}).items():
+        con.print(f"not analysed: {name}: {why}", highlight=False)
     weak = res.provenance.get("rejected_insignificant", [])
     if weak:
         listed = ", ".join(f"{d['frequency_hz']:.4f} Hz (t {d['amplitude_t']:.1f})" for d in weak)
@@ -631,7 +700,7 @@ def modal_command(a: argparse.Namespace) -> int:
                 raise UsageError("--plot: needs matplotlib, an optional extra (pip install matplotlib)") from None
             if not a.plot.parent.is_dir():
                 raise UsageError(f"--plot: directory {a.plot.parent} does not exist")
-        rec = read_record(a.files, a.fs, a.start, a.end)
+        rec = read_record(a.files, a.fs, a.start, a.end, getattr(a, "channels", None))
         res = run_identify(rec, identify_options(a, rec))
         if a.plot is not None:
             try:

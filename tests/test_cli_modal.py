@@ -388,3 +388,80 @@ def test_structure_id_needs_a_token_and_excludes_files(capsys: Any, mseed_file: 
     assert code == 1
     code, _, err = cli(capsys, mseed_file, "--structure-id", "bld-1")
     assert code == 2 and "not allowed with" in err
+
+
+# ---------------------------------------------------------------------------- channels
+
+
+def _temperature(seconds: float, ids: list[str]) -> Any:
+    """1 Hz temperature traces (SEED instrument code K) over the same span."""
+    x = 20.0 + np.cumsum(np.random.default_rng(3).standard_normal((len(ids), int(seconds))) * 0.01, axis=1)
+    return traces(x.astype(np.float32), ids=ids, rate=1.0)
+
+
+def test_covariate_traces_are_left_out_by_default(capsys: Any, tmp_path: Path, record: np.ndarray, model: ModalModel) -> None:
+    """A structure's archive holds its temperature channels beside the accelerometers, at
+    another rate: they are left out (and said so), not a mixed-rate error."""
+    x = record[:, :18_000]  # 3 min
+    traces(x).write(str(tmp_path / "motion.mseed"), format="MSEED", encoding="FLOAT32")
+    _temperature(180, ["XX.BLD.00.LKO", "XX.BLD.10.LKO"]).write(str(tmp_path / "temp.mseed"), format="MSEED", encoding="FLOAT32")
+    out = cli_json(capsys, tmp_path)
+    assert out["channels"] == [seed_id(c) for c in range(N_CH)]
+    left = out["provenance"]["input"]["left_out"]
+    assert set(left) == {"XX.BLD.00.LKO", "XX.BLD.10.LKO"} and all("temperature" in why for why in left.values())
+    f = np.array(out["frequencies_hz"])
+    assert f.size >= model.n_modes - 2
+    assert all(np.min(np.abs(model.frequencies_hz - fi)) / fi < 0.01 for fi in f)
+    code, text, err = cli(capsys, tmp_path, "--no-uncertainty")
+    assert code == 0 and "not analysed: XX.BLD.10.LKO: not a motion sensor (temperature)" in text, (text, err)
+    # chosen explicitly, they are analysed, and the rates then disagree
+    code, _, err = cli(capsys, tmp_path, "--channels", "*.LKO,*.HNX", "--json")
+    assert code == 1 and "mixed sampling rates" in err
+
+
+def test_channels_option_chooses_by_id_or_pattern(capsys: Any, tmp_path: Path, record: np.ndarray) -> None:
+    """The CLI's answer on the chosen traces equals identify() on those rows of the record."""
+    from quakewatch.ext.modal import identify
+
+    x = record[:, :12_000]
+    traces(x).write(str(tmp_path / "a.mseed"), format="MSEED", encoding="FLOAT32")
+    out = cli_json(capsys, tmp_path / "a.mseed", "--channels", "XX.BLD.0?.*,XX.BLD.15.HNY", "--max-order", "60")
+    rows = list(range(10)) + [15]
+    assert out["channels"] == [seed_id(c) for c in rows]
+    want = identify(np.ascontiguousarray(x[rows].T, dtype=np.float64), FS, max_order=60)
+    assert want.n_modes >= 3
+    np.testing.assert_allclose(out["frequencies_hz"], want.frequencies_hz, rtol=1e-9)
+    assert len(out["provenance"]["input"]["left_out"]) == 5
+
+
+def test_channels_option_on_csv_columns(capsys: Any, tmp_path: Path, record: np.ndarray) -> None:
+    from quakewatch.ext.modal import identify
+
+    x = np.ascontiguousarray(record[:, :12_000].T, dtype=np.float64)
+    path = tmp_path / "rec.csv"
+    names = [f"s{c}" for c in range(N_CH)]
+    np.savetxt(path, x, delimiter=",", fmt="%.17g", header=",".join(names), comments="")
+    out = cli_json(capsys, path, "--fs", "100", "--channels", "s1,s3,s5,s7,s9,s11", "--max-order", "40")
+    assert out["channels"] == ["s1", "s3", "s5", "s7", "s9", "s11"]
+    want = identify(x[:, [1, 3, 5, 7, 9, 11]], FS, max_order=40)
+    np.testing.assert_allclose(out["frequencies_hz"], want.frequencies_hz, rtol=1e-9)
+
+
+@pytest.mark.parametrize(
+    ("args", "code", "message"),
+    [
+        (["--channels", "XX.BLD.*.HNZ"], 2, "--channels: 'XX.BLD.*.HNZ' matches none of the channels (XX.BLD.00.HNX, XX.BLD.00.LKO, XX.BLD.01.HNY)"),
+        (["--channels", " , "], 2, "--channels: give at least one channel id or pattern"),
+    ],
+)
+def test_channels_option_errors(capsys: Any, tmp_path: Path, args: list[str], code: int, message: str) -> None:
+    traces(short(60, 2), ids=["XX.BLD.00.HNX", "XX.BLD.01.HNY"]).write(str(tmp_path / "a.mseed"), format="MSEED")
+    _temperature(60, ["XX.BLD.00.LKO"]).write(str(tmp_path / "t.mseed"), format="MSEED")
+    got, out, err = cli(capsys, tmp_path, *args, "--json")
+    assert got == code and message in err, err
+
+
+def test_only_covariates_is_a_clear_error(capsys: Any, tmp_path: Path) -> None:
+    _temperature(600, ["XX.BLD.00.LKO", "XX.BLD.01.LKI"]).write(str(tmp_path / "t.mseed"), format="MSEED")
+    got, out, err = cli(capsys, tmp_path, "--json")
+    assert got == 1 and "no motion channel among the 2 traces" in err and "--channels" in err, err
