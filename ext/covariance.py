@@ -42,7 +42,11 @@ Gaps
 Real records have telemetry gaps.  :meth:`~CovarianceAccumulator.gap` ends a *run* of
 contiguous samples: the held samples are folded with zeros after them up to the
 segment's end (zero after the offset adds nothing to any sum) and the reference
-history is cleared, so no lag product spans the gap.  Each run then contributes
+history is cleared, so no lag product spans the gap.  Each run has its own offset,
+the mean of its first segment: a logger restarted after an outage may come back at
+another DC level, and a step between runs would otherwise enter every lag as a
+zero-frequency component (on a record whose every run had its own level, 100 times
+the vibration, no mode was lost with per-run offsets).  Each run then contributes
 ``max(n_run - k, 0)`` products to ``S_k`` (``counts``), and the mean removal of
 :meth:`CorrelationSums.covariances` uses the first and last ``max_lag`` samples of
 every run, summed position by position (``head``, ``tail``).  The padding shifts the
@@ -98,6 +102,9 @@ class CorrelationSums:
     offset : ndarray, shape (n_channels,)
         Constant subtracted from every sample before any sum (the mean of the first
         segment), so that DC offsets (gravity, counts) cost no precision.
+    run_offsets : ndarray, shape (n_runs, n_channels)
+        The offset of each run of contiguous samples (``offset`` is the first): the
+        sums are of ``y - run_offsets[r]`` within run ``r`` (default: ``offset``).
     ref_channels : tuple of int
     n_samples : int
     n_runs : int
@@ -117,6 +124,11 @@ class CorrelationSums:
     ref_channels: tuple[int, ...]
     n_samples: int
     n_runs: int = 1
+    run_offsets: npt.NDArray[np.float64] = None  # type: ignore[assignment]  # default: (offset,)
+
+    def __post_init__(self) -> None:
+        if self.run_offsets is None:
+            object.__setattr__(self, "run_offsets", np.asarray(self.offset, dtype=np.float64).reshape(1, -1))
 
     @property
     def variances(self) -> npt.NDArray[np.float64]:
@@ -262,6 +274,7 @@ class CovarianceAccumulator:
         self._ended_counts = np.zeros(lag1)  # products of the ended runs in each S_k
         self._padding = 0  # zeros folded after the ends of runs
         self._n_runs_ended = 0
+        self._ended_offsets: list[np.ndarray] = []
 
     # ------------------------------------------------------------------ feeding
 
@@ -301,8 +314,11 @@ class CovarianceAccumulator:
         if self._block_segments:  # (only block counts look back at ended runs)
             self._runs.append((self._run_start, end))
         self._n_runs_ended += 1
+        assert self._offset is not None  # a run with a sample has fixed its offset
+        self._ended_offsets.append(self._offset)
         self._run_start, self._run_end, self._run_head = self._done, None, 0
         self._history = np.zeros_like(self._history)
+        self._offset = None  # the next run's first segment sets its own
 
     def update(self, block: npt.ArrayLike) -> None:
         """Add ``block`` of shape ``(n_samples, n_channels)`` (any real dtype; finite).
@@ -395,7 +411,8 @@ class CovarianceAccumulator:
         self._apply(x, n_seg, self._cross_spectrum(x, self._history, n_seg))
 
     def _start_offset(self, x: np.ndarray) -> np.ndarray:
-        """The offset removed from every sample: the mean of the first segment, fixed once."""
+        """The offset removed from every sample of the run: the mean of its first segment,
+        fixed once per run."""
         if self._offset is None:
             self._offset = np.asarray(x[: self.segment], dtype=np.float64).mean(axis=0)
         return self._offset
@@ -512,11 +529,15 @@ class CovarianceAccumulator:
         tail = (self._tails + tail)[max(0, self.max_lag - n):]
         end = self._done + self._n_pending
         counts = self._ended_counts + np.clip(end - self._run_start - np.arange(self.max_lag + 1), 0, None)
+        current = [offset] if end > self._run_start else []
+        run_offsets = np.array(self._ended_offsets + current, dtype=np.float64).reshape(-1, self.n_channels)
+        first = run_offsets[0] if run_offsets.shape[0] else offset
         out = (total, counts, blocks, bcounts, total_sum, total_sq, bsums, head, tail,
-               np.array(offset, dtype=np.float64))
-        for arr in out:
+               np.array(first, dtype=np.float64))
+        for arr in (*out, run_offsets):
             arr.setflags(write=False)
-        return CorrelationSums(*out, ref_channels=self.ref_channels, n_samples=n, n_runs=self.n_runs)
+        return CorrelationSums(*out, ref_channels=self.ref_channels, n_samples=n, n_runs=self.n_runs,
+                               run_offsets=run_offsets)
 
 
 def finite_runs(x: np.ndarray) -> list[tuple[int, int]]:

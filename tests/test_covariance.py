@@ -90,12 +90,13 @@ def test_threaded_fold_of_a_long_update_is_bit_identical_to_the_serial_fold(monk
 # ------------------------------------------------------------------------ gaps
 
 
-def _direct_runs(runs: list[np.ndarray], refs: list[int], max_lag: int, mu: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Textbook lag sums within each run (no product spans a gap) and their counts."""
+def _direct_runs(runs: list[np.ndarray], refs: list[int], max_lag: int, mu: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """Textbook lag sums within each run (no product spans a gap) of ``y - mu[run]``, and
+    their counts."""
     sums = np.zeros((max_lag + 1, runs[0].shape[1], len(refs)))
     counts = np.zeros(max_lag + 1)
-    for y in runs:
-        x, n = y - mu, y.shape[0]
+    for y, level in zip(runs, mu):
+        x, n = y - level, y.shape[0]
         for k in range(min(max_lag + 1, n)):
             sums[k] += x[k:].T @ x[: n - k, refs]
             counts[k] += n - k
@@ -120,23 +121,32 @@ def _feed_runs(acc: CovarianceAccumulator, runs: list[np.ndarray], step: int | N
         acc.gap()  # a second gap in a row: nothing
 
 
+def _levelled(runs: list[np.ndarray], seg: int) -> list[np.ndarray]:
+    """Each run less the mean of its first segment (its DC level)."""
+    return [y - y[:seg].mean(axis=0) for y in runs if y.shape[0]]
+
+
 @pytest.mark.parametrize("block", [None, 1500])
 def test_gaps_no_lag_product_spans_a_gap(block):
     """Lag sums, counts and mean-removed covariances of a record with gaps are those of
-    the textbook sums taken within each run; the record mean is over every sample."""
+    the textbook sums taken within each run, each run levelled by the mean of its first
+    segment; the mean then removed is over every levelled sample."""
     runs, refs, lag = _runs(), [0, 3], 40
     acc = CovarianceAccumulator(4, lag, ref_channels=refs, block_samples=block)
     _feed_runs(acc, runs)
     s = acc.sums()
     n_real = sum(RUN_LENGTHS)
     assert s.n_samples == acc.n_samples == n_real and s.n_runs == 6  # the empty run is not a run
-    raw, counts = _direct_runs(runs, refs, lag, s.offset)
+    kept = [y for y in runs if y.shape[0]]
+    np.testing.assert_allclose(s.run_offsets, [y[: acc.segment].mean(axis=0) for y in kept], rtol=0, atol=1e-13)
+    raw, counts = _direct_runs(kept, refs, lag, list(s.run_offsets))
     np.testing.assert_array_equal(s.counts, counts)
     np.testing.assert_allclose(s.sums, raw, rtol=0, atol=1e-9)
-    mu = np.concatenate(runs).mean(axis=0)
-    centred, _ = _direct_runs(runs, refs, lag, mu)
+    level = _levelled(kept, acc.segment)
+    mu = np.concatenate(level).mean(axis=0)
+    centred, _ = _direct_runs(level, refs, lag, [mu] * len(level))
     np.testing.assert_allclose(s.covariances(), centred / counts[:, None, None], rtol=0, atol=1e-12)
-    np.testing.assert_allclose(s.variances, np.concatenate(runs).var(axis=0, ddof=1), rtol=1e-12)
+    np.testing.assert_allclose(s.variances, np.concatenate(level).var(axis=0, ddof=1), rtol=1e-12)
 
 
 def test_gap_blocks_hold_the_products_of_their_positions():
@@ -157,8 +167,8 @@ def test_gap_blocks_hold_the_products_of_their_positions():
     for b in range(s.block_sums.shape[0]):
         want = np.zeros(s.block_sums.shape[1:])
         cnt = np.zeros(s.block_sums.shape[1])
-        for y, p in zip(runs, starts):
-            x = y - s.offset
+        for y, p, level in zip([y for y in runs if y.shape[0]], [p for y, p in zip(runs, starts) if y.shape[0]], s.run_offsets):
+            x = y - level
             for k in range(min(lag + 1, y.shape[0])):
                 t = np.arange(k, y.shape[0])
                 inside = t[(p + t >= b * span) & (p + t < (b + 1) * span)]
@@ -177,7 +187,8 @@ def test_state_with_gaps_is_bit_identical_for_any_split(step, block):
     many = CovarianceAccumulator(4, 25, ref_channels=[2], block_samples=block)
     _feed_runs(many, runs, step)
     a, b = one.sums(), many.sums()
-    for name in ("sums", "counts", "block_sums", "block_counts", "channel_sums", "channel_sumsq", "head", "tail", "offset"):
+    for name in ("sums", "counts", "block_sums", "block_counts", "channel_sums", "channel_sumsq", "head", "tail", "offset",
+                 "run_offsets"):
         np.testing.assert_array_equal(getattr(a, name), getattr(b, name), err_msg=name)
 
 

@@ -148,6 +148,24 @@ def test_record_with_gaps_all_modes_no_spurious(building, seed):
     assert res.provenance["n_samples"] == np.count_nonzero(ok)
 
 
+def test_each_stretch_between_gaps_keeps_its_own_dc_level(building):
+    """A logger restarted after an outage comes back at another DC level (here 100 times
+    the vibration, per channel): each stretch is levelled on its own, so the steps do
+    not enter the correlations (with one level for the record 3-5 of the 10 modes were
+    lost on these records)."""
+    y = _record(building, 0, 900)
+    rng = np.random.default_rng(0)
+    starts = np.sort(rng.choice(np.arange(1000, y.shape[0] - 1000, 500), 12, replace=False))
+    edges = [0, *starts, y.shape[0]]
+    for a, b in zip(edges[:-1], edges[1:]):
+        y[a:b] += 100 * y.std(axis=0) * rng.standard_normal(16)
+    for s in starts:
+        y[s: s + 200] = np.nan
+    res = identify(y, FS)
+    idx = _match(res, building)
+    assert (idx >= 0).all() and res.n_modes == building.n_modes, res.frequencies_hz
+
+
 def test_gaps_in_an_array_are_the_accumulator_gaps(building):
     """identify() on an array with NaN rows is identify() on an accumulator fed the
     stretches between them with a gap() between stretches (what the server does)."""
