@@ -181,7 +181,7 @@ def build_parser() -> argparse.ArgumentParser:
     mo.add_argument("--block-rows", type=int, metavar="I", help="block rows of the Toeplitz matrix (default: from rate, channels, "
                     "record length and the slowest mode)")
     mo.add_argument("--lowest-hz", type=float, metavar="F", help="the slowest mode's frequency when known (default: the record's "
-                    "lowest spectral peak); the correlation lags span 0.6 of its period")
+                    "lowest spectral peak); the correlation lags span 0.6 of its period, 1.2 periods below 8 channels")
     mo.add_argument("--channels", metavar="LIST", help="channels to analyse: comma list of ids or patterns such as "
                     "'XX.BR1.*.HN?' (default: every motion sensor; .npy/.csv: every column)")
     mo.add_argument("--ref-channels", metavar="LIST", help="reference channels: comma list of indices or channel ids (default: chosen by identify)")

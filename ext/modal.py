@@ -175,7 +175,8 @@ def default_block_rows(n_channels: int, n_refs: int, fs_hz: float, max_order: in
     """Block rows ``i``: enough for ``max_order`` (``(i - 1) n_channels >= max_order`` and
     ``i n_refs >= max_order``) and :data:`DEFAULT_LAG_S` of lag, or for a slowest mode at
     ``lowest_hz`` a lag span of :data:`~quakewatch.ext.modal_lag.LOWEST_MODE_PERIODS` of
-    its period when that is longer, with at most :data:`MAX_DEFAULT_ROWS` Toeplitz rows.
+    its period (:data:`~quakewatch.ext.modal_lag.FEW_CHANNEL_PERIODS` periods with few
+    channels) when that is longer, with at most :data:`MAX_DEFAULT_ROWS` Toeplitz rows.
 
     Given the record's ``n_samples`` and ``n_blocks >= 3`` jackknife blocks, the rows the
     model order asks for beyond the lag span are cut to what the blocks carry: each
@@ -188,7 +189,7 @@ def default_block_rows(n_channels: int, n_refs: int, fs_hz: float, max_order: in
     need = max(math.ceil(max_order / n_refs), math.ceil(max_order / n_channels) + 1)
     lag_rows = math.ceil(DEFAULT_LAG_S * fs_hz)
     if lowest_hz is not None:
-        lag_rows = max(lag_rows, lag_rows_for(lowest_hz, fs_hz))
+        lag_rows = max(lag_rows, lag_rows_for(lowest_hz, fs_hz, n_channels))
     lag_rows = min(lag_rows, MAX_DEFAULT_ROWS // n_channels)
     rows = max(need, lag_rows, 2)
     if n_samples is not None and n_blocks >= 3:

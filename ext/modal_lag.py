@@ -7,7 +7,8 @@ do not stabilise: 8 channels, 1 h at 20 Hz, modes at 0.15, 0.22, 0.41, 0.63, 0.9
 were missed in 3 of 3 records; with ``i`` = 40 (4 s) or more all six were found in 3 of 3.
 Tall buildings, long bridges and towers have such fundamental modes (0.1-0.3 Hz).
 
-So the span is made to cover :data:`LOWEST_MODE_PERIODS` of the period of the record's
+So the span is made to cover :data:`LOWEST_MODE_PERIODS` of the period (with fewer
+than :data:`FEW_CHANNELS` channels :data:`FEW_CHANNEL_PERIODS` periods) of the record's
 lowest spectral peak (:func:`lowest_peak_hz`), when that is more than the default: the
 peak is the lowest local maximum of the averaged, normalised Welch spectrum (Welch
 1967; Hann windows, half overlap) of two random-sign mixes of the standardised channels
@@ -16,6 +17,30 @@ that stands :data:`PEAK_PROMINENCE` times above the lower of its neighbouring mi
 least :data:`MIN_PERIODS` periods of.  Two mixes instead of every channel: a mode is
 in a mix unless its shape cancels in it, and the spectrum costs 7 ms instead of 150 ms
 (16 channels, 30 min at 100 Hz).
+
+Few channels
+------------
+0.6 of the period is enough on the 8-channel example.  Fewer channels carry less
+spatial information, and the lags must make up for it.  Modes found (within 1 %) by
+the defaults, ``python benchmarks/modal_channels.py [--seconds 1800]``: 10 seeded
+records per structure kind of :func:`~quakewatch.ext.synthetic.structure_model`
+(building, bridge, tower, dam) and channel count (1, 2, 3, 4, 6, 8, 16), 100 Hz, 10 %
+noise, 1,651 modes in all:
+
+==============================  =====================  ======================
+lag span                        10-min records         30-min records
+==============================  =====================  ======================
+0.6 periods for every count     1,548 (24 spurious)    1,575 (8 spurious)
+1.2 below 8 channels, else 0.6  1,622 (19)             1,642 (1)
+==============================  =====================  ======================
+
+The buildings seen by few channels gained: 2 channels 56 -> 92 of 100 modes (10 min)
+and 60 -> 99 (30 min), 3 channels 69 -> 97 and 75 -> 96, 4 channels 89 -> 95 and
+94 -> 99; the other kinds changed by at most one mode.  With 8 and 16 channels the
+30-min records lose nothing at 0.6 periods (400 of 400 building modes), while 1.2 would
+cost time (the 16-channel record of ``benchmarks/modal.py``: ``i`` 52 -> 103, 0.21 ->
+0.35 s); 1.0, 1.5 and 2.0 periods for every count found as many modes as 1.2 within
+10 of 1,651.
 
 References
 ----------
@@ -32,11 +57,15 @@ import numpy.typing as npt
 import scipy.fft
 import scipy.signal
 
-__all__ = ["LOWEST_MODE_PERIODS", "MIN_PERIODS", "PEAK_PROMINENCE", "lag_rows_for", "lowest_peak_hz"]
+__all__ = ["FEW_CHANNELS", "FEW_CHANNEL_PERIODS", "LOWEST_MODE_PERIODS", "MIN_PERIODS", "PEAK_PROMINENCE",
+           "lag_rows_for", "lowest_peak_hz"]
 
-#: the lag span 2 i / fs covers this fraction of the lowest mode's period (0.15 Hz at
-#: 20 Hz: i = 40, which found every mode of the example above)
+#: the lag span 2 i / fs covers this many of the lowest mode's periods (0.15 Hz at 20 Hz:
+#: i = 40, which found every mode of the example above) ...
 LOWEST_MODE_PERIODS = 0.6
+#: ... or this many with fewer than :data:`FEW_CHANNELS` channels ("Few channels" above)
+FEW_CHANNEL_PERIODS = 1.2
+FEW_CHANNELS = 8
 #: a spectral peak stands this many times above its neighbouring minima
 PEAK_PROMINENCE = 4.0
 #: and the record holds at least this many of its periods
@@ -47,12 +76,14 @@ SEGMENT_S = 40.0
 _HEAD_S = 60.0
 
 
-def lag_rows_for(lowest_hz: float, fs_hz: float) -> int:
+def lag_rows_for(lowest_hz: float, fs_hz: float, n_channels: int = FEW_CHANNELS) -> int:
     """Block rows whose lag span ``2 i / fs`` covers :data:`LOWEST_MODE_PERIODS` of a
-    period of ``lowest_hz``."""
+    period of ``lowest_hz`` (:data:`FEW_CHANNEL_PERIODS` periods for fewer than
+    :data:`FEW_CHANNELS` channels)."""
     if not (math.isfinite(lowest_hz) and lowest_hz > 0):
         raise ValueError(f"lowest_hz must be finite and > 0, got {lowest_hz!r}")
-    return int(math.ceil(LOWEST_MODE_PERIODS * fs_hz / (2.0 * lowest_hz)))
+    periods = FEW_CHANNEL_PERIODS if n_channels < FEW_CHANNELS else LOWEST_MODE_PERIODS
+    return int(math.ceil(periods * fs_hz / (2.0 * lowest_hz)))
 
 
 def lowest_peak_hz(x: npt.ArrayLike, fs_hz: float) -> float | None:
