@@ -39,12 +39,12 @@ in the order of ``channels``), ``channels`` (ids), ``harmonics_hz``, ``dead_chan
 (ids), ``mpc``, ``n_poles``, ``provenance`` (identify's, plus ``input`` and
 ``software``), ``fs_hz``, ``n_samples`` (analysed, gaps excluded), ``start_time`` (ISO,
 null for .npy/.csv) and ``gaps`` (``start``, ``end``: ISO times or, for .npy/.csv,
-sample indices; ``seconds``; ``channels`` missing); NaN is written as null. ``--plot FILE.png`` also draws the stabilisation diagram.
+sample indices; ``seconds``; ``channels`` missing); NaN is written as null.
+``--plot FILE.png`` also draws the stabilisation diagram.
 
 Exit status: 0 on success; 1 when the data cannot be analysed (unreadable or missing
 file, mixed sampling rates, overlapping data, an infinite sample, a record too short
-for the block rows), as for
-``quakewatch replay``; 2 when the command line cannot be honoured (argparse errors, a
+for the block rows), as for ``quakewatch replay``; 2 when the command line cannot be honoured (argparse errors, a
 missing or contradictory option, ``--plot`` without matplotlib). Messages name the
 file, trace or option concerned; user errors never print a traceback.
 
@@ -340,7 +340,7 @@ def read_traces(files: list[Path], fs: float | None, start: tuple[str, float] | 
             if lo < hi:
                 data[lo:hi, c] = r.samples()[lo - k: hi - k]
                 offsets.append(abs(r.start_ns - (t0 + round(k * NS / rate))) / NS)
-        if not offsets or np.isnan(data[:, c]).all():
+        if np.isnan(data[:, c]).all():
             raise UsageError(f"--start/--end: the window {iso(t0)} to {iso(t1)} holds no sample of {seed}")
     if max(offsets) * rate > 0.01:
         log.warning("traces are misaligned by up to %.3g samples; each was taken on its nearest sample", max(offsets) * rate)
@@ -473,16 +473,15 @@ def find_gaps(rec: Record) -> list[dict[str, Any]]:
     """Every stretch of the window in which some channel has no sample (NaN), with the
     channels missing there: ``start`` and ``end`` (ISO times, or sample indices of an
     array file), ``seconds`` and ``channels``."""
+    def place(k: int) -> str | int:
+        return _at(rec, k) if rec.start_ns is not None else int(k)
+
     missing = np.isnan(rec.data)
     rows = missing.any(axis=1)
     edges = np.flatnonzero(np.diff(np.concatenate([[0], rows.view(np.int8), [0]])))
-    out = []
-    for a, b in zip(edges[::2], edges[1::2]):
-        chans = [rec.channels[c] for c in np.flatnonzero(missing[a:b].any(axis=0))]
-        end: Any = _at(rec, b) if rec.start_ns is not None else int(b)
-        out.append({"start": _at(rec, a) if rec.start_ns is not None else int(a), "end": end,
-                    "seconds": (b - a) / rec.fs_hz, "channels": chans})
-    return out
+    return [{"start": place(a), "end": place(b), "seconds": (b - a) / rec.fs_hz,
+             "channels": [rec.channels[c] for c in np.flatnonzero(missing[a:b].any(axis=0))]}
+            for a, b in zip(edges[::2], edges[1::2])]
 
 
 # ---------------------------------------------------------------------------- options

@@ -315,6 +315,12 @@ def _write_inf(d: Path) -> list[Path]:
     return [d / "inf.npy", "--fs", "100"]  # type: ignore[list-item]
 
 
+def _write_twice_named(d: Path) -> list[Path]:
+    path = d / "twice.csv"
+    np.savetxt(path, short(60, 3).T, delimiter=",", header="a,b,a", comments="")
+    return [path, "--fs", "100"]  # type: ignore[list-item]
+
+
 def _write_overlap(d: Path) -> list[Path]:
     import obspy
 
@@ -359,6 +365,7 @@ def _write_too_short(d: Path) -> list[Path]:
     [
         pytest.param(_write_mixed_rates, 1, ["mixed sampling rates", "50 Hz: XX.BLD.02.HNZ (b.mseed)", "100 Hz"], id="mixed-rates"),
         pytest.param(_write_inf, 1, ["ch02: infinite sample at sample 1234"], id="infinite-sample"),
+        pytest.param(_write_twice_named, 1, ["twice.csv: the header names a column twice (a)"], id="column-named-twice"),
         pytest.param(_write_overlap, 1, ["XX.BLD.01.HNY: overlapping data at 2024-05-01T12:00:30", "twice.mseed"], id="overlap"),
         pytest.param(_write_npy, 2, ["--fs: required for .npy input"], id="npy-without-fs"),
         pytest.param(_write_text, 1, ["notes.mseed: not readable as miniSEED"], id="not-miniseed"),
