@@ -149,3 +149,44 @@ def test_shelters_with_one_to_open(tmp_path: Path) -> None:
     assert sorted((x["from"], x["shelter"], x["people"]) for x in doc["allocations"]) == [("P1", "H1", 300.0), ("P2", "H1", 100.0)]
     r = _run("dispatch", "--shelters", str(shelters))
     assert r.returncode == 2 and "--demands" in r.stderr
+
+
+def test_out_writes_teams_and_shelters_and_a_map(tmp_path: Path) -> None:
+    """Every part of a plan reaches --out, not only supplies: the CSV rows are the JSON
+    document's, and every GeoJSON line joins the coordinates of the input files."""
+    teams = _write(tmp_path / "teams.csv", "id,type,size,lon,lat,readiness_h\nR1,usar,40,110.0,35.0,1\nR2,usar,30,110.0,35.3,0.5\n")
+    sites = _write(tmp_path / "sites.csv", "id,lon,lat,usar\nS1,110.0,35.1,1\nS2,110.0,35.3,1\nS3,110.2,35.3,1\n")
+    demands = _write(tmp_path / "demands.csv", "id,lon,lat,water,displaced\nP1,110.0,35.0,10,300\nP2,110.0,35.1,50,100\n")
+    depots = _write(tmp_path / "depots.csv", "id,lon,lat,water\nD,110.1,35.0,40\n")
+    shelters = _write(tmp_path / "shelters.csv", "id,lon,lat,capacity\nH1,110.0,35.0,1000\nH2,110.0,35.1,1000\n")
+    out = tmp_path / "out"
+    args = ["dispatch", "--teams", str(teams), "--sites", str(sites), "--demands", str(demands), "--depots", str(depots),
+            "--shelters", str(shelters), "--max-open", "1", "--json", "--out", str(out)]
+    r = _run(*args, "--map")
+    assert r.returncode == 0, r.stderr
+    doc = json.loads(r.stdout)
+
+    def rows(name: str) -> list[dict[str, str]]:
+        with open(out / name, newline="", encoding="utf-8") as f:
+            return list(csv.DictReader(f))
+
+    assert [(x["team"], x["site"]) for x in rows("teams.csv")] == [(x["team"], x["site"]) for x in doc["teams"]["assignments"]]
+    assert rows("teams_unfilled.csv") == [{"site": "S3", "type": "usar", "teams": "1"}]  # two teams, three sites
+    assert sorted((x["from"], x["shelter"], float(x["people"])) for x in rows("shelter_allocations.csv")) == \
+        [("P1", "H1", 300.0), ("P2", "H1", 100.0)]
+    assert rows("shelters_open.csv") == [{"shelter": "H1", "people": "400", "capacity": "1000"}]
+    assert rows("shelter_unmet.csv") == [] and float(rows("unmet.csv")[0]["quantity"]) == pytest.approx(20.0)
+    where = {"R1": [110.0, 35.0], "R2": [110.0, 35.3], "S1": [110.0, 35.1], "S2": [110.0, 35.3], "P1": [110.0, 35.0],
+             "P2": [110.0, 35.1], "D": [110.1, 35.0], "H1": [110.0, 35.0]}
+    geo = json.loads((out / "dispatch.geojson").read_text())
+    kinds = sorted(f["properties"]["kind"] for f in geo["features"])
+    assert kinds == ["shelter"] * 2 + ["shipment"] * len(doc["shipments"]) + ["team"] * 2
+    for f in geo["features"]:
+        p = f["properties"]
+        ends = {"team": (p.get("team"), p.get("site")), "shipment": (p.get("from"), p.get("to")),
+                "shelter": (p.get("from"), p.get("shelter"))}[p["kind"]]
+        assert f["geometry"]["coordinates"] == [where[ends[0]], where[ends[1]]]
+    png = (out / "dispatch_map.png").read_bytes()
+    assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 20_000
+    r = _run(*[a for a in args if a not in ("--out", str(out))], "--map")
+    assert r.returncode == 2 and "--map goes with --out" in r.stderr
