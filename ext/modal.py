@@ -392,6 +392,12 @@ def _identify(data: Any, fs_hz: float, *, ref_channels: Any, block_rows: int | N
     # subspace iteration); "exact" and CVA take the dense matrix
     t = BlockToeplitz(cov, i) if weight is None and svd == "randomized" else toeplitz(cov, i)
     obs, right, singular = observability_basis(t, int(orders.max()), right=True, weight=weight)
+    if obs.shape[1] < orders.max():
+        # singular values below 1e-7 of the largest were dropped (a drift or offset many
+        # orders above the vibration): an order beyond the basis would repeat its last one
+        orders = orders[orders <= obs.shape[1]]
+        if orders.size == 0:
+            return _empty(n_ch, dead, sums, fs, f"the Toeplitz matrix has rank {obs.shape[1]}, below order {min_order}")
     poles, pole_index, eigen = _poles(obs, m, fs, orders, max_damping, opts.harmonic_damping)
     stable = stable_mask(poles, opts)
     found, labels = select_modes(poles, stable, opts)
