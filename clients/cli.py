@@ -182,6 +182,10 @@ def build_parser() -> argparse.ArgumentParser:
                     "record length and the slowest mode)")
     mo.add_argument("--lowest-hz", type=float, metavar="F", help="the slowest mode's frequency when known (default: the record's "
                     "lowest spectral peak); the correlation lags span 0.6 of its period, 1.2 periods below 8 channels")
+    mo.add_argument("--highpass", type=float, metavar="HZ", help="remove drift first: zero-phase 4th-order Butterworth "
+                    "high-pass at HZ (a third of the slowest mode or less)")
+    mo.add_argument("--decimate", type=int, metavar="Q", help="keep every Q-th sample after a zero-phase anti-alias filter "
+                    "(records sampled far above their modes)")
     mo.add_argument("--channels", metavar="LIST", help="channels to analyse: comma list of ids or patterns such as "
                     "'XX.BR1.*.HN?' (default: every motion sensor; .npy/.csv: every column)")
     mo.add_argument("--ref-channels", metavar="LIST", help="reference channels: comma list of indices or channel ids (default: chosen by identify)")

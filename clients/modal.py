@@ -27,6 +27,10 @@ whose SEED channel code names a sensor that does not measure motion (temperature
 covariates beside its accelerometers, often at another rate. What was left out, and
 why, is in the provenance (``input.left_out``).
 
+Conditioning (``clients/modal_conditioning.py``): ``--highpass HZ`` removes drift with a
+zero-phase Butterworth high-pass, ``--decimate Q`` keeps every ``Q``-th sample after a
+zero-phase anti-alias filter; both work stretch by stretch between gaps.
+
 Options map to :func:`identify`: ``--max-order``, ``--block-rows``, ``--lowest-hz``, ``--ref-channels``
 (indices or channel ids), ``--freq-range LOW,HIGH``, ``--no-uncertainty``; unset ones
 keep identify's defaults. ``--start``/``--end`` take ISO times or seconds from the start
@@ -72,6 +76,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from .modal_conditioning import condition
 from .output import print_json
 
 if TYPE_CHECKING:  # the kernel (and SciPy) is imported only once the input has been read
@@ -700,6 +705,7 @@ def modal_command(a: argparse.Namespace) -> int:
             if not a.plot.parent.is_dir():
                 raise UsageError(f"--plot: directory {a.plot.parent} does not exist")
         rec = read_record(a.files, a.fs, a.start, a.end, getattr(a, "channels", None))
+        rec = condition(rec, getattr(a, "highpass", None), getattr(a, "decimate", None))
         res = run_identify(rec, identify_options(a, rec))
         if a.plot is not None:
             try:

@@ -472,3 +472,61 @@ def test_only_covariates_is_a_clear_error(capsys: Any, tmp_path: Path) -> None:
     _temperature(600, ["XX.BLD.00.LKO", "XX.BLD.01.LKI"]).write(str(tmp_path / "t.mseed"), format="MSEED")
     got, out, err = cli(capsys, tmp_path, "--json")
     assert got == 1 and "no motion channel among the 2 traces" in err and "--channels" in err, err
+
+
+# ---------------------------------------------------------------------------- conditioning
+
+
+@pytest.mark.reference
+def test_highpass_removes_a_drift_that_costs_modes(capsys: Any, tmp_path: Path, record: np.ndarray, model: ModalModel) -> None:
+    """A thermal drift 10 times the vibration (random walk and trend) costs modes; a
+    zero-phase high-pass at 0.3 Hz, a fifth of the slowest mode, brings every one back."""
+    y = record.T.astype(np.float64)
+    rng = np.random.default_rng(5)
+    n = y.shape[0]
+    walk = np.cumsum(rng.standard_normal((n, N_CH)), axis=0)
+    drifting = y + 10 * y.std(axis=0) * (0.5 * walk / walk.std(axis=0) + np.arange(n)[:, None] / n * rng.standard_normal(N_CH))
+    np.save(tmp_path / "drift.npy", drifting)
+
+    def found(doc: dict[str, Any]) -> int:
+        f = np.array(doc["frequencies_hz"])
+        return sum(bool(f.size) and np.min(np.abs(f - t)) / t < 0.01 for t in model.frequencies_hz)
+
+    raw = cli_json(capsys, tmp_path / "drift.npy", "--fs", "100")
+    out = cli_json(capsys, tmp_path / "drift.npy", "--fs", "100", "--highpass", "0.3")
+    assert found(raw) <= model.n_modes - 2
+    assert found(out) == len(out["frequencies_hz"]) == model.n_modes, out["frequencies_hz"]
+    assert out["provenance"]["input"]["conditioning"]["highpass_hz"] == 0.3
+
+
+@pytest.mark.reference
+def test_decimate_keeps_the_modes_and_the_clock(capsys: Any, tmp_path: Path) -> None:
+    """A record at 100 Hz whose modes are below 20 Hz, with a gap, decimated by 2: 50 Hz,
+    half the samples, the modes of the model, the gap where ObsPy was told to leave it."""
+    import obspy
+
+    slow = structure_model("building", 8, seed=3, fs_hz=50.0)[0]  # modes below 0.4 x 50 Hz
+    x = AmbientVibration(slow, FS, seed=4, noise_rms_mps2=2e-4).next_block(int(600 * FS)).astype(np.float32)
+    st = obspy.Stream()
+    for tr in traces(x):
+        st += tr.slice(obspy.UTCDateTime(START), obspy.UTCDateTime(START) + 300 - 0.5 / FS, nearest_sample=False)
+        st += tr.slice(obspy.UTCDateTime(START) + 302, nearest_sample=False)
+    st.write(str(tmp_path / "fast.mseed"), format="MSEED", encoding="FLOAT32")
+    out = cli_json(capsys, tmp_path / "fast.mseed", "--decimate", "2")
+    assert out["fs_hz"] == 50.0 and out["provenance"]["input"]["conditioning"]["decimate"] == 2
+    assert out["n_samples"] == (60_000 - 200) // 2
+    assert [(g["start"], g["end"]) for g in out["gaps"]] == [(str(obspy.UTCDateTime(START) + 300), str(obspy.UTCDateTime(START) + 302))]
+    f = np.array(out["frequencies_hz"])
+    assert f.size == slow.n_modes, f
+    np.testing.assert_allclose(f, slow.frequencies_hz, rtol=0.01)
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["--decimate", "1"], "--decimate: a factor from 2 to 1000, got 1"),
+    (["--highpass", "60"], "--highpass: a corner above 0 and below half the sample rate (50 Hz), got 60"),
+    (["--highpass", "30", "--decimate", "2"], "below half the decimated sample rate (25 Hz), got 30"),
+])
+def test_conditioning_options_are_checked(capsys: Any, tmp_path: Path, args: list[str], message: str) -> None:
+    np.save(tmp_path / "rec.npy", short(60).T)
+    code, out, err = cli(capsys, tmp_path / "rec.npy", "--fs", "100", *args)
+    assert code == 2 and message in err, err
