@@ -435,8 +435,9 @@ def read_array(path: Path, fs: float | None, start: tuple[str, float] | None, en
     if k1 <= k0:
         raise UsageError(f"--start/--end: the window {k0 / fs:g} s to {k1 / fs:g} s is empty")
     all_names = list(names) if names else [f"ch{c:02d}" for c in range(x.shape[1])]
-    if len(set(all_names)) != len(all_names):
-        raise DataError(f"{path}: the header names a column twice ({', '.join(sorted({n for n in all_names if all_names.count(n) > 1}))})")
+    twice = sorted({n for n in all_names if all_names.count(n) > 1})
+    if twice:
+        raise DataError(f"{path}: the header names a column twice ({', '.join(twice)})")
     kept, left_out = select_channels(all_names, channels, seed_ids=False)
     cols = [all_names.index(n) for n in kept]
     source = {"format": path.suffix.lower().lstrip("."), "files": [str(path)], "first_sample": k0, "window_s": [k0 / fs, k1 / fs],

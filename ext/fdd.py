@@ -211,5 +211,6 @@ def identify_efdd(data: object, fs_hz: float, *, lag_s: float = 20.0,
         mpc=mpc(np.nan_to_num(shapes_c.T)) if keep.any() else z, n_poles=np.zeros(int(keep.sum()), np.int64),
         harmonics_hz=res.frequencies_hz[~keep] if res is not None else z, dead_channels=dead, diagram=diagram,
         provenance={"method": "efdd", "references": ["Brincker, Zhang & Andersen 2001", "Brincker, Ventura & Andersen 2001"],
-                    "fs_hz": fs, "n_samples": int(sums.n_samples), "gaps": max(0, sums.n_runs - 1), "n_channels": n_ch, "lags": int(sums.sums.shape[0] - 1),
+                    "fs_hz": fs, "n_samples": int(sums.n_samples), "gaps": max(0, sums.n_runs - 1), "n_channels": n_ch,
+                    "lags": int(sums.sums.shape[0] - 1),
                     "dead_channels": list(dead), "seconds": {"identification": time.perf_counter() - t0}})

@@ -82,8 +82,8 @@ def output_covariance_factor(correlations: FloatArray, block_rows: int,
     whose block Toeplitz matrix is positive semi-definite (Brockwell & Davis 1991, sec.
     7.2); unbiased lags of a short record need not be.  ``n_samples`` may also be the
     products per lag (``CorrelationSums.counts``, a record with gaps): the taper is then
-    ``counts_k / counts_0``, the biased estimator summed over the runs.  A matrix that is still
-    numerically singular (a nearly noise-free record of few modes) gets a ridge of
+    ``counts_k / counts_0``, the biased estimator summed over the runs.  A matrix that is
+    still numerically singular (a nearly noise-free record of few modes) gets a ridge of
     ``1e-10``, then ``1e-7``, of its mean diagonal; ``numpy.linalg.LinAlgError`` if that
     does not suffice.
     """
