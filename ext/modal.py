@@ -392,12 +392,9 @@ def _identify(data: Any, fs_hz: float, *, ref_channels: Any, block_rows: int | N
     # subspace iteration); "exact" and CVA take the dense matrix
     t = BlockToeplitz(cov, i) if weight is None and svd == "randomized" else toeplitz(cov, i)
     obs, right, singular = observability_basis(t, int(orders.max()), right=True, weight=weight)
-    if obs.shape[1] < orders.max():
-        # singular values below 1e-7 of the largest were dropped (a drift or offset many
-        # orders above the vibration): an order beyond the basis would repeat its last one
-        orders = orders[orders <= obs.shape[1]]
-        if orders.size == 0:
-            return _empty(n_ch, dead, sums, fs, f"the Toeplitz matrix has rank {obs.shape[1]}, below order {min_order}")
+    # Singular values below 1e-7 of the largest are dropped (nearly exact covariances, or
+    # a drift many orders above the vibration): the orders beyond the basis's rank then
+    # repeat the model of that rank (its poles stay stable, as they should)
     poles, pole_index, eigen = _poles(obs, m, fs, orders, max_damping, opts.harmonic_damping)
     stable = stable_mask(poles, opts)
     found, labels = select_modes(poles, stable, opts)
@@ -464,7 +461,8 @@ def _identify(data: Any, fs_hz: float, *, ref_channels: Any, block_rows: int | N
         "ref_channels": [int(r) for r in refs_all[live_refs]], "block_rows": i, "lag_s": 2 * i / fs,
         "lowest_peak_hz": lowest,
         "orders": [int(orders.min()), int(orders.max()), order_step], "max_damping": max_damping,
-        "jackknife_blocks": int(n_jk), "selection": opts.__dict__.copy(), "dead_channels": list(dead),
+        "basis_rank": int(obs.shape[1]), "jackknife_blocks": int(n_jk), "selection": opts.__dict__.copy(),
+        "dead_channels": list(dead),
         "weighting": weighting, "svd": "exact" if weight is not None else svd,
         "rejected_unstable": rejected, "rejected_insignificant": insignificant,
         "amplitude_t": [float(t) for t in amp_t], "sign_p": [float(p) for p in amp_p],

@@ -80,7 +80,8 @@ def jackknife_std(blocks: FloatArray, full: FloatArray, block_rows: int,
     """
     n_modes = len(members)
     b_count = blocks.shape[0]
-    top = max(n for mode in members for n, _ in mode)
+    # orders beyond the basis's rank (singular values dropped) repeat the model of that rank
+    top = min(max(n for mode in members for n, _ in mode), right.shape[1])
     proj = right[:, :top] / np.sqrt(singular[:top])
     f_est = np.full((b_count, n_modes), np.nan)
     d_est = np.full((b_count, n_modes), np.nan)
@@ -115,8 +116,9 @@ def jackknife_std(blocks: FloatArray, full: FloatArray, block_rows: int,
         f_sum = np.zeros((b_count, n_modes))
         d_sum = np.zeros((b_count, n_modes))
         hits = np.zeros((b_count, n_modes))
-        for n in orders:
-            pairs, eig = by_order[n], eigen[n]
+        for order in orders:
+            pairs, eig = by_order[order], eigen[order]
+            n = eig.state.shape[0]  # the order, or the basis's rank below it
             poles = np.array([p for _, p in pairs])
             r, left = eig.right[:, poles], eig.left[:, poles]
             n_p = poles.size
