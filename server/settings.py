@@ -124,6 +124,9 @@ class HealthSettings(BaseModel):
     jackknife_blocks: int = Field(20, ge=3, description="blocks per window for the uncertainty")
     lowest_mode_hz: float | None = Field(None, gt=0, description="the slowest mode's frequency (tall buildings, long bridges: 0.1-0.3 Hz); "
                                          "the correlation lags then span 0.6 of its period, 1.2 periods with fewer than 8 channels (default: 1 s of lags)")
+    highpass_fraction: float = Field(0.1, ge=0, lt=1, description="when the slowest mode is known (lowest_mode_hz of the structure "
+                                     "or of the server), motion channels are high-passed at this fraction of it before the "
+                                     "covariances (causal Butterworth, order 2), against sensor drift; 0 turns it off")
     baseline_windows: int = Field(336, ge=50, description="windows of the training period (336 = one week of 30 min); the novelty model needs >= 50")
     tracking_window: float = Field(0.1, gt=0, lt=1, description="relative frequency window of mode tracking")
     tracking_min_mac: float = Field(0.8, gt=0, le=1, description="MAC needed to track a mode")

@@ -12,7 +12,11 @@ Data flow (one :class:`HealthEngine` per server):
   (:meth:`~quakewatch.ext.covariance.CovarianceAccumulator.gap`: no lag product spans
   it) and the window goes on; a window whose end passes in a gap, or whose stream
   overlaps itself or changes rate, ends there.  A window is identified when it holds
-  at least ``min_window_fraction`` of its samples, dropped otherwise.
+  at least ``min_window_fraction`` of its samples, dropped otherwise.  When the slowest
+  mode is known (the structure's ``lowest_mode_hz`` or the server's), the motion
+  channels first pass a causal Butterworth high-pass at ``highpass_fraction`` of it:
+  sensor drift (a MEMS offset following its temperature) otherwise takes model order
+  and modes.
 * A complete window is identified (:func:`quakewatch.ext.modal.identify`) on the same
   worker; the :class:`ModalResult` is stored with its modes tracked against the
   baseline (mode identities ``M1..``: frequency within ``tracking_window`` and MAC at
@@ -48,9 +52,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+from scipy.signal import butter
 from sqlalchemy.engine import Engine
 
 from quakewatch.ext.covariance import CovarianceAccumulator
+from quakewatch.ext.filters import SosFilter, sos_filter
 from quakewatch.ext.modal import (ModalResult, choose_references, default_block_rows, identify, mac_matrix,
                                   reference_count)
 from quakewatch.ext.novelty import NoveltyModel, fit_novelty
@@ -66,6 +72,7 @@ log = logging.getLogger(__name__)
 NS = 1_000_000_000
 TEMPERATURE_UNITS = frozenset({"degc", "celsius", "c", "k", "kelvin", "temperature_c", "temperature_degc"})
 BATCH_BLOCKS = 64  # blocks handed to the worker at once
+HIGHPASS_ORDER = 2  # the drift high-pass: Butterworth, causal (a stream has no future)
 
 
 @dataclass
@@ -80,6 +87,18 @@ class _Window:
     motion: np.ndarray  # row indices of the motion channels in the blocks
     lowest_hz: float | None = None  # the slowest mode's frequency the lags were sized for, when known
     missing_ns: int = 0  # time lost in gaps inside the window
+    highpass_hz: float | None = None  # corner of the drift high-pass of the motion channels, when on
+
+
+@dataclass
+class _Highpass:
+    """The drift high-pass of one channel group: its state runs on across windows and is
+    cleared at a gap."""
+
+    rate_hz: float
+    corner_hz: float
+    flt: SosFilter
+    next_ns: int
 
 
 @dataclass
@@ -102,6 +121,7 @@ class _Structure:
     windows: dict[tuple[str, ...], _Window] = field(default_factory=dict)
     covariates: dict[tuple[str, int], list[float]] = field(default_factory=dict)  # (channel, window) -> [sum, n]
     covariate_rows: dict[tuple[str, ...], list[tuple[int, str]]] = field(default_factory=dict)  # group -> rows
+    highpass: dict[tuple[str, ...], _Highpass] = field(default_factory=dict)  # group -> its drift filter
     baseline: _Baseline | None = None
     last_event: tuple[str, int, Any] | None = None  # (event id, onset ns, tag inputs)
 
@@ -187,6 +207,7 @@ class HealthEngine:
         else:
             cur.tenant, cur.kind, cur.channels, cur.lowest_mode_hz = st.tenant, st.kind, by_id, st.lowest_mode_hz
             cur.covariate_rows.clear()
+            cur.highpass.clear()
             cur.windows.clear()  # channel metadata changed: start the windows afresh
 
     def _accumulate(self, batch: list[tuple[str, tuple[str, ...], int, float, np.ndarray]]) -> None:
@@ -233,11 +254,29 @@ class HealthEngine:
             end_ns = w.start_ns + window_ns
             take = min(n - offset, max(1, math.ceil((end_ns - t0) * rate / NS - 1e-9)))
             part = samples[:, offset: offset + take]
-            w.acc.update(part[w.motion].T)
+            motion = part[w.motion]
+            if w.highpass_hz is not None:
+                motion = self._highpassed(st, ids, w, t0, rate, motion)
+            w.acc.update(motion.T)
             offset += take
             w.next_ns = t0 + round(take * NS / rate)
             if w.next_ns >= end_ns - NS / rate / 2:
                 self._finish(sid, st, ids, w, complete=True)
+
+    def _highpassed(self, st: _Structure, ids: tuple[str, ...], w: _Window, t0: int, rate: float,
+                    x: np.ndarray) -> np.ndarray:
+        """``x`` (motion channels, samples) through the group's drift high-pass (a causal
+        Butterworth: the same filter on every channel keeps the structure's poles and
+        shapes, and its own poles are damped far beyond a mode's)."""
+        hp = st.highpass.get(ids)
+        assert w.highpass_hz is not None
+        if hp is None or hp.rate_hz != rate or hp.corner_hz != w.highpass_hz or hp.flt.n_channels != x.shape[0]:
+            sos = butter(HIGHPASS_ORDER, w.highpass_hz, "highpass", fs=rate, output="sos")
+            hp = st.highpass[ids] = _Highpass(rate, w.highpass_hz, sos_filter(sos, x.shape[0]), t0)
+        elif abs(t0 - hp.next_ns) > NS / rate / 2:
+            hp.flt.reset()  # a gap: no filter memory spans it (the next block primes the state)
+        hp.next_ns = t0 + round(x.shape[1] * NS / rate)
+        return hp.flt.process(np.ascontiguousarray(x))
 
     def _new_window(self, st: _Structure, ids: tuple[str, ...], start_ns: int, first_ns: int, rate: float,
                     first: np.ndarray) -> _Window | None:
@@ -261,7 +300,8 @@ class HealthEngine:
         i = default_block_rows(m, n_r, rate, self.cfg.max_order, n_samples=window_samples,
                                n_blocks=self.cfg.jackknife_blocks, lowest_hz=lowest)
         acc = CovarianceAccumulator(m, 2 * i, ref_channels=refs, block_samples=max(1, window_samples // self.cfg.jackknife_blocks))
-        return _Window(start_ns, first_ns, first_ns, rate, acc, np.array(motion, dtype=np.intp), lowest)
+        corner = lowest * self.cfg.highpass_fraction if lowest is not None and self.cfg.highpass_fraction > 0 else None
+        return _Window(start_ns, first_ns, first_ns, rate, acc, np.array(motion, dtype=np.intp), lowest, highpass_hz=corner)
 
     def _finish(self, sid: str, st: _Structure, ids: tuple[str, ...], w: _Window, *, complete: bool) -> None:
         st.windows.pop(ids, None)
@@ -321,7 +361,7 @@ class HealthEngine:
         prov = dict(res.provenance)
         prov.pop("selection", None)
         prov.update(window_complete=complete and not w.missing_ns, missing_s=w.missing_ns / NS,
-                    software="quakewatch.ext.modal")
+                    highpass_hz=w.highpass_hz, software="quakewatch.ext.modal")
         msg.provenance_json = json.dumps(prov, default=float)
         msg.create_time.GetCurrentTime()
         return msg
