@@ -479,15 +479,16 @@ def find_gaps(rec: Record) -> list[dict[str, Any]]:
     """Every stretch of the window in which some channel has no sample (NaN), with the
     channels missing there: ``start`` and ``end`` (ISO times, or sample indices of an
     array file), ``seconds`` and ``channels``."""
+    from quakewatch.ext.covariance import finite_runs
+
     def place(k: int) -> str | int:
         return _at(rec, k) if rec.start_ns is not None else int(k)
 
-    missing = np.isnan(rec.data)
-    rows = missing.any(axis=1)
-    edges = np.flatnonzero(np.diff(np.concatenate([[0], rows.view(np.int8), [0]])))
+    # the gaps are what identify() leaves out: the complement of its runs
+    bounds = [0, *(k for run in finite_runs(rec.data) for k in run), rec.data.shape[0]]
     return [{"start": place(a), "end": place(b), "seconds": (b - a) / rec.fs_hz,
-             "channels": [rec.channels[c] for c in np.flatnonzero(missing[a:b].any(axis=0))]}
-            for a, b in zip(edges[::2], edges[1::2])]
+             "channels": [rec.channels[c] for c in np.flatnonzero(np.isnan(rec.data[a:b]).any(axis=0))]}
+            for a, b in zip(bounds[::2], bounds[1::2]) if b > a]
 
 
 # ---------------------------------------------------------------------------- options

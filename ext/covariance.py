@@ -310,7 +310,7 @@ class CovarianceAccumulator:
             self._apply(padded, n_seg, self._cross_spectrum(padded, self._history, n_seg))
             self._padding += padded.shape[0] - x.shape[0]
         self._tails += tail
-        self._ended_counts += np.clip(end - self._run_start - np.arange(self.max_lag + 1), 0, None)
+        self._ended_counts += self._run_counts(end - self._run_start)
         if self._block_segments:  # (only block counts look back at ended runs)
             self._runs.append((self._run_start, end))
         self._n_runs_ended += 1
@@ -485,6 +485,10 @@ class CovarianceAccumulator:
         r = scipy.fft.irfft(spec, n=self.n_fft, axis=0)[: self.max_lag + 1]
         return np.ascontiguousarray(r[::-1])
 
+    def _run_counts(self, length: int) -> np.ndarray:
+        """Products in each ``S_k`` of one run of ``length`` samples: ``max(length - k, 0)``."""
+        return np.clip(length - np.arange(self.max_lag + 1), 0, None)
+
     def _counts(self, first: int, end: int) -> np.ndarray:
         """Products in ``S_k`` contributed by samples ``t`` at positions ``[first, end)``
         (the later sample of each product; both in the same run)."""
@@ -528,7 +532,7 @@ class CovarianceAccumulator:
         head = head[: min(n, self.max_lag)]
         tail = (self._tails + tail)[max(0, self.max_lag - n):]
         end = self._done + self._n_pending
-        counts = self._ended_counts + np.clip(end - self._run_start - np.arange(self.max_lag + 1), 0, None)
+        counts = self._ended_counts + self._run_counts(end - self._run_start)
         current = [offset] if end > self._run_start else []
         run_offsets = np.array(self._ended_offsets + current, dtype=np.float64).reshape(-1, self.n_channels)
         first = run_offsets[0] if run_offsets.shape[0] else offset
